@@ -1,0 +1,116 @@
+//! The command line: clap arguments per subcommand, turned into configs in one fallible
+//! step, then the library does the work. Files are written atomically (`output`).
+
+#[allow(dead_code)]
+pub mod output;
+pub mod plan;
+
+use std::fmt;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes: 0 ok, 1 the job could not be done, 2 bad input or usage.
+pub const EXIT_OK: u8 = 0;
+#[allow(dead_code)]
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// An error that reached the command line, with its exit code. Printed once by `main`.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    /// Bad input or usage (exit 2).
+    pub fn bad_input(e: impl fmt::Display) -> Self {
+        CliError {
+            code: EXIT_BAD_INPUT,
+            message: e.to_string(),
+        }
+    }
+
+    /// The job could not be done (exit 1).
+    #[allow(dead_code)]
+    pub fn failed(e: impl fmt::Display) -> Self {
+        CliError {
+            code: EXIT_FAILED,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Ok carries the exit code of a run that did its job but has a verdict (e.g. `score` of an
+/// invalid plan exits 1 after printing its metrics).
+pub type CliResult = Result<u8, CliError>;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kafka-replan",
+    version,
+    about = "Plan minimal, balanced, rack- and capacity-safe Kafka partition reassignments",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compute a reassignment plan from a snapshot.
+    Plan(plan::PlanArgs),
+}
+
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Plan(a) => plan::run(a),
+    }
+}
+
+/// Reads a whole input file (or stdin for `-`), naming the file in errors.
+pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    use std::io::Read;
+    let limit = crate_limits::MAX_INPUT_BYTES;
+    let mut buf = Vec::new();
+    let res = if path.as_os_str() == "-" {
+        std::io::stdin().take(limit + 1).read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut buf))
+    };
+    res.map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
+    if buf.len() as u64 > limit {
+        return Err(CliError::bad_input(format!(
+            "{}: file exceeds {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
+mod crate_limits {
+    pub use kafka_replan::formats::MAX_INPUT_BYTES;
+}
+
+/// Parses a comma-separated broker id list (`4,5`).
+pub fn parse_broker_list(flag: &str, s: &str) -> Result<Vec<i32>, CliError> {
+    let mut out = Vec::new();
+    for piece in s.split(',') {
+        let t = piece.trim();
+        if t.is_empty() {
+            continue;
+        }
+        let id: i32 = t.parse().map_err(|_| {
+            CliError::bad_input(format!("{flag}: '{t}' is not a broker id (an int32)"))
+        })?;
+        out.push(id);
+    }
+    Ok(out)
+}

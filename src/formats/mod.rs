@@ -1,0 +1,113 @@
+//! Parsers and emitters for the files operators already have. Everything parses from bytes or
+//! `&str` and names its source in errors; opening paths is the CLI's job.
+
+pub mod snapshot;
+
+use std::fmt;
+
+/// Largest input we read (after decompression). Anything larger is refused rather than
+/// risking memory exhaustion on a hostile or mistaken file.
+pub const MAX_INPUT_BYTES: u64 = 2 << 30;
+
+/// Most validation messages listed for one file; the rest are counted.
+pub const MAX_LISTED_ERRORS: usize = 20;
+
+/// A file that could not be read as what it should be. Carries every problem found (capped),
+/// each with its line where known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatError {
+    /// The file name (or `-` / a label) the input came from.
+    pub source_name: String,
+    pub problems: Vec<Problem>,
+    /// Problems found beyond those listed.
+    pub more: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl FormatError {
+    pub fn one(source_name: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        FormatError {
+            source_name: source_name.to_string(),
+            problems: vec![Problem {
+                line,
+                message: message.into(),
+            }],
+            more: 0,
+        }
+    }
+
+    /// Builds an error from many messages, keeping the first [`MAX_LISTED_ERRORS`].
+    pub fn many(source_name: &str, problems: Vec<Problem>) -> Self {
+        let more = problems.len().saturating_sub(MAX_LISTED_ERRORS);
+        let mut problems = problems;
+        problems.truncate(MAX_LISTED_ERRORS);
+        FormatError {
+            source_name: source_name.to_string(),
+            problems,
+            more,
+        }
+    }
+
+    /// A serde_json error, with its line.
+    pub fn json(source_name: &str, e: &serde_json::Error) -> Self {
+        let line = if e.line() > 0 { Some(e.line()) } else { None };
+        // serde_json appends " at line L column C"; the line is reported separately.
+        let msg = e.to_string();
+        let msg = match msg.rfind(" at line ") {
+            Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+            None => msg,
+        };
+        FormatError::one(source_name, line, format!("invalid JSON: {msg}"))
+    }
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match p.line {
+                Some(l) => write!(f, "{}:{}: {}", self.source_name, l, p.message)?,
+                None => write!(f, "{}: {}", self.source_name, p.message)?,
+            }
+        }
+        if self.more > 0 {
+            write!(
+                f,
+                "\n{}: ... and {} more problems",
+                self.source_name, self.more
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FormatError {}
+
+/// Decompresses gzip input (detected by its magic bytes, whatever the file name) and checks
+/// the size limit.
+pub fn maybe_gunzip(source_name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, FormatError> {
+    use std::io::Read;
+    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
+        let mut out = Vec::new();
+        let mut dec = flate2::read::GzDecoder::new(&bytes[..]).take(MAX_INPUT_BYTES + 1);
+        dec.read_to_end(&mut out)
+            .map_err(|e| FormatError::one(source_name, None, format!("invalid gzip data: {e}")))?;
+        if out.len() as u64 > MAX_INPUT_BYTES {
+            return Err(FormatError::one(
+                source_name,
+                None,
+                format!("decompressed input exceeds {MAX_INPUT_BYTES} bytes"),
+            ));
+        }
+        Ok(out)
+    } else {
+        Ok(bytes)
+    }
+}

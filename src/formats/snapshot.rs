@@ -1,0 +1,257 @@
+//! The snapshot file: the bench suite's format (`../shared/bench/README.md` §1) plus optional
+//! fields for live data. Unknown keys (e.g. the bench's `scenario`) are ignored.
+//!
+//! ```json
+//! {"brokers": [{"id": 1, "rack": "r1", "disk_capacity_bytes": 2000000000000}],
+//!  "partitions": [{"topic": "t0", "partition": 0, "replicas": [1, 2, 3], "size_bytes": 123}]}
+//! ```
+//! Optional per broker: `rack` may be null/absent (no rack), `disk_capacity_bytes` may be
+//! null/absent (unknown). Optional per partition: `leader`, `isr`, `adding_replicas`,
+//! `removing_replicas`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{maybe_gunzip, FormatError, Problem};
+use crate::model::{
+    validate_cluster, Broker, BrokerId, Cluster, InFlight, Partition, TopicPartition,
+};
+
+#[derive(Deserialize)]
+struct RawSnapshot {
+    brokers: Vec<RawBroker>,
+    partitions: Vec<RawPartition>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawBroker {
+    id: BrokerId,
+    #[serde(default)]
+    rack: Option<String>,
+    #[serde(default)]
+    disk_capacity_bytes: Option<u64>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawPartition {
+    topic: String,
+    partition: i32,
+    replicas: Vec<BrokerId>,
+    size_bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    leader: Option<BrokerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    isr: Option<Vec<BrokerId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adding_replicas: Option<Vec<BrokerId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    removing_replicas: Option<Vec<BrokerId>>,
+}
+
+/// Parses a snapshot (plain or gzip JSON) and validates it structurally; every violation is
+/// reported, not only the first.
+pub fn parse_snapshot(source_name: &str, bytes: Vec<u8>) -> Result<Cluster, FormatError> {
+    let bytes = maybe_gunzip(source_name, bytes)?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(FormatError::one(source_name, None, "the file is empty"));
+    }
+    let raw: RawSnapshot =
+        serde_json::from_slice(&bytes).map_err(|e| FormatError::json(source_name, &e))?;
+    let brokers = raw
+        .brokers
+        .into_iter()
+        .map(|b| Broker {
+            id: b.id,
+            rack: b.rack,
+            capacity_bytes: b.disk_capacity_bytes,
+        })
+        .collect();
+    let partitions = raw
+        .partitions
+        .into_iter()
+        .map(|p| {
+            let in_flight = if p.adding_replicas.is_some() || p.removing_replicas.is_some() {
+                Some(InFlight {
+                    adding: p.adding_replicas.unwrap_or_default(),
+                    removing: p.removing_replicas.unwrap_or_default(),
+                })
+            } else {
+                None
+            };
+            Partition {
+                tp: TopicPartition::new(p.topic, p.partition),
+                replicas: p.replicas,
+                size_bytes: p.size_bytes,
+                leader: p.leader,
+                isr: p.isr,
+                in_flight,
+            }
+        })
+        .collect();
+    let cluster = Cluster::new(brokers, partitions);
+    let violations = validate_cluster(&cluster);
+    if !violations.is_empty() {
+        let problems = violations
+            .into_iter()
+            .map(|v| Problem {
+                line: None,
+                message: v.to_string(),
+            })
+            .collect();
+        return Err(FormatError::many(source_name, problems));
+    }
+    Ok(cluster)
+}
+
+/// Writes a snapshot: stable key order, one broker or partition per line (diffable), ends
+/// with a newline. Reading it back gives the same cluster.
+pub fn write_snapshot(cluster: &Cluster) -> String {
+    let mut out = String::from("{\"brokers\":[\n");
+    for (i, b) in cluster.brokers.iter().enumerate() {
+        let raw = RawBroker {
+            id: b.id,
+            rack: b.rack.clone(),
+            disk_capacity_bytes: b.capacity_bytes,
+        };
+        out.push_str(&to_json(&raw));
+        out.push_str(if i + 1 < cluster.brokers.len() {
+            ",\n"
+        } else {
+            "\n"
+        });
+    }
+    out.push_str("],\n\"partitions\":[\n");
+    for (i, p) in cluster.partitions.iter().enumerate() {
+        let raw = RawPartition {
+            topic: p.tp.topic.clone(),
+            partition: p.tp.partition,
+            replicas: p.replicas.clone(),
+            size_bytes: p.size_bytes,
+            leader: p.leader,
+            isr: p.isr.clone(),
+            adding_replicas: p.in_flight.as_ref().map(|f| f.adding.clone()),
+            removing_replicas: p.in_flight.as_ref().map(|f| f.removing.clone()),
+        };
+        out.push_str(&to_json(&raw));
+        out.push_str(if i + 1 < cluster.partitions.len() {
+            ",\n"
+        } else {
+            "\n"
+        });
+    }
+    out.push_str("]}\n");
+    out
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    // Serialising plain structs of strings and integers cannot fail.
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"{"brokers":[{"id":2,"rack":"r2","disk_capacity_bytes":100},
+        {"id":1,"rack":"r1","disk_capacity_bytes":100}],
+        "partitions":[{"topic":"t","partition":1,"replicas":[1,2],"size_bytes":5},
+                      {"topic":"t","partition":0,"replicas":[2,1],"size_bytes":7}],
+        "scenario":{"name":"x","exclude_brokers":[]}}"#;
+
+    #[test]
+    fn parses_bench_format_and_ignores_scenario() {
+        let c = parse_snapshot("s.json", SMALL.as_bytes().to_vec()).unwrap();
+        assert_eq!(c.broker_ids(), vec![1, 2]);
+        assert_eq!(c.partitions[0].tp, TopicPartition::new("t", 0));
+        assert_eq!(c.partitions[0].size_bytes, 7);
+    }
+
+    #[test]
+    fn round_trips() {
+        let mut c = parse_snapshot("s.json", SMALL.as_bytes().to_vec()).unwrap();
+        c.brokers[0].rack = None;
+        c.brokers[1].capacity_bytes = None;
+        c.partitions[0].leader = Some(2);
+        c.partitions[0].isr = Some(vec![2]);
+        c.partitions[1].in_flight = Some(InFlight {
+            adding: vec![2],
+            removing: vec![],
+        });
+        let text = write_snapshot(&c);
+        let back = parse_snapshot("w.json", text.into_bytes()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn gzip_is_detected_by_magic() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(SMALL.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        let c = parse_snapshot("s.json", gz).unwrap();
+        assert_eq!(c.partitions.len(), 2);
+    }
+
+    #[test]
+    fn bad_inputs_name_the_problem() {
+        let cases: &[(&str, &str)] = &[
+            ("", "empty"),
+            ("{\"brokers\":[", "invalid JSON"),
+            ("[]", "invalid JSON"),
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":0,"replicas":[1],"size_bytes":-1}]}"#,
+                "invalid JSON",
+            ),
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":0,"replicas":[1]}]}"#,
+                "size_bytes",
+            ),
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":2147483648,"replicas":[1],"size_bytes":1}]}"#,
+                "2147483648",
+            ),
+            (
+                r#"{"brokers":[{"id":1},{"id":1}],"partitions":[]}"#,
+                "broker 1 is listed more than once",
+            ),
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":0,"replicas":[1,1],"size_bytes":1}]}"#,
+                "t-0 lists broker 1 more than once",
+            ),
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":0,"replicas":[7],"size_bytes":1}]}"#,
+                "broker 7, which is not in the broker list",
+            ),
+            (r#"{"brokers":[],"partitions":[]}"#, "broker list is empty"),
+        ];
+        for (input, want) in cases {
+            let err = parse_snapshot("in.json", input.as_bytes().to_vec()).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(want), "{input:?}: {text}");
+            assert!(text.starts_with("in.json"), "{text}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!(
+            "{{\"scenario\":{}{},\"brokers\":[],\"partitions\":[]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        // Ignored keys are skipped without recursion; the rest of the file is still checked.
+        let err = parse_snapshot("deep.json", deep.into_bytes()).unwrap_err();
+        assert!(err.to_string().contains("broker list is empty"), "{err}");
+        let deep_brokers = format!("{{\"brokers\":{}", "[".repeat(100_000));
+        let err = parse_snapshot("deep.json", deep_brokers.into_bytes()).unwrap_err();
+        assert!(err.to_string().contains("invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn non_utf8_is_an_error() {
+        let mut bytes = br#"{"brokers":[{"id":1,"rack":""#.to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(br#""}],"partitions":[]}"#);
+        let err = parse_snapshot("x.json", bytes).unwrap_err();
+        assert!(err.to_string().contains("invalid"), "{err}");
+    }
+}

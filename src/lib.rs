@@ -1,0 +1,10 @@
+//! kafka-replan: plan and apply minimal, balanced, rack- and capacity-safe Kafka partition
+//! reassignments.
+//!
+//! Layers (one direction): `formats` parse inputs into `model` types; `plan` is the pure
+//! planning core (solve, bound, verify); the CLI writes the outputs.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod formats;
+pub mod model;
+pub mod plan;

@@ -1,0 +1,313 @@
+//! The cluster facts and the replica layout, as plain data.
+//!
+//! Everything here is pure: no I/O, no wire types. `Cluster` holds the facts (brokers, racks,
+//! capacities, partitions with their current replicas and sizes); a `Layout` is one replica
+//! assignment of those partitions (index-aligned with `Cluster::partitions`); a `Plan` is the
+//! set of partitions whose ordered replica list changes.
+
+mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+pub use validate::{validate_cluster, ClusterViolation};
+
+/// Kafka broker id (an `int32` on the wire).
+pub type BrokerId = i32;
+
+/// A topic partition. Orders by topic, then partition number, as Kafka's tools sort them
+/// (topic names are ASCII, so byte order equals Java's UTF-16 `compareTo`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// One broker of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    pub id: BrokerId,
+    /// `broker.rack`; `None` when the broker has none. A broker without a rack counts as a
+    /// rack of its own for the rack-spread rule (see [`Cluster::rack_key`]).
+    pub rack: Option<String>,
+    /// Disk capacity in bytes; `None` when unknown (capacity checks are off for it).
+    pub capacity_bytes: Option<u64>,
+}
+
+/// An in-flight reassignment of a partition (KIP-455), when known.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InFlight {
+    pub adding: Vec<BrokerId>,
+    pub removing: Vec<BrokerId>,
+}
+
+/// One partition with its current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    pub tp: TopicPartition,
+    /// Ordered replica list; `replicas[0]` is the preferred leader.
+    pub replicas: Vec<BrokerId>,
+    /// Bytes of one replica.
+    pub size_bytes: u64,
+    /// Current leader, when known (live cluster or `kafka-topics --describe`).
+    pub leader: Option<BrokerId>,
+    /// In-sync replicas, when known.
+    pub isr: Option<Vec<BrokerId>>,
+    /// In-flight reassignment, when known.
+    pub in_flight: Option<InFlight>,
+}
+
+/// The facts about a cluster: brokers sorted by id, partitions sorted by topic-partition.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cluster {
+    pub brokers: Vec<Broker>,
+    pub partitions: Vec<Partition>,
+}
+
+impl Cluster {
+    /// Builds a cluster, sorting brokers by id and partitions by topic-partition so every
+    /// later step sees one canonical order (determinism).
+    pub fn new(mut brokers: Vec<Broker>, mut partitions: Vec<Partition>) -> Self {
+        brokers.sort_by_key(|b| b.id);
+        partitions.sort_by(|a, b| a.tp.cmp(&b.tp));
+        Cluster {
+            brokers,
+            partitions,
+        }
+    }
+
+    pub fn broker(&self, id: BrokerId) -> Option<&Broker> {
+        self.brokers
+            .binary_search_by_key(&id, |b| b.id)
+            .ok()
+            .map(|i| &self.brokers[i])
+    }
+
+    pub fn broker_ids(&self) -> Vec<BrokerId> {
+        self.brokers.iter().map(|b| b.id).collect()
+    }
+
+    /// Index of a partition in `partitions`.
+    pub fn partition_index(&self, tp: &TopicPartition) -> Option<usize> {
+        self.partitions.binary_search_by(|p| p.tp.cmp(tp)).ok()
+    }
+
+    /// The rack key used by the rack-spread rule: the broker's rack, or, for a broker without
+    /// a rack, a key of its own (so a cluster without racks degenerates to "distinct brokers").
+    pub fn rack_key(broker: &Broker) -> String {
+        match &broker.rack {
+            Some(r) => format!("r:{r}"),
+            None => format!("b:{}", broker.id),
+        }
+    }
+
+    /// The current layout.
+    pub fn current_layout(&self) -> Layout {
+        Layout {
+            replicas: self.partitions.iter().map(|p| p.replicas.clone()).collect(),
+        }
+    }
+
+    /// True when at least one broker reports a disk capacity.
+    pub fn has_capacity(&self) -> bool {
+        self.brokers.iter().any(|b| b.capacity_bytes.is_some())
+    }
+
+    pub fn total_replicas(&self) -> usize {
+        self.partitions.iter().map(|p| p.replicas.len()).sum()
+    }
+}
+
+/// A replica layout: `replicas[i]` is the ordered replica list of `cluster.partitions[i]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub replicas: Vec<Vec<BrokerId>>,
+}
+
+impl Layout {
+    /// The plan that turns `self` into `target`: every partition whose ordered list changes.
+    pub fn diff(&self, cluster: &Cluster, target: &Layout) -> Plan {
+        let mut changes = BTreeMap::new();
+        for (i, (a, b)) in self.replicas.iter().zip(&target.replicas).enumerate() {
+            if a != b {
+                changes.insert(cluster.partitions[i].tp.clone(), b.clone());
+            }
+        }
+        Plan { changes }
+    }
+
+    /// Applies a plan to this layout. Unknown partitions in the plan are an error.
+    pub fn apply(&self, cluster: &Cluster, plan: &Plan) -> Result<Layout, TopicPartition> {
+        let mut out = self.clone();
+        for (tp, reps) in &plan.changes {
+            let i = cluster.partition_index(tp).ok_or_else(|| tp.clone())?;
+            out.replicas[i] = reps.clone();
+        }
+        Ok(out)
+    }
+
+    /// Replicas per broker id.
+    pub fn replica_counts(&self) -> BTreeMap<BrokerId, usize> {
+        let mut m = BTreeMap::new();
+        for reps in &self.replicas {
+            for b in reps {
+                *m.entry(*b).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+
+    /// Preferred leaders (`replicas[0]`) per broker id.
+    pub fn leader_counts(&self) -> BTreeMap<BrokerId, usize> {
+        let mut m = BTreeMap::new();
+        for reps in &self.replicas {
+            if let Some(b) = reps.first() {
+                *m.entry(*b).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+
+    /// Bytes per broker id.
+    pub fn bytes_per_broker(&self, cluster: &Cluster) -> BTreeMap<BrokerId, u64> {
+        let mut m = BTreeMap::new();
+        for (reps, p) in self.replicas.iter().zip(&cluster.partitions) {
+            for b in reps {
+                *m.entry(*b).or_insert(0) += p.size_bytes;
+            }
+        }
+        m
+    }
+}
+
+/// A reassignment: the new ordered replica list of every partition that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub changes: BTreeMap<TopicPartition, Vec<BrokerId>>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// The plan that undoes `self` when applied to the layout `self` produces from `before`:
+    /// the same partitions with their replica lists in `before`.
+    pub fn rollback(&self, cluster: &Cluster, before: &Layout) -> Plan {
+        let mut changes = BTreeMap::new();
+        for tp in self.changes.keys() {
+            if let Some(i) = cluster.partition_index(tp) {
+                changes.insert(tp.clone(), before.replicas[i].clone());
+            }
+        }
+        Plan { changes }
+    }
+}
+
+/// The set of allowed brokers (known minus excluded), sorted.
+pub fn allowed_brokers(cluster: &Cluster, excluded: &BTreeSet<BrokerId>) -> Vec<BrokerId> {
+    cluster
+        .brokers
+        .iter()
+        .map(|b| b.id)
+        .filter(|id| !excluded.contains(id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> Cluster {
+        Cluster::new(
+            vec![
+                Broker {
+                    id: 2,
+                    rack: Some("a".into()),
+                    capacity_bytes: None,
+                },
+                Broker {
+                    id: 1,
+                    rack: None,
+                    capacity_bytes: Some(10),
+                },
+            ],
+            vec![
+                Partition {
+                    tp: TopicPartition::new("b", 0),
+                    replicas: vec![1],
+                    size_bytes: 3,
+                    leader: None,
+                    isr: None,
+                    in_flight: None,
+                },
+                Partition {
+                    tp: TopicPartition::new("a", 10),
+                    replicas: vec![2, 1],
+                    size_bytes: 5,
+                    leader: None,
+                    isr: None,
+                    in_flight: None,
+                },
+                Partition {
+                    tp: TopicPartition::new("a", 9),
+                    replicas: vec![1, 2],
+                    size_bytes: 7,
+                    leader: None,
+                    isr: None,
+                    in_flight: None,
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn sorts_brokers_and_partitions() {
+        let c = cluster();
+        assert_eq!(c.broker_ids(), vec![1, 2]);
+        let tps: Vec<String> = c.partitions.iter().map(|p| p.tp.to_string()).collect();
+        assert_eq!(tps, vec!["a-9", "a-10", "b-0"]);
+    }
+
+    #[test]
+    fn diff_apply_rollback_round_trip() {
+        let c = cluster();
+        let before = c.current_layout();
+        let mut after = before.clone();
+        after.replicas[1] = vec![1, 2];
+        let plan = before.diff(&c, &after);
+        assert_eq!(plan.len(), 1);
+        assert_eq!(before.apply(&c, &plan).unwrap(), after);
+        let rb = plan.rollback(&c, &before);
+        assert_eq!(after.apply(&c, &rb).unwrap(), before);
+    }
+
+    #[test]
+    fn counts() {
+        let c = cluster();
+        let l = c.current_layout();
+        assert_eq!(l.replica_counts()[&1], 3);
+        assert_eq!(l.leader_counts()[&1], 2);
+        assert_eq!(l.bytes_per_broker(&c)[&2], 12);
+        assert_eq!(Cluster::rack_key(&c.brokers[0]), "b:1");
+    }
+}

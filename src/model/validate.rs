@@ -1,0 +1,165 @@
+//! Structural checks of a cluster, returning every violation (not only the first).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use super::{BrokerId, Cluster, TopicPartition};
+
+/// One broken rule in a cluster description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterViolation {
+    NoBrokers,
+    DuplicateBroker {
+        broker: BrokerId,
+    },
+    DuplicatePartition {
+        tp: TopicPartition,
+    },
+    EmptyReplicas {
+        tp: TopicPartition,
+    },
+    DuplicateReplica {
+        tp: TopicPartition,
+        broker: BrokerId,
+    },
+    UnknownBroker {
+        tp: TopicPartition,
+        broker: BrokerId,
+    },
+    NegativePartition {
+        tp: TopicPartition,
+    },
+}
+
+impl fmt::Display for ClusterViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterViolation::NoBrokers => write!(f, "the broker list is empty"),
+            ClusterViolation::DuplicateBroker { broker } => {
+                write!(f, "broker {broker} is listed more than once")
+            }
+            ClusterViolation::DuplicatePartition { tp } => {
+                write!(f, "partition {tp} is listed more than once")
+            }
+            ClusterViolation::EmptyReplicas { tp } => {
+                write!(f, "partition {tp} has an empty replica list")
+            }
+            ClusterViolation::DuplicateReplica { tp, broker } => write!(
+                f,
+                "partition {tp} lists broker {broker} more than once in its replicas"
+            ),
+            ClusterViolation::UnknownBroker { tp, broker } => write!(
+                f,
+                "partition {tp} has a replica on broker {broker}, which is not in the broker list"
+            ),
+            ClusterViolation::NegativePartition { tp } => {
+                write!(f, "partition {tp} has a negative partition number")
+            }
+        }
+    }
+}
+
+/// Checks broker ids are unique, partitions unique, replica lists non-empty, distinct and on
+/// known brokers. Returns all violations in a stable order (empty = valid).
+pub fn validate_cluster(cluster: &Cluster) -> Vec<ClusterViolation> {
+    let mut out = Vec::new();
+    if cluster.brokers.is_empty() {
+        out.push(ClusterViolation::NoBrokers);
+    }
+    let mut ids = BTreeSet::new();
+    for b in &cluster.brokers {
+        if !ids.insert(b.id) {
+            out.push(ClusterViolation::DuplicateBroker { broker: b.id });
+        }
+    }
+    let mut prev: Option<&TopicPartition> = None;
+    for p in &cluster.partitions {
+        if prev == Some(&p.tp) {
+            out.push(ClusterViolation::DuplicatePartition { tp: p.tp.clone() });
+        }
+        prev = Some(&p.tp);
+        if p.tp.partition < 0 {
+            out.push(ClusterViolation::NegativePartition { tp: p.tp.clone() });
+        }
+        if p.replicas.is_empty() {
+            out.push(ClusterViolation::EmptyReplicas { tp: p.tp.clone() });
+        }
+        let mut seen = BTreeSet::new();
+        for &r in &p.replicas {
+            if !seen.insert(r) {
+                out.push(ClusterViolation::DuplicateReplica {
+                    tp: p.tp.clone(),
+                    broker: r,
+                });
+            }
+            if !ids.contains(&r) {
+                out.push(ClusterViolation::UnknownBroker {
+                    tp: p.tp.clone(),
+                    broker: r,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Broker, Partition};
+
+    fn part(t: &str, p: i32, reps: Vec<BrokerId>) -> Partition {
+        Partition {
+            tp: TopicPartition::new(t, p),
+            replicas: reps,
+            size_bytes: 1,
+            leader: None,
+            isr: None,
+            in_flight: None,
+        }
+    }
+
+    #[test]
+    fn collects_every_violation() {
+        let brokers = vec![
+            Broker {
+                id: 1,
+                rack: None,
+                capacity_bytes: None,
+            },
+            Broker {
+                id: 1,
+                rack: None,
+                capacity_bytes: None,
+            },
+        ];
+        let parts = vec![
+            part("a", 0, vec![1, 1]),
+            part("a", 0, vec![9]),
+            part("b", 0, vec![]),
+        ];
+        let c = Cluster::new(brokers, parts);
+        let v = validate_cluster(&c);
+        assert!(v.contains(&ClusterViolation::DuplicateBroker { broker: 1 }));
+        assert!(v.contains(&ClusterViolation::DuplicatePartition {
+            tp: TopicPartition::new("a", 0)
+        }));
+        assert!(v.contains(&ClusterViolation::DuplicateReplica {
+            tp: TopicPartition::new("a", 0),
+            broker: 1
+        }));
+        assert!(v.contains(&ClusterViolation::UnknownBroker {
+            tp: TopicPartition::new("a", 0),
+            broker: 9
+        }));
+        assert!(v.contains(&ClusterViolation::EmptyReplicas {
+            tp: TopicPartition::new("b", 0)
+        }));
+    }
+
+    #[test]
+    fn empty_broker_list() {
+        let v = validate_cluster(&Cluster::default());
+        assert_eq!(v, vec![ClusterViolation::NoBrokers]);
+    }
+}
