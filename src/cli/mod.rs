@@ -1,7 +1,6 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
-#[allow(dead_code)]
 pub mod output;
 pub mod plan;
 
@@ -11,7 +10,6 @@ use clap::{Parser, Subcommand};
 
 /// Exit codes: 0 ok, 1 the job could not be done, 2 bad input or usage.
 pub const EXIT_OK: u8 = 0;
-#[allow(dead_code)]
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
@@ -32,7 +30,6 @@ impl CliError {
     }
 
     /// The job could not be done (exit 1).
-    #[allow(dead_code)]
     pub fn failed(e: impl fmt::Display) -> Self {
         CliError {
             code: EXIT_FAILED,
@@ -113,4 +110,12 @@ pub fn parse_broker_list(flag: &str, s: &str) -> Result<Vec<i32>, CliError> {
         out.push(id);
     }
     Ok(out)
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }

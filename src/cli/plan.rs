@@ -2,23 +2,50 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::Args;
 
+use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::parse_snapshot;
 use kafka_replan::model::{BrokerId, Cluster};
-use kafka_replan::plan::bounds::move_bounds;
+use kafka_replan::plan::{plan, PlanConfig, PlanError};
 
+use super::output::OutputSet;
 use super::{parse_broker_list, read_input, CliError, CliResult, EXIT_OK};
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// Cluster snapshot (`.json` or `.json.gz`).
-    #[arg(long)]
+    /// Cluster snapshot (`.json` or `.json.gz`; see `kafka-replan snapshot`).
+    #[arg(long, value_name = "FILE")]
     pub snapshot: PathBuf,
+    /// Where to write the plan: Kafka's reassignment JSON, accepted by
+    /// `kafka-reassign-partitions --execute` unchanged.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Also write the rollback plan (the changed partitions with their current replicas).
+    #[arg(long, value_name = "FILE")]
+    pub rollback: Option<PathBuf>,
+    /// Also write `kafka-leader-election --path-to-json-file` JSON for the partitions whose
+    /// preferred leader changes.
+    #[arg(long, value_name = "FILE")]
+    pub election: Option<PathBuf>,
+    /// Also write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
     /// Brokers to empty (decommission), e.g. `4,5`.
     #[arg(long, value_name = "IDS")]
     pub exclude_brokers: Option<String>,
+    /// Bytes on a broker may not exceed capacity × this (0 < U <= 1).
+    #[arg(long, value_name = "U", default_value_t = 1.0)]
+    pub max_disk_util: f64,
+    /// Accepted for reproducibility; the planner is deterministic and uses no randomness,
+    /// so the same input gives the same plan for any seed.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Do not print the report on stdout.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 pub fn load_cluster(path: &std::path::Path) -> Result<Cluster, CliError> {
@@ -32,14 +59,19 @@ pub fn excluded_set(cluster: &Cluster, flag: Option<&str>) -> Result<BTreeSet<Br
         None => Vec::new(),
     };
     let mut set = BTreeSet::new();
+    let mut unknown = Vec::new();
     for id in ids {
         if cluster.broker(id).is_none() {
-            return Err(CliError::bad_input(format!(
-                "--exclude-brokers: broker {id} is not in the cluster (known: {})",
-                join(&cluster.broker_ids())
-            )));
+            unknown.push(id);
         }
         set.insert(id);
+    }
+    if !unknown.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "--exclude-brokers: broker(s) {} not in the cluster (known: {})",
+            join(&unknown),
+            join(&cluster.broker_ids())
+        )));
     }
     Ok(set)
 }
@@ -52,9 +84,38 @@ pub fn join(ids: &[BrokerId]) -> String {
 }
 
 pub fn run(args: PlanArgs) -> CliResult {
+    let started = Instant::now();
+    if !(args.max_disk_util > 0.0 && args.max_disk_util <= 1.0) {
+        return Err(CliError::bad_input(format!(
+            "--max-disk-util must be in (0, 1], got {}",
+            args.max_disk_util
+        )));
+    }
     let cluster = load_cluster(&args.snapshot)?;
     let excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
-    let b = move_bounds(&cluster, &cluster.current_layout(), &excluded);
-    println!("LB* = {}", b.combined);
+    let config = PlanConfig {
+        excluded,
+        max_disk_util: args.max_disk_util,
+    };
+    let outcome = plan(&cluster, &config).map_err(|e| match e {
+        PlanError::Infeasible(_) => CliError::failed(e),
+        PlanError::Internal(_) => CliError::failed(e),
+    })?;
+    let mut out = OutputSet::default();
+    out.add(&args.output, report::reassignment_json(&outcome.plan));
+    if let Some(p) = &args.rollback {
+        out.add(p, report::reassignment_json(&outcome.rollback));
+    }
+    if let Some(p) = &args.election {
+        out.add(p, report::election_json(&outcome.election));
+    }
+    let rep = report::PlanReport::new(&cluster, &config, &outcome, started.elapsed());
+    if let Some(p) = &args.report_json {
+        out.add(p, rep.to_json());
+    }
+    out.commit()?;
+    if !args.quiet {
+        super::print_stdout(&rep.to_text());
+    }
     Ok(EXIT_OK)
 }

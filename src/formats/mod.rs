@@ -1,6 +1,7 @@
 //! Parsers and emitters for the files operators already have. Everything parses from bytes or
 //! `&str` and names its source in errors; opening paths is the CLI's job.
 
+pub mod report;
 pub mod snapshot;
 
 use std::fmt;

@@ -1,4 +1,596 @@
-//! The planning core: pure functions from a `Cluster` to a `Layout`, with bounds and an
-//! independent verifier. No I/O.
+//! The planning core: pure functions from a `Cluster` to a new `Layout`, with bounds, an
+//! explanation of any gap, and an independent verifier. No I/O.
+//!
+//! Priorities, in order: hard rules (RF kept, distinct known brokers, exclusions, rack
+//! spread ⌈RF/R⌉, disk capacity × max util); (1) replica counts in the tightest reachable
+//! band; (2) fewest replica moves; (3) leader counts in their band with the fewest leader
+//! changes; (4) bytes: pool choices are matched to balance disk use.
 
 pub mod bounds;
+pub mod capacity;
+pub mod leaders;
+pub mod mcf;
+pub mod replicas;
+pub mod verify;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use bounds::{move_bounds, MoveBounds};
+use replicas::{Bands, PlacementError, Topology};
+
+use crate::model::{BrokerId, Cluster, Layout, Plan, TopicPartition};
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct PlanConfig {
+    pub excluded: BTreeSet<BrokerId>,
+    /// Bytes on a broker may not exceed capacity × this (default 1.0).
+    pub max_disk_util: f64,
+}
+
+impl Default for PlanConfig {
+    fn default() -> Self {
+        PlanConfig {
+            excluded: BTreeSet::new(),
+            max_disk_util: 1.0,
+        }
+    }
+}
+
+/// Why a plan cannot be made. Each names the subject and the rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Infeasible {
+    NoAllowedBrokers,
+    NotEnoughBrokers {
+        tp: TopicPartition,
+        rf: usize,
+        allowed: usize,
+    },
+    RackSpread {
+        tp: TopicPartition,
+        rf: usize,
+        cap: usize,
+        slots: usize,
+        racks: usize,
+    },
+    PartitionTooLarge {
+        tp: TopicPartition,
+        size: u64,
+        largest_limit: u64,
+    },
+    TotalCapacity {
+        need: u64,
+        have: u64,
+    },
+    BrokerOverCapacity {
+        broker: BrokerId,
+        bytes: u64,
+        limit: u64,
+    },
+}
+
+impl fmt::Display for Infeasible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Infeasible::NoAllowedBrokers => write!(f, "every broker is excluded: nothing can hold the replicas"),
+            Infeasible::NotEnoughBrokers { tp, rf, allowed } => write!(
+                f,
+                "{tp}: replication factor {rf} needs {rf} distinct brokers but only {allowed} are allowed (exclude {} fewer)",
+                rf - allowed
+            ),
+            Infeasible::RackSpread { tp, rf, cap, slots, racks } => write!(
+                f,
+                "{tp}: replication factor {rf} cannot be spread over {racks} racks with at most {cap} per rack: the racks' brokers offer only {slots} slots (add {} broker(s) to the smallest racks)",
+                rf - slots
+            ),
+            Infeasible::PartitionTooLarge { tp, size, largest_limit } => write!(
+                f,
+                "{tp}: one replica is {size} bytes, more than any allowed broker may hold ({largest_limit} bytes at most; raise --max-disk-util or capacity by {} bytes)",
+                size - largest_limit
+            ),
+            Infeasible::TotalCapacity { need, have } => write!(
+                f,
+                "the replicas need {need} bytes but the allowed brokers may hold {have} (capacity × max disk util): {} bytes short",
+                need - have
+            ),
+            Infeasible::BrokerOverCapacity { broker, bytes, limit } => write!(
+                f,
+                "broker {broker}: no rack-safe layout found that keeps it under its limit ({bytes} bytes > {limit}, {} bytes over)",
+                bytes - limit
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanError {
+    Infeasible(Vec<Infeasible>),
+    /// A bug: the solver or the verifier disagreed with the model. Never expected.
+    Internal(String),
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Infeasible(list) => {
+                write!(f, "no plan satisfies the hard rules:")?;
+                for (i, item) in list.iter().enumerate() {
+                    if i == 20 {
+                        write!(f, "\n  ... and {} more", list.len() - 20)?;
+                        break;
+                    }
+                    write!(f, "\n  {item}")?;
+                }
+                Ok(())
+            }
+            PlanError::Internal(m) => write!(f, "internal error (please report): {m}"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Facts about the solve, for the report.
+#[derive(Debug, Clone, Default)]
+pub struct SolverFacts {
+    pub rounds: usize,
+    pub phases: usize,
+    pub nodes: usize,
+    pub arcs: usize,
+    pub certified: bool,
+}
+
+/// A computed plan with everything the report needs.
+#[derive(Debug, Clone)]
+pub struct PlanOutcome {
+    pub before: Layout,
+    pub after: Layout,
+    pub plan: Plan,
+    pub rollback: Plan,
+    /// Partitions whose preferred leader changes (for `kafka-leader-election`).
+    pub election: Vec<TopicPartition>,
+    /// Bounds of the current layout (LB, LB*), as the bench scorer defines them.
+    pub bounds: MoveBounds,
+    /// Moves of the exact flow optimum (before any capacity repair).
+    pub optimum_moves: usize,
+    pub moves: usize,
+    pub bytes_moved: u64,
+    pub leader_changes: usize,
+    /// The replica band the plan reached per allowed broker (None when the uniform band
+    /// was reached).
+    pub replica_band_reached: bool,
+    pub leader_band_reached: bool,
+    /// Why the optimum is above LB*, or why the band is out of reach.
+    pub explanations: Vec<String>,
+    pub rack_violations_before: usize,
+    pub capacity_checked: bool,
+    pub capacity_repair: capacity::Repair,
+    pub facts: SolverFacts,
+}
+
+/// Plans a balanced, minimal, rack- and capacity-safe layout.
+pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
+    let topo = Topology::new(cluster, &config.excluded);
+    if topo.allowed_count() == 0 {
+        return Err(PlanError::Infeasible(vec![Infeasible::NoAllowedBrokers]));
+    }
+    let before = cluster.current_layout();
+    let bounds = move_bounds(cluster, &before, &config.excluded);
+    let mut problems = Vec::new();
+    for e in replicas::check_feasible(cluster, &topo) {
+        problems.push(match e {
+            PlacementError::NotEnoughBrokers {
+                partition,
+                rf,
+                allowed,
+            } => Infeasible::NotEnoughBrokers {
+                tp: cluster.partitions[partition].tp.clone(),
+                rf,
+                allowed,
+            },
+            PlacementError::RackSpreadImpossible {
+                partition,
+                rf,
+                cap,
+                slots,
+            } => Infeasible::RackSpread {
+                tp: cluster.partitions[partition].tp.clone(),
+                rf,
+                cap,
+                slots,
+                racks: topo.racks.len(),
+            },
+            PlacementError::Flow(f) => return Err(PlanError::Internal(f.to_string())),
+        });
+    }
+    let limits = capacity::limits(cluster, config.max_disk_util);
+    let capacity_checked = limits.iter().any(|l| l.is_some());
+    if capacity_checked {
+        problems.extend(capacity_precheck(cluster, &topo, &limits));
+    }
+    if !problems.is_empty() {
+        return Err(PlanError::Infeasible(problems));
+    }
+
+    // Replica stage with band tightening: when the uniform band is out of reach, pin the
+    // brokers the rack rule forces outside it and rebalance the rest among themselves.
+    let nb = topo.ids.len();
+    let uniform = replicas::uniform_bands(cluster, &topo);
+    let mut bands = replicas::rack_aware_bands(cluster, &topo);
+    let mut facts = SolverFacts::default();
+    let mut solution;
+    let mut explanations = Vec::new();
+    loop {
+        facts.rounds += 1;
+        let (sol, _net) = replicas::solve_flow(cluster, &topo, &bands).map_err(|e| match e {
+            PlacementError::Flow(f) => PlanError::Internal(f.to_string()),
+            other => PlanError::Internal(format!("{other:?}")),
+        })?;
+        facts.phases += sol.phases;
+        facts.nodes = sol.nodes;
+        facts.arcs = sol.arcs;
+        facts.certified = sol.certified;
+        solution = sol;
+        if solution.band_violation == 0 || facts.rounds >= 6 {
+            break;
+        }
+        let loads = replicas::loads(nb, &solution.replicas);
+        match tighten(&topo, &bands, &loads) {
+            Some(next) => bands = next,
+            None => break,
+        }
+    }
+    let replica_band_reached = bands == uniform && solution.band_violation == 0;
+    let optimum_moves = solution.moves;
+    let mut new_sets = solution.replicas;
+    let final_loads = replicas::loads(nb, &new_sets);
+    if !replica_band_reached {
+        explanations.extend(explain_band(cluster, &topo, &uniform, &final_loads));
+    }
+
+    // Capacity: repair, then fail with the broker and the shortfall if still over.
+    let mut repair = capacity::Repair::default();
+    if capacity_checked {
+        let hi: Vec<usize> = (0..nb).map(|b| bands.hi[b].max(final_loads[b])).collect();
+        repair = capacity::repair(cluster, &topo, &limits, &mut new_sets, &hi);
+        let bytes = capacity::bytes_per_broker(cluster, nb, &new_sets);
+        let over: Vec<Infeasible> = (0..nb)
+            .filter_map(|b| match limits[b] {
+                Some(l) if bytes[b] > l => Some(Infeasible::BrokerOverCapacity {
+                    broker: topo.ids[b],
+                    bytes: bytes[b],
+                    limit: l,
+                }),
+                _ => None,
+            })
+            .collect();
+        if !over.is_empty() {
+            return Err(PlanError::Infeasible(over));
+        }
+    }
+
+    // Leader stage.
+    let mut lbands = leaders::uniform_leader_bands(cluster.partitions.len(), &topo);
+    let mut lsol;
+    let mut lrounds = 0;
+    loop {
+        lrounds += 1;
+        lsol = leaders::solve_leaders(cluster, &topo, &new_sets, &lbands)
+            .map_err(|e| PlanError::Internal(e.to_string()))?;
+        facts.phases += lsol.phases;
+        facts.certified &= lsol.certified;
+        if lsol.band_violation == 0 || lrounds >= 6 {
+            break;
+        }
+        let mut lload = vec![0usize; nb];
+        for (reps, &pos) in new_sets.iter().zip(&lsol.leader_pos) {
+            if let Some(&b) = reps.get(pos) {
+                lload[b] += 1;
+            }
+        }
+        match tighten(&topo, &lbands, &lload) {
+            Some(next) => lbands = next,
+            None => break,
+        }
+    }
+    let leader_band_reached = lrounds == 1 && lsol.band_violation == 0;
+
+    let after = Layout {
+        replicas: new_sets
+            .iter()
+            .zip(&lsol.leader_pos)
+            .map(|(reps, &pos)| {
+                let mut ids: Vec<BrokerId> = reps.iter().map(|&b| topo.ids[b]).collect();
+                if pos < ids.len() {
+                    let leader = ids.remove(pos);
+                    ids.insert(0, leader);
+                }
+                ids
+            })
+            .collect(),
+    };
+    let plan = before.diff(cluster, &after);
+    let rollback = plan.rollback(cluster, &before);
+    let mut moves = 0;
+    let mut bytes_moved = 0u64;
+    let mut leader_changes = 0;
+    let mut election = Vec::new();
+    for ((p, old), new) in cluster
+        .partitions
+        .iter()
+        .zip(&before.replicas)
+        .zip(&after.replicas)
+    {
+        let added = new.iter().filter(|b| !old.contains(b)).count();
+        moves += added;
+        bytes_moved += added as u64 * p.size_bytes;
+        if old.first() != new.first() {
+            leader_changes += 1;
+            election.push(p.tp.clone());
+        }
+    }
+    if replica_band_reached && optimum_moves > bounds.combined {
+        explanations.extend(explain_gap(
+            cluster,
+            &topo,
+            &config.excluded,
+            &bounds,
+            optimum_moves,
+        ));
+    }
+    let rack_violations_before = count_rack_violations(cluster, &before, &topo);
+
+    let rules = verify::VerifyRules {
+        excluded: &config.excluded,
+        max_disk_util: capacity_checked.then_some(config.max_disk_util),
+        min_moves: bounds.forced_moves,
+    };
+    let violations = verify::verify_plan(cluster, &before, &after, &plan, &rollback, &rules);
+    if !violations.is_empty() {
+        return Err(PlanError::Internal(format!(
+            "the plan failed verification: {}",
+            violations.join("; ")
+        )));
+    }
+    Ok(PlanOutcome {
+        before,
+        after,
+        plan,
+        rollback,
+        election,
+        bounds,
+        optimum_moves,
+        moves,
+        bytes_moved,
+        leader_changes,
+        replica_band_reached,
+        leader_band_reached,
+        explanations,
+        rack_violations_before,
+        capacity_checked,
+        capacity_repair: repair,
+        facts,
+    })
+}
+
+/// Pins the brokers whose load left the band at that load and gives the others the band
+/// of their own average. `None` when nothing would change.
+fn tighten(topo: &Topology, bands: &Bands, loads: &[usize]) -> Option<Bands> {
+    let nb = topo.ids.len();
+    let mut lo = bands.lo.clone();
+    let mut hi = bands.hi.clone();
+    let mut pinned_total = 0usize;
+    let mut free = Vec::new();
+    let mut changed = false;
+    for b in 0..nb {
+        if !topo.allowed[b] {
+            continue;
+        }
+        let outside = loads[b] < bands.lo[b] || loads[b] > bands.hi[b];
+        let already_pinned = bands.lo[b] == bands.hi[b] && bands.lo[b] == loads[b];
+        if outside || already_pinned {
+            changed |= outside;
+            lo[b] = loads[b];
+            hi[b] = loads[b];
+            pinned_total += loads[b];
+        } else {
+            free.push(b);
+        }
+    }
+    if !changed || free.is_empty() {
+        return None;
+    }
+    let total: usize = loads.iter().sum::<usize>() - pinned_total;
+    let (flo, fhi) = (total / free.len(), total.div_ceil(free.len()));
+    for &b in &free {
+        lo[b] = flo;
+        hi[b] = fhi;
+    }
+    Some(Bands { lo, hi })
+}
+
+/// Says why brokers end outside the uniform band: racks too small or too large for the rack
+/// rule (minimum and maximum a rack can hold), otherwise the certified optimum.
+fn explain_band(
+    cluster: &Cluster,
+    topo: &Topology,
+    uniform: &Bands,
+    loads: &[usize],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let nr = topo.racks.len();
+    let (rack_min, rack_max) = replicas::rack_limits(cluster, topo);
+    let (lo, hi) = topo
+        .allowed
+        .iter()
+        .position(|a| *a)
+        .map(|b| (uniform.lo[b], uniform.hi[b]))
+        .unwrap_or((0, 0));
+    for r in 0..nr {
+        let n = topo.racks[r].len();
+        let name = &topo.rack_names[r];
+        if rack_min[r] > hi * n {
+            out.push(format!(
+                "rack {name} has {n} allowed broker(s); the rack rule makes it hold at least {} replicas ({} per broker), above the band [{lo}, {hi}]",
+                rack_min[r],
+                rack_min[r].div_ceil(n)
+            ));
+        } else if rack_max[r] < lo * n {
+            out.push(format!(
+                "rack {name} has {n} allowed broker(s) but the rack rule lets it hold at most {} replicas ({} per broker), below the band [{lo}, {hi}]",
+                rack_max[r],
+                rack_max[r] / n.max(1)
+            ));
+        }
+    }
+    let outside: Vec<String> = (0..topo.ids.len())
+        .filter(|&b| topo.allowed[b] && (loads[b] < lo || loads[b] > hi))
+        .map(|b| format!("{}:{}", topo.ids[b], loads[b]))
+        .collect();
+    if out.is_empty() {
+        out.push(format!(
+            "the band [{lo}, {hi}] cannot be reached under the rack rule; brokers outside it (id:replicas): {}",
+            outside.join(" ")
+        ));
+    } else {
+        out.push(format!(
+            "the remaining brokers are balanced among themselves; brokers outside the band (id:replicas): {}",
+            outside.join(" ")
+        ));
+    }
+    out
+}
+
+/// Says why the optimum is above LB*: the rack-aware bound counts, per rack, the larger of
+/// the replicas its brokers must shed for the band and the replicas the rack rule forces out.
+fn explain_gap(
+    cluster: &Cluster,
+    topo: &Topology,
+    excluded: &BTreeSet<BrokerId>,
+    bounds: &MoveBounds,
+    optimum: usize,
+) -> Vec<String> {
+    let Some((_, hi)) = bounds.band else {
+        return Vec::new();
+    };
+    let nr = topo.racks.len();
+    let mut load = vec![0usize; topo.ids.len()];
+    let mut forced_rack = vec![0usize; nr];
+    let mut excluded_moves = 0usize;
+    for p in &cluster.partitions {
+        let cap = topo.rack_cap(p.replicas.len());
+        let mut per_rack = vec![0usize; nr];
+        for id in &p.replicas {
+            if let Some(b) = topo.index_of(*id) {
+                load[b] += 1;
+                if excluded.contains(id) {
+                    excluded_moves += 1;
+                } else if topo.rack[b] < nr {
+                    per_rack[topo.rack[b]] += 1;
+                }
+            }
+        }
+        for r in 0..nr {
+            forced_rack[r] += per_rack[r].saturating_sub(cap);
+        }
+    }
+    let mut rack_bound = excluded_moves;
+    let mut detail = Vec::new();
+    for r in 0..nr {
+        let excess: usize = topo.racks[r]
+            .iter()
+            .map(|&b| load[b].saturating_sub(hi))
+            .sum();
+        if forced_rack[r] > excess {
+            detail.push(format!(
+                "rack {}: {} replicas must leave for rack spread but its brokers are only {} over the band",
+                topo.rack_names[r], forced_rack[r], excess
+            ));
+        }
+        rack_bound += excess.max(forced_rack[r]);
+    }
+    let rack_bound = rack_bound.max(bounds.deficit.unwrap_or(0));
+    let mut out = Vec::new();
+    if rack_bound > bounds.combined {
+        out.push(format!(
+            "rack spread and balance overlap less than LB* assumes: counting per rack the larger of the two gives a bound of {rack_bound} ({} above LB* = {})",
+            rack_bound - bounds.combined,
+            bounds.combined
+        ));
+        out.extend(detail);
+    }
+    if optimum > rack_bound.max(bounds.combined) {
+        out.push(format!(
+            "the other {} moves above that bound are forced by how the rack rule and the band interact across partitions; the flow's dual potentials certify that no layout reaches the band with fewer than {optimum} moves",
+            optimum - rack_bound.max(bounds.combined)
+        ));
+    }
+    out
+}
+
+fn count_rack_violations(cluster: &Cluster, layout: &Layout, topo: &Topology) -> usize {
+    let mut n = 0;
+    for reps in &layout.replicas {
+        let cap = topo.rack_cap(reps.len());
+        let mut keys: Vec<String> = reps
+            .iter()
+            .filter_map(|id| cluster.broker(*id))
+            .map(Cluster::rack_key)
+            .collect();
+        keys.sort();
+        let mut run = 0;
+        let mut worst = 0;
+        for i in 0..keys.len() {
+            run = if i > 0 && keys[i] == keys[i - 1] {
+                run + 1
+            } else {
+                1
+            };
+            worst = worst.max(run);
+        }
+        if worst > cap {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn capacity_precheck(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+) -> Vec<Infeasible> {
+    let mut out = Vec::new();
+    let allowed_limits: Vec<u64> = (0..topo.ids.len())
+        .filter(|&b| topo.allowed[b])
+        .filter_map(|b| limits[b])
+        .collect();
+    // Only meaningful when every allowed broker has a known capacity.
+    let all_known = (0..topo.ids.len())
+        .filter(|&b| topo.allowed[b])
+        .all(|b| limits[b].is_some());
+    if !all_known {
+        return out;
+    }
+    let largest = allowed_limits.iter().copied().max().unwrap_or(0);
+    let have: u64 = allowed_limits.iter().sum();
+    let need: u64 = cluster
+        .partitions
+        .iter()
+        .map(|p| p.size_bytes.saturating_mul(p.replicas.len() as u64))
+        .sum();
+    for p in &cluster.partitions {
+        if p.size_bytes > largest {
+            out.push(Infeasible::PartitionTooLarge {
+                tp: p.tp.clone(),
+                size: p.size_bytes,
+                largest_limit: largest,
+            });
+        }
+    }
+    if need > have {
+        out.push(Infeasible::TotalCapacity { need, have });
+    }
+    out
+}

@@ -1,0 +1,368 @@
+//! The plan's outputs besides the layout itself: Kafka's JSON files and the readable and
+//! JSON reports.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::model::{Cluster, Plan, TopicPartition};
+use crate::plan::{PlanConfig, PlanOutcome};
+
+/// Kafka's reassignment JSON in the form its tools emit (compact, `version` then
+/// `partitions`; `topic`, `partition`, `replicas`, `log_dirs`; sorted by topic-partition;
+/// `log_dirs` all `"any"`), plus a final newline.
+pub fn reassignment_json(plan: &Plan) -> String {
+    let mut s = String::from("{\"version\":1,\"partitions\":[");
+    for (i, (tp, reps)) in plan.changes.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            "{{\"topic\":{},\"partition\":{},\"replicas\":[{}],\"log_dirs\":[{}]}}",
+            Value::String(tp.topic.clone()),
+            tp.partition,
+            reps.iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            vec!["\"any\""; reps.len()].join(",")
+        );
+    }
+    s.push_str("]}\n");
+    s
+}
+
+/// `kafka-leader-election --path-to-json-file` input for the given partitions.
+pub fn election_json(tps: &[TopicPartition]) -> String {
+    let parts: Vec<Value> = tps
+        .iter()
+        .map(|tp| json!({"topic": tp.topic, "partition": tp.partition}))
+        .collect();
+    let mut s = json!({ "partitions": parts }).to_string();
+    s.push('\n');
+    s
+}
+
+/// Decimal byte units, as disks are sold and as the bench tables print them.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.2} {}", UNITS[u])
+    }
+}
+
+struct BrokerRow {
+    id: i32,
+    rack: String,
+    excluded: bool,
+    capacity: Option<u64>,
+    replicas: (usize, usize),
+    leaders: (usize, usize),
+    bytes: (u64, u64),
+}
+
+/// Everything the plan report shows, computed once; rendered as text or JSON.
+pub struct PlanReport {
+    rows: Vec<BrokerRow>,
+    summary: Value,
+    notes: Vec<String>,
+}
+
+impl PlanReport {
+    pub fn new(cluster: &Cluster, config: &PlanConfig, o: &PlanOutcome, elapsed: Duration) -> Self {
+        let rb = o.before.replica_counts();
+        let ra = o.after.replica_counts();
+        let lb = o.before.leader_counts();
+        let la = o.after.leader_counts();
+        let bb = o.before.bytes_per_broker(cluster);
+        let ba = o.after.bytes_per_broker(cluster);
+        let rows: Vec<BrokerRow> = cluster
+            .brokers
+            .iter()
+            .map(|b| BrokerRow {
+                id: b.id,
+                rack: b.rack.clone().unwrap_or_else(|| "-".into()),
+                excluded: config.excluded.contains(&b.id),
+                capacity: b.capacity_bytes,
+                replicas: (
+                    rb.get(&b.id).copied().unwrap_or(0),
+                    ra.get(&b.id).copied().unwrap_or(0),
+                ),
+                leaders: (
+                    lb.get(&b.id).copied().unwrap_or(0),
+                    la.get(&b.id).copied().unwrap_or(0),
+                ),
+                bytes: (
+                    bb.get(&b.id).copied().unwrap_or(0),
+                    ba.get(&b.id).copied().unwrap_or(0),
+                ),
+            })
+            .collect();
+        let allowed: Vec<&BrokerRow> = rows.iter().filter(|r| !r.excluded).collect();
+        let spread = |f: &dyn Fn(&BrokerRow) -> usize| -> usize {
+            let v: Vec<usize> = allowed.iter().map(|r| f(r)).collect();
+            v.iter().max().copied().unwrap_or(0) - v.iter().min().copied().unwrap_or(0)
+        };
+        let disk_ratio = |f: &dyn Fn(&BrokerRow) -> u64| -> Option<f64> {
+            let v: Vec<u64> = allowed.iter().map(|r| f(r)).collect();
+            let mean = v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
+            (mean > 0.0).then(|| {
+                (v.iter().copied().max().unwrap_or(0) as f64 / mean * 10000.0).round() / 10000.0
+            })
+        };
+        let util_max = |f: &dyn Fn(&BrokerRow) -> u64| -> Option<f64> {
+            rows.iter()
+                .filter_map(|r| {
+                    r.capacity
+                        .filter(|c| *c > 0)
+                        .map(|c| f(r) as f64 / c as f64)
+                })
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+                .map(|x| (x * 10000.0).round() / 10000.0)
+        };
+        let racks: std::collections::BTreeSet<String> = cluster
+            .brokers
+            .iter()
+            .filter(|b| !config.excluded.contains(&b.id))
+            .map(Cluster::rack_key)
+            .collect();
+        let b = &o.bounds;
+        let summary = json!({
+            "cluster": {
+                "brokers": cluster.brokers.len(),
+                "allowed_brokers": allowed.len(),
+                "excluded_brokers": config.excluded.iter().collect::<Vec<_>>(),
+                "racks": racks.len(),
+                "partitions": cluster.partitions.len(),
+                "replicas": cluster.total_replicas(),
+                "total_bytes": cluster.partitions.iter().map(|p| p.size_bytes * p.replicas.len() as u64).sum::<u64>(),
+                "capacity_checked": o.capacity_checked,
+                "max_disk_util": config.max_disk_util,
+            },
+            "partitions_changed": o.plan.len(),
+            "replica_moves": o.moves,
+            "bytes_moved": o.bytes_moved,
+            "leader_changes": o.leader_changes,
+            "lower_bound_moves": b.lower_bound_moves,
+            "lb_excess": b.excess,
+            "lb_deficit": b.deficit,
+            "lb_forced_moves": b.forced_moves,
+            "lb_combined": b.combined,
+            "band": b.band.map(|(l, h)| vec![l, h]),
+            "optimum_moves": o.optimum_moves,
+            "optimum_certified": o.facts.certified,
+            "gap_over_lb_combined": o.optimum_moves as i64 - b.combined as i64,
+            "replica_band_reached": o.replica_band_reached,
+            "leader_band_reached": o.leader_band_reached,
+            "explanations": o.explanations,
+            "rack_violations_before": o.rack_violations_before,
+            "rack_violations_after": 0,
+            "capacity_repair": {
+                "redirected": o.capacity_repair.redirected,
+                "swaps": o.capacity_repair.swaps,
+                "extra_moves": o.capacity_repair.extra_moves,
+            },
+            "before": {
+                "replicas_spread": spread(&|r| r.replicas.0),
+                "leaders_spread": spread(&|r| r.leaders.0),
+                "disk_max_mean_ratio": disk_ratio(&|r| r.bytes.0),
+                "disk_util_max": util_max(&|r| r.bytes.0),
+            },
+            "after": {
+                "replicas_spread": spread(&|r| r.replicas.1),
+                "leaders_spread": spread(&|r| r.leaders.1),
+                "disk_max_mean_ratio": disk_ratio(&|r| r.bytes.1),
+                "disk_util_max": util_max(&|r| r.bytes.1),
+            },
+            "brokers": rows.iter().map(|r| json!({
+                "id": r.id,
+                "rack": r.rack,
+                "excluded": r.excluded,
+                "capacity_bytes": r.capacity,
+                "replicas_before": r.replicas.0,
+                "replicas_after": r.replicas.1,
+                "leaders_before": r.leaders.0,
+                "leaders_after": r.leaders.1,
+                "bytes_before": r.bytes.0,
+                "bytes_after": r.bytes.1,
+            })).collect::<Vec<_>>(),
+            "solver": {
+                "rounds": o.facts.rounds,
+                "phases": o.facts.phases,
+                "nodes": o.facts.nodes,
+                "arcs": o.facts.arcs,
+                "seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            },
+        });
+        let mut notes = Vec::new();
+        if !o.capacity_checked {
+            notes.push("no disk capacity known: capacity checks are off".to_string());
+        }
+        PlanReport {
+            rows,
+            summary,
+            notes,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(&self.summary).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    pub fn to_text(&self) -> String {
+        let s = &self.summary;
+        let c = &s["cluster"];
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "cluster: {} brokers ({} allowed), {} racks, {} partitions, {} replicas, {}",
+            c["brokers"],
+            c["allowed_brokers"],
+            c["racks"],
+            c["partitions"],
+            c["replicas"],
+            human_bytes(c["total_bytes"].as_u64().unwrap_or(0))
+        );
+        for n in &self.notes {
+            let _ = writeln!(t, "note: {n}");
+        }
+        let _ = writeln!(t);
+        let with_cap = self.rows.iter().any(|r| r.capacity.is_some());
+        let _ = writeln!(
+            t,
+            "{:>6} {:<10} {:>15} {:>13} {:>23}{}",
+            "broker",
+            "rack",
+            "replicas",
+            "leaders",
+            "bytes",
+            if with_cap { "       disk use" } else { "" }
+        );
+        for r in &self.rows {
+            let arrow = |a: String, b: String| format!("{a} -> {b}");
+            let mut line = format!(
+                "{:>6} {:<10} {:>15} {:>13} {:>23}",
+                r.id,
+                if r.excluded {
+                    format!("{} (excl)", r.rack)
+                } else {
+                    r.rack.clone()
+                },
+                arrow(r.replicas.0.to_string(), r.replicas.1.to_string()),
+                arrow(r.leaders.0.to_string(), r.leaders.1.to_string()),
+                arrow(human_bytes(r.bytes.0), human_bytes(r.bytes.1)),
+            );
+            if let Some(cap) = r.capacity.filter(|c| *c > 0) {
+                let pct = |b: u64| format!("{:.0}%", b as f64 * 100.0 / cap as f64);
+                let _ = write!(line, " {:>14}", arrow(pct(r.bytes.0), pct(r.bytes.1)));
+            }
+            let _ = writeln!(t, "{line}");
+        }
+        let _ = writeln!(t);
+        let band = s["band"]
+            .as_array()
+            .map(|b| format!("[{}, {}]", b[0], b[1]))
+            .unwrap_or_default();
+        let _ = writeln!(
+            t,
+            "replica moves:     {} ({} partitions changed, {} moved)",
+            s["replica_moves"],
+            s["partitions_changed"],
+            human_bytes(s["bytes_moved"].as_u64().unwrap_or(0))
+        );
+        let _ = writeln!(t, "leader changes:    {}", s["leader_changes"]);
+        let _ = writeln!(
+            t,
+            "lower bounds:      LB = {} (excess {}, deficit {}), forced = {}, LB* = {}",
+            s["lower_bound_moves"],
+            s["lb_excess"],
+            s["lb_deficit"],
+            s["lb_forced_moves"],
+            s["lb_combined"]
+        );
+        let certified = if s["optimum_certified"].as_bool() == Some(true) {
+            ", certified by dual potentials"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            t,
+            "optimum:           {} moves for the count band{certified}; gap over LB* = {}",
+            s["optimum_moves"], s["gap_over_lb_combined"]
+        );
+        let _ = writeln!(
+            t,
+            "replica spread:    {} -> {} (band {band}{})",
+            s["before"]["replicas_spread"],
+            s["after"]["replicas_spread"],
+            if s["replica_band_reached"].as_bool() == Some(true) {
+                ", reached"
+            } else {
+                ", out of reach"
+            }
+        );
+        let _ = writeln!(
+            t,
+            "leader spread:     {} -> {}{}",
+            s["before"]["leaders_spread"],
+            s["after"]["leaders_spread"],
+            if s["leader_band_reached"].as_bool() == Some(true) {
+                ""
+            } else {
+                " (leader band out of reach)"
+            }
+        );
+        let ratio = |v: &Value| {
+            v.as_f64()
+                .map(|x| format!("{x:.3}"))
+                .unwrap_or_else(|| "-".into())
+        };
+        let _ = writeln!(
+            t,
+            "disk max/mean:     {} -> {}",
+            ratio(&s["before"]["disk_max_mean_ratio"]),
+            ratio(&s["after"]["disk_max_mean_ratio"])
+        );
+        let _ = writeln!(t, "rack violations:   {} -> 0", s["rack_violations_before"]);
+        let rep = &s["capacity_repair"];
+        if rep["redirected"].as_u64().unwrap_or(0)
+            + rep["swaps"].as_u64().unwrap_or(0)
+            + rep["extra_moves"].as_u64().unwrap_or(0)
+            > 0
+        {
+            let _ = writeln!(
+                t,
+                "capacity repair:   {} redirected, {} swaps, {} extra moves",
+                rep["redirected"], rep["swaps"], rep["extra_moves"]
+            );
+        }
+        if let Some(ex) = s["explanations"].as_array() {
+            for e in ex {
+                let _ = writeln!(t, "why:               {}", e.as_str().unwrap_or_default());
+            }
+        }
+        let sv = &s["solver"];
+        let _ = writeln!(
+            t,
+            "solver:            {} round(s), {} phases, {} nodes, {} arcs, {:.3} s",
+            sv["rounds"],
+            sv["phases"],
+            sv["nodes"],
+            sv["arcs"],
+            sv["seconds"].as_f64().unwrap_or(0.0)
+        );
+        t
+    }
+}

@@ -1,0 +1,641 @@
+//! Replica placement: the count + rack + exclusion problem as one exact min-cost flow.
+//!
+//! Network (see `../shared/design/solver.md`):
+//! - one node per partition `p` with supply RF(p); one sink `T` with demand ΣRF;
+//! - *pool mode* (RF(p) ≤ R, so each rack may hold at most one replica of `p`): for every
+//!   rack `r` where `p` has a current replica on an allowed broker, a node `(p,r)` with
+//!   `p→(p,r)` (cap 1), keep arcs `(p,r)→b` (cap 1, cost 0) to the current brokers, and a
+//!   move arc `(p,r)→pool[r]` (cap 1, cost 1); for every other rack a move arc `p→pool[r]`
+//!   (cap 1, cost 1). Pools are shared by all partitions: `pool[r]→b` for each allowed broker
+//!   of `r`. The graph has O(P·(RF+R) + B) arcs, not P·B, and is exact: one unit of `p` per
+//!   rack means two units of `p` never meet on one broker;
+//! - *broker mode* (RF(p) > R, several replicas of `p` per rack): `p→(p,r)` with cap
+//!   ⌈RF/R⌉ and `(p,r)→b` (cap 1) for every allowed broker of the rack, cost 0 when `b`
+//!   holds `p` now, else 1;
+//! - broker balance: `b→T` in three tiers: `lo_b` units at −M (filling up to the band is
+//!   worth more than any number of moves), `hi_b − lo_b` units at 0, the rest at +M.
+//!
+//! The initial flow is the current layout (one unit per kept replica), so only changes
+//! cost; the initial potentials (0 everywhere, −M at `T`) are dual feasible for it. The
+//! final potentials certify the optimum. A partition's pool units are then matched to
+//! brokers per rack; that choice is free for the move count and is used to balance bytes.
+
+use std::collections::BTreeSet;
+
+use super::mcf::{FlowBuilder, FlowError, FlowNetwork, Node};
+use crate::model::{BrokerId, Cluster};
+
+/// Levels of the byte-aware tie-break added to each move's cost (0..TIE_LEVELS-1).
+const TIE_LEVELS: i64 = 8;
+
+/// Byte-aware move costs. Every move costs `unit` (which dominates any sum of tie-breaks, so
+/// the move count stays exactly minimal) plus a small tie-break that depends on the size of
+/// the replica and the broker it leaves: a broker holding more bytes than its share prefers
+/// to shed replicas near the size that brings it to its share; other moves prefer small
+/// replicas (fewer bytes copied).
+struct MoveCosts {
+    unit: i64,
+    /// Desired size (ln bytes) of the replicas each broker sheds; `None` = prefer small.
+    desired_ln: Vec<Option<f64>>,
+    ln_min: f64,
+    ln_span: f64,
+    ln_size: Vec<f64>,
+}
+
+impl MoveCosts {
+    fn new(cluster: &Cluster, topo: &Topology, bands: &Bands) -> Self {
+        let nb = topo.ids.len();
+        let total = cluster.total_replicas();
+        let ln_size: Vec<f64> = cluster
+            .partitions
+            .iter()
+            .map(|p| (p.size_bytes.max(1) as f64).ln())
+            .collect();
+        let ln_min = ln_size.iter().copied().fold(f64::INFINITY, f64::min);
+        let ln_max = ln_size.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let ln_span = if ln_max > ln_min {
+            ln_max - ln_min
+        } else {
+            1.0
+        };
+        let mut bytes = vec![0u64; nb];
+        let mut count = vec![0usize; nb];
+        for p in &cluster.partitions {
+            for id in &p.replicas {
+                if let Some(b) = topo.index_of(*id) {
+                    bytes[b] += p.size_bytes;
+                    count[b] += 1;
+                }
+            }
+        }
+        let all_cap = (0..nb)
+            .filter(|&b| topo.allowed[b])
+            .all(|b| cluster.brokers[b].capacity_bytes.is_some_and(|c| c > 0));
+        let weight = |b: usize| -> f64 {
+            if all_cap {
+                cluster.brokers[b].capacity_bytes.unwrap_or(1) as f64
+            } else {
+                1.0
+            }
+        };
+        let wsum: f64 = (0..nb).filter(|&b| topo.allowed[b]).map(weight).sum();
+        let total_bytes: f64 = bytes.iter().map(|&x| x as f64).sum();
+        let desired_ln = (0..nb)
+            .map(|b| {
+                let target = if topo.allowed[b] {
+                    total_bytes * weight(b) / wsum.max(1.0)
+                } else {
+                    0.0
+                };
+                let surplus = bytes[b] as f64 - target;
+                if surplus <= 0.0 {
+                    return None;
+                }
+                let shed = if topo.allowed[b] {
+                    count[b].saturating_sub(bands.hi[b]).max(1)
+                } else {
+                    count[b].max(1)
+                };
+                Some((surplus / shed as f64).max(1.0).ln())
+            })
+            .collect();
+        MoveCosts {
+            unit: TIE_LEVELS * (total as i64 + 1),
+            desired_ln,
+            ln_min,
+            ln_span,
+            ln_size,
+        }
+    }
+
+    /// Cost of moving partition `p`'s replica off broker `from` (None = not known).
+    fn cost(&self, p: usize, from: Option<usize>) -> i64 {
+        let ls = self.ln_size[p];
+        let tie = match from.and_then(|b| self.desired_ln[b]) {
+            Some(d) => ((ls - d).abs() / std::f64::consts::LN_2) as i64,
+            None => ((ls - self.ln_min) / self.ln_span * (TIE_LEVELS - 1) as f64) as i64,
+        };
+        self.unit + tie.clamp(0, TIE_LEVELS - 1)
+    }
+}
+
+/// Index structures shared by the placement stages.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// Broker ids in cluster order (sorted).
+    pub ids: Vec<BrokerId>,
+    /// Allowed (not excluded) per broker index.
+    pub allowed: Vec<bool>,
+    /// Rack index of each allowed broker; `usize::MAX` for excluded brokers.
+    pub rack: Vec<usize>,
+    /// Allowed broker indices per rack.
+    pub racks: Vec<Vec<usize>>,
+    /// Display names of the racks (`rack` or `broker N (no rack)`).
+    pub rack_names: Vec<String>,
+}
+
+impl Topology {
+    pub fn new(cluster: &Cluster, excluded: &BTreeSet<BrokerId>) -> Self {
+        let ids: Vec<BrokerId> = cluster.brokers.iter().map(|b| b.id).collect();
+        let allowed: Vec<bool> = ids.iter().map(|id| !excluded.contains(id)).collect();
+        let mut keys: Vec<String> = cluster
+            .brokers
+            .iter()
+            .zip(&allowed)
+            .filter(|(_, a)| **a)
+            .map(|(b, _)| Cluster::rack_key(b))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let mut racks = vec![Vec::new(); keys.len()];
+        let mut rack = vec![usize::MAX; ids.len()];
+        for (i, b) in cluster.brokers.iter().enumerate() {
+            if allowed[i] {
+                let k = Cluster::rack_key(b);
+                if let Ok(r) = keys.binary_search(&k) {
+                    rack[i] = r;
+                    racks[r].push(i);
+                }
+            }
+        }
+        let rack_names = keys
+            .iter()
+            .map(|k| match k.strip_prefix("r:") {
+                Some(r) => r.to_string(),
+                None => format!("broker {} (no rack)", k.trim_start_matches("b:")),
+            })
+            .collect();
+        Topology {
+            ids,
+            allowed,
+            rack,
+            racks,
+            rack_names,
+        }
+    }
+
+    pub fn index_of(&self, id: BrokerId) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+
+    pub fn allowed_count(&self) -> usize {
+        self.allowed.iter().filter(|a| **a).count()
+    }
+
+    /// Most replicas of a partition with replication factor `rf` one rack may hold.
+    pub fn rack_cap(&self, rf: usize) -> usize {
+        rf.div_ceil(self.racks.len().max(1))
+    }
+}
+
+/// Per-broker target band `[lo, hi]` of replica counts (allowed brokers only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bands {
+    pub lo: Vec<usize>,
+    pub hi: Vec<usize>,
+}
+
+/// The result of one exact flow solve.
+#[derive(Debug, Clone)]
+pub struct FlowSolution {
+    /// New replica sets (broker indices), ordered: kept replicas keep their positions,
+    /// new ones take the freed positions.
+    pub replicas: Vec<Vec<usize>>,
+    /// Replica moves of the flow optimum.
+    pub moves: usize,
+    /// Units outside the bands (Σ over brokers of distance to its band).
+    pub band_violation: usize,
+    /// Dual feasibility of the final potentials was checked.
+    pub certified: bool,
+    pub phases: usize,
+    pub nodes: usize,
+    pub arcs: usize,
+}
+
+/// A partition that cannot be placed under the hard rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacementError {
+    NotEnoughBrokers {
+        partition: usize,
+        rf: usize,
+        allowed: usize,
+    },
+    RackSpreadImpossible {
+        partition: usize,
+        rf: usize,
+        cap: usize,
+        slots: usize,
+    },
+    Flow(FlowError),
+}
+
+/// Checks the per-partition rules that make the flow infeasible, listing every partition.
+pub fn check_feasible(cluster: &Cluster, topo: &Topology) -> Vec<PlacementError> {
+    let allowed = topo.allowed_count();
+    let mut out = Vec::new();
+    for (i, p) in cluster.partitions.iter().enumerate() {
+        let rf = p.replicas.len();
+        if rf > allowed {
+            out.push(PlacementError::NotEnoughBrokers {
+                partition: i,
+                rf,
+                allowed,
+            });
+            continue;
+        }
+        let cap = topo.rack_cap(rf);
+        let slots: usize = topo.racks.iter().map(|r| r.len().min(cap)).sum();
+        if slots < rf {
+            out.push(PlacementError::RackSpreadImpossible {
+                partition: i,
+                rf,
+                cap,
+                slots,
+            });
+        }
+    }
+    out
+}
+
+/// The default band: `[floor(avg), ceil(avg)]` for every allowed broker.
+pub fn uniform_bands(cluster: &Cluster, topo: &Topology) -> Bands {
+    let n = topo.allowed_count().max(1);
+    let total = cluster.total_replicas();
+    let (lo, hi) = (total / n, total.div_ceil(n));
+    let lo_v = topo
+        .allowed
+        .iter()
+        .map(|a| if *a { lo } else { 0 })
+        .collect();
+    let hi_v = topo
+        .allowed
+        .iter()
+        .map(|a| if *a { hi } else { 0 })
+        .collect();
+    Bands { lo: lo_v, hi: hi_v }
+}
+
+/// The fewest and the most replicas each rack can hold under the rack rule: a rack must
+/// take what the other racks' slots cannot, and holds at most `min(cap, brokers)` per
+/// partition.
+pub fn rack_limits(cluster: &Cluster, topo: &Topology) -> (Vec<usize>, Vec<usize>) {
+    let nr = topo.racks.len();
+    let mut rack_min = vec![0usize; nr];
+    let mut rack_max = vec![0usize; nr];
+    let mut slots = vec![0usize; nr];
+    for p in &cluster.partitions {
+        let rf = p.replicas.len();
+        let cap = topo.rack_cap(rf);
+        for (r, m) in topo.racks.iter().enumerate() {
+            slots[r] = m.len().min(cap);
+        }
+        let all: usize = slots.iter().sum();
+        for r in 0..nr {
+            rack_min[r] += rf.saturating_sub(all - slots[r]);
+            rack_max[r] += slots[r];
+        }
+    }
+    (rack_min, rack_max)
+}
+
+/// Bands that respect what each rack can hold: water-filling over the brokers, where a rack
+/// that must hold more (or can hold less) than its brokers' share of the average is fixed
+/// at that limit and the other brokers share the rest evenly. Equals the uniform band when
+/// no rack limit binds.
+pub fn rack_aware_bands(cluster: &Cluster, topo: &Topology) -> Bands {
+    let nb = topo.ids.len();
+    let nr = topo.racks.len();
+    let (rack_min, rack_max) = rack_limits(cluster, topo);
+    let total = cluster.total_replicas();
+    // None = free; Some(load) = rack fixed at a limit.
+    let mut fixed: Vec<Option<usize>> = vec![None; nr];
+    loop {
+        let fixed_load: usize = fixed.iter().flatten().sum();
+        let free_brokers: usize = (0..nr)
+            .filter(|&r| fixed[r].is_none())
+            .map(|r| topo.racks[r].len())
+            .sum();
+        if free_brokers == 0 {
+            break;
+        }
+        let level = total.saturating_sub(fixed_load) as f64 / free_brokers as f64;
+        let mut changed = false;
+        for r in 0..nr {
+            if fixed[r].is_some() {
+                continue;
+            }
+            let want = level * topo.racks[r].len() as f64;
+            if want < rack_min[r] as f64 {
+                fixed[r] = Some(rack_min[r]);
+                changed = true;
+            } else if want > rack_max[r] as f64 {
+                fixed[r] = Some(rack_max[r]);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let fixed_load: usize = fixed.iter().flatten().sum();
+    let free_brokers: usize = (0..nr)
+        .filter(|&r| fixed[r].is_none())
+        .map(|r| topo.racks[r].len())
+        .sum();
+    let rest = total.saturating_sub(fixed_load);
+    let (flo, fhi) = if free_brokers > 0 {
+        (rest / free_brokers, rest.div_ceil(free_brokers))
+    } else {
+        (0, 0)
+    };
+    let mut lo = vec![0usize; nb];
+    let mut hi = vec![0usize; nb];
+    for (r, members) in topo.racks.iter().enumerate() {
+        let (l, h) = match fixed[r] {
+            Some(load) => (load / members.len(), load.div_ceil(members.len())),
+            None => (flo, fhi),
+        };
+        for &b in members {
+            lo[b] = l;
+            hi[b] = h;
+        }
+    }
+    Bands { lo, hi }
+}
+
+struct Arcs {
+    /// Per partition: range into `direct` (arcs to a broker).
+    direct_start: Vec<u32>,
+    direct: Vec<(u32, u32)>,
+    /// Per partition: range into `pool` (arcs into a rack pool).
+    pool_start: Vec<u32>,
+    pool: Vec<(u32, u32)>,
+    /// `pool[r] -> b` arc per (rack, broker index).
+    pool_out: Vec<(u32, u32, u32)>,
+    /// `b -> T` tier arcs per broker index: (below lo, band, above hi).
+    tiers: Vec<Option<[u32; 3]>>,
+}
+
+/// Solves the exact flow for the given bands.
+pub fn solve_flow(
+    cluster: &Cluster,
+    topo: &Topology,
+    bands: &Bands,
+) -> Result<(FlowSolution, FlowNetwork), PlacementError> {
+    let nb = topo.ids.len();
+    let nr = topo.racks.len();
+    let total: usize = cluster.total_replicas();
+    // Big M: more than any possible sum of move costs along a path or in total.
+    let costs = MoveCosts::new(cluster, topo, bands);
+    let big_m: i64 = (total as i64 + 1) * (costs.unit + TIE_LEVELS) * 2;
+    let unbounded: i32 = i32::try_from(total + 1).unwrap_or(i32::MAX);
+
+    let mut b = FlowBuilder::with_capacity(cluster.partitions.len() * (nr + 6) + nb * 4);
+    let sink = b.add_node();
+    let broker_node: Vec<Node> = (0..nb).map(|_| b.add_node()).collect();
+    let pool_node: Vec<Node> = (0..nr).map(|_| b.add_node()).collect();
+    let mut arcs = Arcs {
+        direct_start: Vec::with_capacity(cluster.partitions.len() + 1),
+        direct: Vec::new(),
+        pool_start: Vec::with_capacity(cluster.partitions.len() + 1),
+        pool: Vec::new(),
+        pool_out: Vec::new(),
+        tiers: vec![None; nb],
+    };
+    for (r, members) in topo.racks.iter().enumerate() {
+        for &bi in members {
+            let a = b.add_arc(pool_node[r], broker_node[bi], unbounded, 0, 0);
+            arcs.pool_out.push((r as u32, bi as u32, a as u32));
+        }
+    }
+    for bi in 0..nb {
+        if !topo.allowed[bi] {
+            continue;
+        }
+        let lo = bands.lo[bi] as i32;
+        let hi = bands.hi[bi].max(bands.lo[bi]) as i32;
+        let t0 = b.add_arc(broker_node[bi], sink, lo, -big_m, 0);
+        let t1 = b.add_arc(broker_node[bi], sink, hi - lo, 0, 0);
+        let t2 = b.add_arc(broker_node[bi], sink, unbounded, big_m, 0);
+        arcs.tiers[bi] = Some([t0 as u32, t1 as u32, t2 as u32]);
+    }
+    b.add_supply(sink, -(total as i64));
+
+    let mut cur_idx: Vec<usize> = Vec::new();
+    let mut by_rack: Vec<Vec<usize>> = vec![Vec::new(); nr];
+    for (pi, p) in cluster.partitions.iter().enumerate() {
+        arcs.direct_start.push(arcs.direct.len() as u32);
+        arcs.pool_start.push(arcs.pool.len() as u32);
+        let rf = p.replicas.len();
+        let pn = b.add_node();
+        b.add_supply(pn, rf as i64);
+        cur_idx.clear();
+        cur_idx.extend(
+            p.replicas
+                .iter()
+                .filter_map(|id| topo.index_of(*id))
+                .filter(|&i| topo.allowed[i]),
+        );
+        for v in by_rack.iter_mut() {
+            v.clear();
+        }
+        for &bi in &cur_idx {
+            by_rack[topo.rack[bi]].push(bi);
+        }
+        let cap = topo.rack_cap(rf);
+        if cap <= 1 {
+            for (r, here) in by_rack.iter().enumerate() {
+                if here.is_empty() {
+                    let a = b.add_arc(pn, pool_node[r], 1, costs.cost(pi, None), 0);
+                    arcs.pool.push((a as u32, r as u32));
+                } else {
+                    let q = b.add_node();
+                    b.add_arc(pn, q, 1, 0, 1);
+                    for (k, &bi) in here.iter().enumerate() {
+                        let flow = i32::from(k == 0);
+                        let a = b.add_arc(q, broker_node[bi], 1, 0, flow);
+                        arcs.direct.push((a as u32, bi as u32));
+                    }
+                    let from = (here.len() == 1).then_some(here[0]);
+                    let a = b.add_arc(q, pool_node[r], 1, costs.cost(pi, from), 0);
+                    arcs.pool.push((a as u32, r as u32));
+                }
+            }
+        } else {
+            for (r, members) in topo.racks.iter().enumerate() {
+                let slots = cap.min(members.len());
+                let kept = by_rack[r].len().min(slots);
+                let q = b.add_node();
+                b.add_arc(pn, q, slots as i32, 0, kept as i32);
+                for &bi in members {
+                    let pos = by_rack[r].iter().position(|&c| c == bi);
+                    let is_current = pos.is_some();
+                    let flow = i32::from(pos.is_some_and(|k| k < kept));
+                    let cost = if is_current { 0 } else { costs.cost(pi, None) };
+                    let a = b.add_arc(q, broker_node[bi], 1, cost, flow);
+                    arcs.direct.push((a as u32, bi as u32));
+                }
+            }
+        }
+    }
+    arcs.direct_start.push(arcs.direct.len() as u32);
+    arcs.pool_start.push(arcs.pool.len() as u32);
+
+    let nodes = b.node_count();
+    let mut net = b.build();
+    net.set_potential(sink, -big_m);
+    net.solve().map_err(PlacementError::Flow)?;
+    let certified = net.certify().is_ok();
+    let arcs_n = net.arc_count();
+
+    // Broker loads after the flow, and band violation.
+    let mut band_violation = 0usize;
+    for bi in 0..nb {
+        if let Some([t0, _, t2]) = arcs.tiers[bi] {
+            band_violation +=
+                (bands.lo[bi] - net.flow(t0 as usize) as usize) + net.flow(t2 as usize) as usize;
+        }
+    }
+
+    let replicas = decode(cluster, topo, &net, &arcs);
+    let mut moves = 0usize;
+    for (p, new) in cluster.partitions.iter().zip(&replicas) {
+        moves += new
+            .iter()
+            .filter(|&&bi| !p.replicas.contains(&topo.ids[bi]))
+            .count();
+    }
+    Ok((
+        FlowSolution {
+            replicas,
+            moves,
+            band_violation,
+            certified,
+            phases: net.phases,
+            nodes,
+            arcs: arcs_n,
+        },
+        net,
+    ))
+}
+
+/// Turns the flow into replica sets. Pool units are matched to brokers per rack: largest
+/// partitions first, each onto the broker (with quota left) whose disk would be the least
+/// full, so the free choice the flow leaves balances bytes.
+fn decode(cluster: &Cluster, topo: &Topology, net: &FlowNetwork, arcs: &Arcs) -> Vec<Vec<usize>> {
+    let np = cluster.partitions.len();
+    let nb = topo.ids.len();
+    let mut chosen: Vec<Vec<usize>> = vec![Vec::new(); np];
+    let mut rack_units: Vec<Vec<usize>> = vec![Vec::new(); topo.racks.len()];
+    let mut bytes = vec![0u64; nb];
+    for p in 0..np {
+        let size = cluster.partitions[p].size_bytes;
+        for &(a, bi) in
+            &arcs.direct[arcs.direct_start[p] as usize..arcs.direct_start[p + 1] as usize]
+        {
+            if net.flow(a as usize) > 0 {
+                chosen[p].push(bi as usize);
+                bytes[bi as usize] += size;
+            }
+        }
+        for &(a, r) in &arcs.pool[arcs.pool_start[p] as usize..arcs.pool_start[p + 1] as usize] {
+            if net.flow(a as usize) > 0 {
+                rack_units[r as usize].push(p);
+            }
+        }
+    }
+    let mut quota = vec![0usize; nb];
+    for &(_, bi, a) in &arcs.pool_out {
+        quota[bi as usize] = net.flow(a as usize) as usize;
+    }
+    let capacity: Vec<Option<u64>> = cluster.brokers.iter().map(|b| b.capacity_bytes).collect();
+    for (r, units) in rack_units.iter_mut().enumerate() {
+        units.sort_by(|&x, &y| {
+            cluster.partitions[y]
+                .size_bytes
+                .cmp(&cluster.partitions[x].size_bytes)
+                .then(x.cmp(&y))
+        });
+        let members = &topo.racks[r];
+        for &p in units.iter() {
+            let size = cluster.partitions[p].size_bytes;
+            // A unit whose partition used to live on a broker of this rack goes back there
+            // when that broker has quota (no data to copy).
+            let home = members.iter().copied().find(|&bi| {
+                quota[bi] > 0
+                    && !chosen[p].contains(&bi)
+                    && cluster.partitions[p].replicas.contains(&topo.ids[bi])
+            });
+            let pick = home.or_else(|| {
+                members
+                    .iter()
+                    .copied()
+                    .filter(|&bi| quota[bi] > 0 && !chosen[p].contains(&bi))
+                    .min_by(|&x, &y| {
+                        fill_key(bytes[x] + size, capacity[x])
+                            .partial_cmp(&fill_key(bytes[y] + size, capacity[y]))
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                            .then(x.cmp(&y))
+                    })
+            });
+            if let Some(bi) = pick {
+                quota[bi] -= 1;
+                bytes[bi] += size;
+                chosen[p].push(bi);
+            }
+        }
+    }
+    // Order: kept replicas keep their positions, new ones fill freed slots (by broker id).
+    let mut out = Vec::with_capacity(np);
+    for (p, set) in chosen.into_iter().enumerate() {
+        out.push(order_like_current(
+            &cluster.partitions[p].replicas,
+            &set,
+            topo,
+        ));
+    }
+    out
+}
+
+fn fill_key(bytes: u64, capacity: Option<u64>) -> f64 {
+    match capacity {
+        Some(c) if c > 0 => bytes as f64 / c as f64,
+        _ => bytes as f64,
+    }
+}
+
+/// Orders a new replica set like the current list: a broker that stays keeps its position,
+/// new brokers (ascending id) take the positions of the removed ones in order.
+pub fn order_like_current(current: &[BrokerId], set: &[usize], topo: &Topology) -> Vec<usize> {
+    let mut new_ones: Vec<usize> = set
+        .iter()
+        .copied()
+        .filter(|&bi| !current.contains(&topo.ids[bi]))
+        .collect();
+    new_ones.sort_unstable();
+    let mut new_iter = new_ones.into_iter();
+    let mut out = Vec::with_capacity(set.len());
+    for id in current {
+        match topo.index_of(*id) {
+            Some(bi) if set.contains(&bi) => out.push(bi),
+            _ => {
+                if let Some(n) = new_iter.next() {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    out.extend(new_iter);
+    out
+}
+
+/// Broker replica counts of a layout given as broker indices.
+pub fn loads(nb: usize, replicas: &[Vec<usize>]) -> Vec<usize> {
+    let mut l = vec![0usize; nb];
+    for reps in replicas {
+        for &b in reps {
+            l[b] += 1;
+        }
+    }
+    l
+}
