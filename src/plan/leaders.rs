@@ -4,6 +4,9 @@
 //! (−M / 0 / +M), exactly as the replica stage does. The optimum is the fewest leader
 //! changes that reach the tightest band.
 
+// Index loops over parallel arrays are the clearest form for graph code.
+#![allow(clippy::needless_range_loop)]
+
 use super::mcf::{FlowBuilder, FlowError, Node};
 use super::replicas::{Bands, Topology};
 use crate::model::Cluster;

@@ -13,6 +13,9 @@
 //! supplies and the initial flow, and the solver routes every positive excess to the nodes
 //! with negative excess at minimum total cost.
 
+// Index loops over parallel arrays are the clearest form for graph code.
+#![allow(clippy::needless_range_loop)]
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -309,9 +312,7 @@ impl FlowNetwork {
                 if !reached {
                     break;
                 }
-                for v in 0..n {
-                    iter[v] = self.first[v];
-                }
+                iter.copy_from_slice(&self.first[..n]);
                 // Push from every excess node along level-increasing admissible arcs, with an
                 // explicit stack (paths can be long; no recursion).
                 for s in 0..n {

@@ -6,6 +6,9 @@
 //! band; (2) fewest replica moves; (3) leader counts in their band with the fewest leader
 //! changes; (4) bytes: pool choices are matched to balance disk use.
 
+// Index loops over parallel arrays are the clearest form for graph code.
+#![allow(clippy::needless_range_loop)]
+
 pub mod bounds;
 pub mod capacity;
 pub mod leaders;
@@ -217,7 +220,9 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
     // brokers the rack rule forces outside it and rebalance the rest among themselves.
     let nb = topo.ids.len();
     let uniform = replicas::uniform_bands(cluster, &topo);
-    let mut bands = replicas::rack_aware_bands(cluster, &topo);
+    // The uniform band first: when it is reachable, its optimum is the answer. Otherwise the
+    // rack-aware band (water-filling over what each rack can hold), then pinning.
+    let mut bands = uniform.clone();
     let mut facts = SolverFacts::default();
     let mut solution;
     let mut explanations = Vec::new();
@@ -235,13 +240,20 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
         if solution.band_violation == 0 || facts.rounds >= 6 {
             break;
         }
+        if facts.rounds == 1 {
+            let rack_aware = replicas::rack_aware_bands(cluster, &topo);
+            if rack_aware != bands {
+                bands = rack_aware;
+                continue;
+            }
+        }
         let loads = replicas::loads(nb, &solution.replicas);
         match tighten(&topo, &bands, &loads) {
             Some(next) => bands = next,
             None => break,
         }
     }
-    let replica_band_reached = bands == uniform && solution.band_violation == 0;
+    let replica_band_reached = facts.rounds == 1 && solution.band_violation == 0;
     let optimum_moves = solution.moves;
     let mut new_sets = solution.replicas;
     let final_loads = replicas::loads(nb, &new_sets);

@@ -20,6 +20,9 @@
 //! final potentials certify the optimum. A partition's pool units are then matched to
 //! brokers per rack; that choice is free for the move count and is used to balance bytes.
 
+// Index loops over parallel arrays are the clearest form for graph code.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeSet;
 
 use super::mcf::{FlowBuilder, FlowError, FlowNetwork, Node};
@@ -343,10 +346,9 @@ pub fn rack_aware_bands(cluster: &Cluster, topo: &Topology) -> Bands {
         .map(|r| topo.racks[r].len())
         .sum();
     let rest = total.saturating_sub(fixed_load);
-    let (flo, fhi) = if free_brokers > 0 {
-        (rest / free_brokers, rest.div_ceil(free_brokers))
-    } else {
-        (0, 0)
+    let (flo, fhi) = match rest.checked_div(free_brokers) {
+        Some(l) => (l, rest.div_ceil(free_brokers)),
+        None => (0, 0),
     };
     let mut lo = vec![0usize; nb];
     let mut hi = vec![0usize; nb];
