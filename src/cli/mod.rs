@@ -1,9 +1,9 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
-#[allow(dead_code)]
 pub mod output;
 pub mod plan;
+pub mod snapshot;
 
 use std::fmt;
 
@@ -11,7 +11,6 @@ use clap::{Parser, Subcommand};
 
 /// Exit codes: 0 ok, 1 the job could not be done, 2 bad input or usage.
 pub const EXIT_OK: u8 = 0;
-#[allow(dead_code)]
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 
@@ -32,7 +31,6 @@ impl CliError {
     }
 
     /// The job could not be done (exit 1).
-    #[allow(dead_code)]
     pub fn failed(e: impl fmt::Display) -> Self {
         CliError {
             code: EXIT_FAILED,
@@ -67,11 +65,15 @@ pub struct Cli {
 pub enum Command {
     /// Compute a reassignment plan from a snapshot.
     Plan(plan::PlanArgs),
+    /// Write a cluster snapshot from Kafka tool output (offline).
+    #[command(long_about = snapshot::LONG_ABOUT)]
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Plan(a) => plan::run(a),
+        Command::Snapshot(a) => snapshot::run(a),
     }
 }
 
