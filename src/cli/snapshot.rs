@@ -30,8 +30,8 @@ pub struct SnapshotArgs {
     /// assignment" JSON of `kafka-reassign-partitions --generate`, or its whole output).
     #[arg(long, value_name = "CURRENT.json")]
     pub reassignment_json: Option<PathBuf>,
-    /// Broker/rack list: lines `id rack` (a line with only `id` = broker without rack; `#`
-    /// comments) or `id:rack,id:rack`.
+    /// Broker/rack list (required): lines `id rack` (a line with only `id` = broker without
+    /// rack; `#` comments) or `id:rack,id:rack`. It defines the cluster's brokers.
     #[arg(long, value_name = "RACKS")]
     pub broker_racks: Option<PathBuf>,
     /// `kafka-log-dirs --describe` output (whole stdout or its JSON). Partition size = the
