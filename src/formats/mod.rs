@@ -148,3 +148,19 @@ pub(crate) fn join_ids(ids: &[crate::model::BrokerId]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_text_drops_bom_and_locates_bad_bytes() {
+        assert_eq!(decode_text("f", b"\xef\xbb\xbf{}").unwrap(), "{}");
+        let e = decode_text("f", b"ok\nok\n\xff").unwrap_err();
+        assert_eq!(e.problems[0].line, Some(3));
+        assert!(
+            e.to_string().starts_with("f:3: the file is not UTF-8"),
+            "{e}"
+        );
+    }
+}
