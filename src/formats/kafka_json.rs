@@ -1,4 +1,4 @@
-//! The rules of Kafka's own JSON helper (`org.apache.kafka.server.util.json`, Jackson with
+//! The rules of Kafka's own JSON reader (`org.apache.kafka.server.util.json`, Jackson with
 //! default settings underneath), so files Kafka accepts parse here and files it rejects fail
 //! with its message text:
 //! - duplicate object keys: the last one wins (serde_json's `Value` does the same);
