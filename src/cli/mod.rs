@@ -3,6 +3,7 @@
 
 pub mod output;
 pub mod plan;
+pub mod snapshot;
 
 use std::fmt;
 
@@ -64,11 +65,15 @@ pub struct Cli {
 pub enum Command {
     /// Compute a reassignment plan from a snapshot.
     Plan(plan::PlanArgs),
+    /// Write a cluster snapshot from Kafka tool output (offline).
+    #[command(long_about = snapshot::LONG_ABOUT)]
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Plan(a) => plan::run(a),
+        Command::Snapshot(a) => snapshot::run(a),
     }
 }
 

@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use clap::Args;
 
+use kafka_replan::formats::election::emit_election_json;
+use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::parse_snapshot;
 use kafka_replan::model::{BrokerId, Cluster};
@@ -102,12 +104,14 @@ pub fn run(args: PlanArgs) -> CliResult {
         PlanError::Internal(_) => CliError::failed(e),
     })?;
     let mut out = OutputSet::default();
-    out.add(&args.output, report::reassignment_json(&outcome.plan));
+    out.add(&args.output, plan_json_bytes(&outcome.plan));
     if let Some(p) = &args.rollback {
-        out.add(p, report::reassignment_json(&outcome.rollback));
+        out.add(p, plan_json_bytes(&outcome.rollback));
     }
     if let Some(p) = &args.election {
-        out.add(p, report::election_json(&outcome.election));
+        let mut text = emit_election_json(&outcome.election);
+        text.push('\n');
+        out.add(p, text);
     }
     let rep = report::PlanReport::new(&cluster, &config, &outcome, started.elapsed());
     if let Some(p) = &args.report_json {

@@ -1,8 +1,15 @@
 //! Parsers and emitters for the files operators already have. Everything parses from bytes or
 //! `&str` and names its source in errors; opening paths is the CLI's job.
 
+pub mod election;
+pub mod kafka_files;
+mod kafka_json;
+pub mod log_dirs;
+pub mod racks;
+pub mod reassignment;
 pub mod report;
 pub mod snapshot;
+pub mod topics_describe;
 
 use std::fmt;
 
@@ -110,5 +117,51 @@ pub fn maybe_gunzip(source_name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Format
         Ok(out)
     } else {
         Ok(bytes)
+    }
+}
+
+/// Decodes input bytes as UTF-8 text, dropping a leading byte-order mark (editors on some
+/// systems add one; Jackson, behind Kafka's tools, skips it too).
+pub fn decode_text<'a>(source_name: &str, bytes: &'a [u8]) -> Result<&'a str, FormatError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        // Count the line of the first bad byte so the user can find it.
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        FormatError::one(
+            source_name,
+            Some(line),
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Renders broker ids as `1,2,3` (the form Kafka's text tools print).
+pub(crate) fn join_ids(ids: &[crate::model::BrokerId]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_text_drops_bom_and_locates_bad_bytes() {
+        assert_eq!(decode_text("f", b"\xef\xbb\xbf{}").unwrap(), "{}");
+        let e = decode_text("f", b"ok\nok\n\xff").unwrap_err();
+        assert_eq!(e.problems[0].line, Some(3));
+        assert!(
+            e.to_string().starts_with("f:3: the file is not UTF-8"),
+            "{e}"
+        );
     }
 }

@@ -6,44 +6,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::model::{Cluster, Plan, TopicPartition};
+use crate::model::Cluster;
 use crate::plan::{PlanConfig, PlanOutcome};
-
-/// Kafka's reassignment JSON in the form its tools emit (compact, `version` then
-/// `partitions`; `topic`, `partition`, `replicas`, `log_dirs`; sorted by topic-partition;
-/// `log_dirs` all `"any"`), plus a final newline.
-pub fn reassignment_json(plan: &Plan) -> String {
-    let mut s = String::from("{\"version\":1,\"partitions\":[");
-    for (i, (tp, reps)) in plan.changes.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(
-            s,
-            "{{\"topic\":{},\"partition\":{},\"replicas\":[{}],\"log_dirs\":[{}]}}",
-            Value::String(tp.topic.clone()),
-            tp.partition,
-            reps.iter()
-                .map(|b| b.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-            vec!["\"any\""; reps.len()].join(",")
-        );
-    }
-    s.push_str("]}\n");
-    s
-}
-
-/// `kafka-leader-election --path-to-json-file` input for the given partitions.
-pub fn election_json(tps: &[TopicPartition]) -> String {
-    let parts: Vec<Value> = tps
-        .iter()
-        .map(|tp| json!({"topic": tp.topic, "partition": tp.partition}))
-        .collect();
-    let mut s = json!({ "partitions": parts }).to_string();
-    s.push('\n');
-    s
-}
 
 /// Decimal byte units, as disks are sold and as the bench tables print them.
 pub fn human_bytes(b: u64) -> String {
