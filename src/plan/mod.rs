@@ -2,3 +2,4 @@
 //! independent verifier. No I/O.
 
 pub mod bounds;
+pub mod metrics;
