@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 pub mod output;
 pub mod plan;
+pub mod score;
 
 use std::fmt;
 
@@ -67,11 +68,14 @@ pub struct Cli {
 pub enum Command {
     /// Compute a reassignment plan from a snapshot.
     Plan(plan::PlanArgs),
+    /// Validate a reassignment JSON against a snapshot and print the bench scorer's metrics.
+    Score(score::ScoreArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Plan(a) => plan::run(a),
+        Command::Score(a) => score::run(a),
     }
 }
 
