@@ -62,8 +62,9 @@ pub fn run(args: ScoreArgs) -> CliResult {
     let mut score = score_plan(&cluster, &excluded, &plan);
     score.snapshot = Some(snapshot_label(&args.snapshot));
     let text = if args.json {
-        // Serialising a Value cannot fail.
-        serde_json::to_string_pretty(&score.to_json()).unwrap_or_default()
+        // Serialised straight from the score (not via a `Value`) to keep the scorer's key
+        // order. Plain numbers, strings and lists: this cannot fail.
+        serde_json::to_string_pretty(&score).unwrap_or_default()
     } else {
         let ex: Vec<i32> = excluded.iter().copied().collect();
         render_text(&score, &args.snapshot, &args.plan, &ex)

@@ -23,7 +23,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::bounds::{allowed_rack_count, move_bounds, MoveBounds};
 use crate::model::{BrokerId, Cluster, Layout};
@@ -34,8 +36,9 @@ pub const MAX_ERRORS: usize = 20;
 /// The line that follows the first [`MAX_ERRORS`] errors when there are more.
 pub const MORE_ERRORS_OMITTED: &str = "... more errors omitted";
 
-/// Balance metrics of one layout (score.py's `_layout_stats`, same names).
-#[derive(Debug, Clone, PartialEq)]
+/// Balance metrics of one layout (score.py's `_layout_stats`, same names; the fields are in
+/// the scorer's key order, which the derived serialisation keeps).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayoutStats {
     /// Most replicas on one allowed broker.
     pub replicas_max: usize,
@@ -67,8 +70,8 @@ pub struct LayoutStats {
     pub replicas_on_excluded: usize,
 }
 
-/// Size figures of the cluster (score.py's `cluster` block).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Size figures of the cluster (score.py's `cluster` block, in its key order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterStats {
     pub brokers: usize,
     pub allowed_brokers: usize,
@@ -692,64 +695,10 @@ pub fn score_plan(cluster: &Cluster, excluded: &BTreeSet<BrokerId>, plan: &Value
 
 // ---------------------------------------------------------------------------------------------
 // JSON output, with the scorer's keys in the scorer's order
-
-fn opt_f64(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, Value::from)
-}
-
-fn opt_usize(v: Option<usize>) -> Value {
-    v.map_or(Value::Null, Value::from)
-}
-
-impl LayoutStats {
-    /// The scorer's `after`/`before` object.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("replicas_max".into(), self.replicas_max.into());
-        m.insert("replicas_min".into(), self.replicas_min.into());
-        m.insert("replicas_spread".into(), self.replicas_spread.into());
-        m.insert("leaders_max".into(), self.leaders_max.into());
-        m.insert("leaders_min".into(), self.leaders_min.into());
-        m.insert("leaders_spread".into(), self.leaders_spread.into());
-        m.insert("disk_max_bytes".into(), self.disk_max_bytes.into());
-        m.insert("disk_min_bytes".into(), self.disk_min_bytes.into());
-        m.insert(
-            "disk_max_mean_ratio".into(),
-            opt_f64(self.disk_max_mean_ratio),
-        );
-        m.insert("disk_util_max".into(), opt_f64(self.disk_util_max));
-        m.insert(
-            "capacity_violations".into(),
-            self.capacity_violations.into(),
-        );
-        m.insert(
-            "capacity_violation_brokers".into(),
-            self.capacity_violation_brokers.clone().into(),
-        );
-        m.insert("rack_violations".into(), self.rack_violations.into());
-        m.insert("topic_spread_max".into(), self.topic_spread_max.into());
-        m.insert("topic_spread_mean".into(), self.topic_spread_mean.into());
-        m.insert(
-            "replicas_on_excluded".into(),
-            self.replicas_on_excluded.into(),
-        );
-        Value::Object(m)
-    }
-}
-
-impl ClusterStats {
-    /// The scorer's `cluster` object.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("brokers".into(), self.brokers.into());
-        m.insert("allowed_brokers".into(), self.allowed_brokers.into());
-        m.insert("racks".into(), self.racks.into());
-        m.insert("partitions".into(), self.partitions.into());
-        m.insert("replicas".into(), self.replicas.into());
-        m.insert("total_bytes".into(), self.total_bytes.into());
-        Value::Object(m)
-    }
-}
+//
+// The types serialise their keys in the scorer's order (so `score --json` and `score.py
+// --pretty` can be diffed line by line), whatever serde_json's `preserve_order` feature says;
+// `to_json` gives a `Value`, whose key order is serde_json's (sorted by default).
 
 /// The `after` metrics the scorer repeats at the top level.
 const HEADLINE_KEYS: [&str; 10] = [
@@ -765,59 +714,93 @@ const HEADLINE_KEYS: [&str; 10] = [
     "topic_spread_max",
 ];
 
-impl ScoreSummary {
-    /// The scorer's keys from `partitions_changed` on (moves, bounds, `after`, `before`,
-    /// `cluster` and the flattened headline metrics), appended to `m`.
-    pub fn write_json(&self, m: &mut Map<String, Value>) {
-        let b = &self.bounds;
-        m.insert("partitions_changed".into(), self.partitions_changed.into());
-        m.insert("replica_moves".into(), self.replica_moves.into());
-        m.insert("bytes_moved".into(), self.bytes_moved.into());
-        m.insert("leader_changes".into(), self.leader_changes.into());
-        m.insert("lower_bound_moves".into(), opt_usize(b.lower_bound_moves));
-        m.insert("lb_excess".into(), opt_usize(b.excess));
-        m.insert("lb_deficit".into(), opt_usize(b.deficit));
-        m.insert("lb_forced_moves".into(), b.forced_moves.into());
-        m.insert(
-            "band".into(),
-            b.band
-                .map_or(Value::Null, |(lo, hi)| Value::from(vec![lo, hi])),
-        );
-        m.insert("moves_over_lb".into(), opt_f64(self.moves_over_lb));
-        m.insert("lb_combined".into(), self.lb_combined.into());
-        let after = self.after.to_json();
-        m.insert("after".into(), after.clone());
-        m.insert("before".into(), self.before.to_json());
-        m.insert("cluster".into(), self.cluster.to_json());
-        for k in HEADLINE_KEYS {
-            m.insert(k.into(), after.get(k).cloned().unwrap_or(Value::Null));
-        }
+impl LayoutStats {
+    /// The scorer's `after`/`before` object.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
-    /// [`write_json`](Self::write_json) into a fresh object.
+    /// One headline metric by its scorer name.
+    fn headline(&self, key: &str) -> Value {
+        match key {
+            "replicas_max" => self.replicas_max.into(),
+            "replicas_min" => self.replicas_min.into(),
+            "replicas_spread" => self.replicas_spread.into(),
+            "leaders_spread" => self.leaders_spread.into(),
+            "disk_max_bytes" => self.disk_max_bytes.into(),
+            "disk_min_bytes" => self.disk_min_bytes.into(),
+            "disk_max_mean_ratio" => self.disk_max_mean_ratio.into(),
+            "capacity_violations" => self.capacity_violations.into(),
+            "rack_violations" => self.rack_violations.into(),
+            "topic_spread_max" => self.topic_spread_max.into(),
+            _ => Value::Null,
+        }
+    }
+}
+
+impl ClusterStats {
+    /// The scorer's `cluster` object.
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        self.write_json(&mut m);
-        Value::Object(m)
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl ScoreSummary {
+    /// The scorer's keys from `partitions_changed` on: moves, bounds, `after`, `before`,
+    /// `cluster` and the flattened headline metrics.
+    fn serialize_entries<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        let b = &self.bounds;
+        m.serialize_entry("partitions_changed", &self.partitions_changed)?;
+        m.serialize_entry("replica_moves", &self.replica_moves)?;
+        m.serialize_entry("bytes_moved", &self.bytes_moved)?;
+        m.serialize_entry("leader_changes", &self.leader_changes)?;
+        m.serialize_entry("lower_bound_moves", &b.lower_bound_moves)?;
+        m.serialize_entry("lb_excess", &b.excess)?;
+        m.serialize_entry("lb_deficit", &b.deficit)?;
+        m.serialize_entry("lb_forced_moves", &b.forced_moves)?;
+        m.serialize_entry("band", &b.band.map(|(lo, hi)| [lo, hi]))?;
+        m.serialize_entry("moves_over_lb", &self.moves_over_lb)?;
+        m.serialize_entry("lb_combined", &self.lb_combined)?;
+        m.serialize_entry("after", &self.after)?;
+        m.serialize_entry("before", &self.before)?;
+        m.serialize_entry("cluster", &self.cluster)?;
+        for k in HEADLINE_KEYS {
+            m.serialize_entry(k, &self.after.headline(k))?;
+        }
+        Ok(())
+    }
+
+    /// The summary's part of the scorer's object (no validity keys).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for ScoreSummary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        self.serialize_entries(&mut m)?;
+        m.end()
     }
 }
 
 impl Score {
     /// The scorer's output object: same keys, same values (`snapshot` is this score's label).
-    /// Keys are inserted in the scorer's order; serde_json keeps them sorted unless its
-    /// `preserve_order` feature is on, either way the output is deterministic.
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "snapshot".into(),
-            self.snapshot.clone().map_or(Value::Null, Value::from),
-        );
-        m.insert("valid".into(), self.valid.into());
-        m.insert("errors".into(), self.errors.clone().into());
-        m.insert("invalid_entries".into(), self.invalid_entries.into());
-        m.insert("plan_entries".into(), self.plan_entries.into());
-        self.summary.write_json(&mut m);
-        Value::Object(m)
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for Score {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("snapshot", &self.snapshot)?;
+        m.serialize_entry("valid", &self.valid)?;
+        m.serialize_entry("errors", &self.errors)?;
+        m.serialize_entry("invalid_entries", &self.invalid_entries)?;
+        m.serialize_entry("plan_entries", &self.plan_entries)?;
+        self.summary.serialize_entries(&mut m)?;
+        m.end()
     }
 }
 
@@ -1365,6 +1348,38 @@ mod tests {
         assert_eq!(v["after"].as_object().unwrap().len(), 16);
         assert_eq!(v["cluster"]["racks"], 3);
         assert_eq!(v["valid"], true);
+    }
+
+    #[test]
+    fn serialises_in_the_scorer_key_order() {
+        let c = three_racks();
+        let s = score_plan(&c, &none(), &json!({"version": 1, "partitions": []}));
+        let text = serde_json::to_string(&s).unwrap();
+        let order = [
+            "\"snapshot\"",
+            "\"valid\"",
+            "\"errors\"",
+            "\"invalid_entries\"",
+            "\"plan_entries\"",
+            "\"partitions_changed\"",
+            "\"replica_moves\"",
+            "\"lower_bound_moves\"",
+            "\"band\"",
+            "\"moves_over_lb\"",
+            "\"lb_combined\"",
+            "\"after\":{\"replicas_max\"",
+            "\"replicas_on_excluded\"",
+            "\"before\"",
+            "\"cluster\":{\"brokers\"",
+            "\"total_bytes\"",
+            "},\"replicas_max\"",
+            "\"topic_spread_max\":1}",
+        ];
+        let pos: Vec<usize> = order
+            .iter()
+            .map(|k| text.find(k).unwrap_or_else(|| panic!("{k} in {text}")))
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 
     #[test]
