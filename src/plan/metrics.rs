@@ -377,13 +377,13 @@ fn layout_stats_with(cluster: &Cluster, layout: &Layout, br: &Brokers) -> Layout
     } else {
         // As the scorer: mean = sum / n (exact integer division, rounded once), then
         // float(max) / mean.
-        let mean = int_div_f64(disk_sum, allowed_idx.len() as u128);
+        let mean = int_div_f64(disk_sum, allowed_idx.len() as u64);
         Some(py_round(disk_max_bytes as f64 / mean, 4))
     };
     let disk_util_max = allowed_idx
         .iter()
         .filter_map(|&i| match cluster.brokers[i].capacity_bytes {
-            Some(c) if c > 0 => Some(int_div_f64(disk[i] as u128, c as u128)),
+            Some(c) if c > 0 => Some(int_div_f64(disk[i] as u128, c)),
             _ => None,
         })
         .fold(None, |acc: Option<f64>, u| {
@@ -401,7 +401,7 @@ fn layout_stats_with(cluster: &Cluster, layout: &Layout, br: &Brokers) -> Layout
     let topic_spread_mean = if topics == 0 {
         0.0
     } else {
-        py_round(int_div_f64(spread_sum as u128, topics as u128), 3)
+        py_round(int_div_f64(spread_sum as u128, topics as u64), 3)
     };
     LayoutStats {
         replicas_max,
@@ -472,7 +472,7 @@ pub fn summarize(
     }
     let bounds = move_bounds(cluster, before, excluded);
     let moves_over_lb = match bounds.lower_bound_moves {
-        Some(lb) if lb > 0 => Some(py_round(int_div_f64(replica_moves as u128, lb as u128), 3)),
+        Some(lb) if lb > 0 => Some(py_round(int_div_f64(replica_moves as u128, lb as u64), 3)),
         _ => None,
     };
     let lb_combined = bounds.combined;
@@ -809,12 +809,12 @@ impl Serialize for Score {
 
 /// `a / b` correctly rounded, as Python's `int / int` (which is exact, then rounded once).
 /// Converting both to f64 first would round up to three times on values above 2^53.
-fn int_div_f64(a: u128, b: u128) -> f64 {
+fn int_div_f64(a: u128, b: u64) -> f64 {
     if b == 0 {
         return f64::NAN;
     }
     const EXACT: u128 = 1 << 53;
-    if a < EXACT && b < EXACT {
+    if a < EXACT && u128::from(b) < EXACT {
         // Both exact as f64; IEEE division rounds once.
         return a as f64 / b as f64;
     }
@@ -823,7 +823,9 @@ fn int_div_f64(a: u128, b: u128) -> f64 {
     }
     // Scale so the integer quotient has 64-65 bits, fold the remainder into a sticky bit
     // below them, and let the one u128 -> f64 conversion (round half to even) do the
-    // rounding; the power-of-two rescale is exact.
+    // rounding; the power-of-two rescale is exact. With `b` below 2^64 neither shift can
+    // overflow: `a << s` has `b_bits + 64` bits, `b << -s` has `a_bits - 64`.
+    let b = u128::from(b);
     let a_bits = 128 - a.leading_zeros() as i32;
     let b_bits = 128 - b.leading_zeros() as i32;
     let s = b_bits - a_bits + 64;
@@ -1144,6 +1146,26 @@ mod tests {
     }
 
     #[test]
+    fn unknown_ids_in_a_layout_count_as_not_allowed() {
+        let c = cluster(
+            &[(1, Some("a"), None), (2, Some("b"), None)],
+            &[("t", 0, &[1, 2], 1)],
+        );
+        let layout = Layout {
+            replicas: vec![vec![1, 7, 8, 9]],
+        };
+        let s = layout_stats(&c, &layout, &none());
+        assert_eq!(s.replicas_on_excluded, 3);
+        // 7, 8 and 9 share the scorer's `None` rack: 3 > ceil(4 / 2).
+        assert_eq!(s.rack_violations, 1);
+        assert_eq!((s.replicas_max, s.replicas_min), (1, 0));
+        // A layout shorter than the partition list: the missing entries are empty.
+        let s = layout_stats(&c, &Layout { replicas: vec![] }, &none());
+        assert_eq!(s.replicas_max, 0);
+        assert_eq!(s.topic_spread_mean, 0.0);
+    }
+
+    #[test]
     fn no_allowed_brokers() {
         let c = cluster(&[(1, Some("a"), Some(1))], &[("t", 0, &[1], 5)]);
         let ex: BTreeSet<BrokerId> = [1].into();
@@ -1404,7 +1426,14 @@ mod tests {
         let a: u128 = (1 << 60) + 1;
         assert_eq!(int_div_f64(a, 3), 384307168202282325.6666_f64);
         assert_eq!(int_div_f64(u64::MAX as u128 * 7, 7), u64::MAX as f64);
+        assert_eq!(int_div_f64(u128::MAX, u64::MAX), 18446744073709551617.0);
+        assert_eq!(int_div_f64(1, u64::MAX), 1.0 / u64::MAX as f64);
+        assert!(int_div_f64(1, 0).is_nan());
         assert_eq!(int_div_f64(10, 4), 2.5);
         assert_eq!(int_div_f64(1, 1 << 60), 2f64.powi(-60));
+        // A pair where converting first differs from Python's exact `int / int`.
+        let (a, b) = (133841408858490651857u128, 14046286627791492475u64);
+        assert_ne!(a as f64 / b as f64, 9.528597301558458);
+        assert_eq!(int_div_f64(a, b), 9.528597301558458);
     }
 }
