@@ -150,3 +150,28 @@ fn unknown_or_malformed_exclude_ids_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("'x'"), "{err}");
 }
+
+#[test]
+fn text_names_brokers_over_capacity() {
+    let d = tempfile::tempdir().unwrap();
+    let snap = write(
+        d.path(),
+        "snap.json",
+        &SNAPSHOT.replace(
+            r#"{"id":3,"rack":"c","disk_capacity_bytes":1000}"#,
+            r#"{"id":3,"rack":"c","disk_capacity_bytes":150}"#,
+        ),
+    );
+    let plan = write(
+        d.path(),
+        "plan.json",
+        r#"{"version":1,"partitions":[{"topic":"t","partition":1,"replicas":[3,2]}]}"#,
+    );
+    let out = score(&snap, &plan, &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("over capacity after the plan: brokers 3"),
+        "{stdout}"
+    );
+}

@@ -207,6 +207,13 @@ fn render_text(score: &Score, snapshot: &Path, plan: &Path, excluded: &[i32]) ->
     for ((k, vb), (_, va)) in before.iter().zip(&after) {
         let _ = writeln!(out, "{k:<kw$}  {vb:>vw$}  {va:>vw$}");
     }
+    if !m.after.capacity_violation_brokers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nover capacity after the plan: brokers {}",
+            join(&m.after.capacity_violation_brokers)
+        );
+    }
     out.trim_end().to_string()
 }
 
