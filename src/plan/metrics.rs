@@ -1436,4 +1436,162 @@ mod tests {
         assert_ne!(a as f64 / b as f64, 9.528597301558458);
         assert_eq!(int_div_f64(a, b), 9.528597301558458);
     }
+
+    /// A line-by-line transliteration of score.py's `_layout_stats` over maps, to check the
+    /// indexed implementation against on random inputs.
+    fn naive_stats(c: &Cluster, layout: &Layout, excluded: &BTreeSet<BrokerId>) -> LayoutStats {
+        use std::collections::BTreeMap as M;
+        let allowed: Vec<BrokerId> = allowed_brokers_sorted(c, excluded);
+        let rack_of: M<BrokerId, String> = c
+            .brokers
+            .iter()
+            .map(|b| (b.id, Cluster::rack_key(b)))
+            .collect();
+        let num_racks = allowed
+            .iter()
+            .map(|b| rack_of[b].clone())
+            .collect::<BTreeSet<_>>()
+            .len();
+        let (mut rc, mut lc, mut dk) = (M::new(), M::new(), M::<BrokerId, u64>::new());
+        let mut topic_counts: M<&str, M<BrokerId, usize>> = M::new();
+        let mut rack_viol = 0;
+        for (p, reps) in c.partitions.iter().zip(&layout.replicas) {
+            if let Some(b) = reps.first() {
+                *lc.entry(*b).or_insert(0usize) += 1;
+            }
+            let tc = topic_counts.entry(p.tp.topic.as_str()).or_default();
+            let mut racks: M<Option<&String>, usize> = M::new();
+            for b in reps {
+                *rc.entry(*b).or_insert(0usize) += 1;
+                *dk.entry(*b).or_insert(0) += p.size_bytes;
+                *tc.entry(*b).or_insert(0) += 1;
+                *racks.entry(rack_of.get(b)).or_insert(0) += 1;
+            }
+            if !reps.is_empty() && num_racks > 0 {
+                let cap = reps.len().div_ceil(num_racks);
+                if racks.values().max().copied().unwrap_or(0) > cap {
+                    rack_viol += 1;
+                }
+            }
+        }
+        let get = |m: &M<BrokerId, usize>, b: &BrokerId| m.get(b).copied().unwrap_or(0);
+        let r: Vec<usize> = allowed.iter().map(|b| get(&rc, b)).collect();
+        let l: Vec<usize> = allowed.iter().map(|b| get(&lc, b)).collect();
+        let d: Vec<u64> = allowed
+            .iter()
+            .map(|b| dk.get(b).copied().unwrap_or(0))
+            .collect();
+        let sum: u64 = d.iter().sum();
+        let mx = |v: &[usize]| v.iter().max().copied().unwrap_or(0);
+        let mn = |v: &[usize]| v.iter().min().copied().unwrap_or(0);
+        let dmax = d.iter().max().copied().unwrap_or(0);
+        let cap_viol: Vec<BrokerId> = c
+            .brokers
+            .iter()
+            .filter(|b| matches!(b.capacity_bytes, Some(cap) if dk.get(&b.id).copied().unwrap_or(0) > cap))
+            .map(|b| b.id)
+            .collect();
+        let util = allowed
+            .iter()
+            .filter_map(|b| match c.broker(*b).and_then(|x| x.capacity_bytes) {
+                Some(cap) if cap > 0 => Some(dk.get(b).copied().unwrap_or(0) as f64 / cap as f64),
+                _ => None,
+            })
+            .fold(None, |a: Option<f64>, u| Some(a.map_or(u, |a| a.max(u))));
+        let mut spread_max = 0;
+        let mut spread_sum = 0;
+        for tc in topic_counts.values() {
+            let vals: Vec<usize> = allowed.iter().map(|b| get(tc, b)).collect();
+            let sp = mx(&vals) - mn(&vals);
+            spread_max = spread_max.max(sp);
+            spread_sum += sp;
+        }
+        LayoutStats {
+            replicas_max: mx(&r),
+            replicas_min: mn(&r),
+            replicas_spread: mx(&r) - mn(&r),
+            leaders_max: mx(&l),
+            leaders_min: mn(&l),
+            leaders_spread: mx(&l) - mn(&l),
+            disk_max_bytes: dmax,
+            disk_min_bytes: d.iter().min().copied().unwrap_or(0),
+            disk_max_mean_ratio: (!d.is_empty() && sum > 0)
+                .then(|| py_round(dmax as f64 / (sum as f64 / d.len() as f64), 4)),
+            disk_util_max: util.map(|u| py_round(u, 4)),
+            capacity_violations: cap_viol.len(),
+            capacity_violation_brokers: cap_viol,
+            rack_violations: rack_viol,
+            topic_spread_max: spread_max,
+            topic_spread_mean: if topic_counts.is_empty() {
+                0.0
+            } else {
+                py_round(spread_sum as f64 / topic_counts.len() as f64, 3)
+            },
+            replicas_on_excluded: rc
+                .iter()
+                .filter(|(b, _)| !allowed.contains(b))
+                .map(|(_, n)| n)
+                .sum(),
+        }
+    }
+
+    fn allowed_brokers_sorted(c: &Cluster, excluded: &BTreeSet<BrokerId>) -> Vec<BrokerId> {
+        crate::model::allowed_brokers(c, excluded)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn indexed_stats_equal_the_transliteration(
+            brokers in proptest::collection::vec((0u8..4, proptest::option::of(0u64..3000)), 1..7),
+            sparse_ids in proptest::bool::ANY,
+            parts in proptest::collection::vec(
+                (0u8..3, 1u64..500, proptest::collection::vec(0usize..8, 0..5)),
+                0..25,
+            ),
+            excluded_mask in 0u8..128,
+        ) {
+            // Rack 0 means "no rack"; ids dense or sparse (both lookup paths); layout entries
+            // may repeat a broker or name one that does not exist (index >= broker count).
+            let id = |i: usize| if sparse_ids { i as BrokerId * 100_000 } else { i as BrokerId + 1 };
+            let bs: Vec<Broker> = brokers
+                .iter()
+                .enumerate()
+                .map(|(i, (r, cap))| Broker {
+                    id: id(i),
+                    rack: (*r > 0).then(|| format!("r{r}")),
+                    capacity_bytes: *cap,
+                })
+                .collect();
+            let ps: Vec<Partition> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, (t, size, _))| Partition {
+                    tp: TopicPartition::new(format!("t{t}"), i as i32),
+                    replicas: vec![],
+                    size_bytes: *size,
+                    leader: None,
+                    isr: None,
+                    in_flight: None,
+                })
+                .collect();
+            let c = Cluster::new(bs, ps);
+            let layout = Layout {
+                replicas: c
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let i = p.tp.partition as usize;
+                        parts[i].2.iter().map(|&j| id(j)).collect()
+                    })
+                    .collect(),
+            };
+            let excluded: BTreeSet<BrokerId> = (0..7)
+                .filter(|i| excluded_mask & (1 << i) != 0)
+                .map(|i| id(i as usize))
+                .collect();
+            let fast = layout_stats(&c, &layout, &excluded);
+            let slow = naive_stats(&c, &layout, &excluded);
+            proptest::prop_assert_eq!(fast, slow);
+        }
+    }
 }
