@@ -1405,7 +1405,7 @@ mod tests {
     }
 
     #[test]
-    fn python_number_helpers() {
+    fn python_number_semantics() {
         assert_eq!(py_round(0.125, 2), 0.12);
         assert_eq!(py_round(0.375, 2), 0.38);
         assert_eq!(py_round(2.675, 2), 2.67);
