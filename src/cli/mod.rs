@@ -3,6 +3,7 @@
 
 pub mod output;
 pub mod plan;
+pub mod score;
 pub mod snapshot;
 
 use std::fmt;
@@ -68,12 +69,15 @@ pub enum Command {
     /// Write a cluster snapshot from Kafka tool output (offline).
     #[command(long_about = snapshot::LONG_ABOUT)]
     Snapshot(snapshot::SnapshotArgs),
+    /// Validate a reassignment JSON against a snapshot and print the bench scorer's metrics.
+    Score(score::ScoreArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Plan(a) => plan::run(a),
         Command::Snapshot(a) => snapshot::run(a),
+        Command::Score(a) => score::run(a),
     }
 }
 

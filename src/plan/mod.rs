@@ -13,6 +13,7 @@ pub mod bounds;
 pub mod capacity;
 pub mod leaders;
 pub mod mcf;
+pub mod metrics;
 pub mod replicas;
 pub mod verify;
 
