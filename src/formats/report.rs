@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::model::Cluster;
+use crate::plan::metrics;
 use crate::plan::{PlanConfig, PlanOutcome};
 
 /// Decimal byte units, as disks are sold and as the bench tables print them.
@@ -72,81 +73,32 @@ impl PlanReport {
                 ),
             })
             .collect();
-        let allowed: Vec<&BrokerRow> = rows.iter().filter(|r| !r.excluded).collect();
-        let spread = |f: &dyn Fn(&BrokerRow) -> usize| -> usize {
-            let v: Vec<usize> = allowed.iter().map(|r| f(r)).collect();
-            v.iter().max().copied().unwrap_or(0) - v.iter().min().copied().unwrap_or(0)
+        // The shared figures come from the scorer's metrics, so `plan --report-json` and
+        // `score --json` use the same names and the same definitions.
+        let base = metrics::summarize(cluster, &config.excluded, &o.before, &o.after).to_json();
+        let mut summary = match base {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
         };
-        let disk_ratio = |f: &dyn Fn(&BrokerRow) -> u64| -> Option<f64> {
-            let v: Vec<u64> = allowed.iter().map(|r| f(r)).collect();
-            let mean = v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
-            (mean > 0.0).then(|| {
-                (v.iter().copied().max().unwrap_or(0) as f64 / mean * 10000.0).round() / 10000.0
-            })
-        };
-        let util_max = |f: &dyn Fn(&BrokerRow) -> u64| -> Option<f64> {
-            rows.iter()
-                .filter_map(|r| {
-                    r.capacity
-                        .filter(|c| *c > 0)
-                        .map(|c| f(r) as f64 / c as f64)
-                })
-                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
-                .map(|x| (x * 10000.0).round() / 10000.0)
-        };
-        let racks: std::collections::BTreeSet<String> = cluster
-            .brokers
-            .iter()
-            .filter(|b| !config.excluded.contains(&b.id))
-            .map(Cluster::rack_key)
-            .collect();
-        let b = &o.bounds;
-        let summary = json!({
-            "cluster": {
-                "brokers": cluster.brokers.len(),
-                "allowed_brokers": allowed.len(),
-                "excluded_brokers": config.excluded.iter().collect::<Vec<_>>(),
-                "racks": racks.len(),
-                "partitions": cluster.partitions.len(),
-                "replicas": cluster.total_replicas(),
-                "total_bytes": cluster.partitions.iter().map(|p| p.size_bytes * p.replicas.len() as u64).sum::<u64>(),
-                "capacity_checked": o.capacity_checked,
-                "max_disk_util": config.max_disk_util,
-            },
-            "partitions_changed": o.plan.len(),
-            "replica_moves": o.moves,
-            "bytes_moved": o.bytes_moved,
-            "leader_changes": o.leader_changes,
-            "lower_bound_moves": b.lower_bound_moves,
-            "lb_excess": b.excess,
-            "lb_deficit": b.deficit,
-            "lb_forced_moves": b.forced_moves,
-            "lb_combined": b.combined,
-            "band": b.band.map(|(l, h)| vec![l, h]),
+        if let Some(Value::Object(c)) = summary.get_mut("cluster") {
+            c.insert(
+                "excluded_brokers".into(),
+                json!(config.excluded.iter().collect::<Vec<_>>()),
+            );
+            c.insert("capacity_checked".into(), json!(o.capacity_checked));
+            c.insert("max_disk_util".into(), json!(config.max_disk_util));
+        }
+        let extra = json!({
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
-            "gap_over_lb_combined": o.optimum_moves as i64 - b.combined as i64,
+            "gap_over_lb_combined": o.optimum_moves as i64 - o.bounds.combined as i64,
             "replica_band_reached": o.replica_band_reached,
             "leader_band_reached": o.leader_band_reached,
             "explanations": o.explanations,
-            "rack_violations_before": o.rack_violations_before,
-            "rack_violations_after": 0,
             "capacity_repair": {
                 "redirected": o.capacity_repair.redirected,
                 "swaps": o.capacity_repair.swaps,
                 "extra_moves": o.capacity_repair.extra_moves,
-            },
-            "before": {
-                "replicas_spread": spread(&|r| r.replicas.0),
-                "leaders_spread": spread(&|r| r.leaders.0),
-                "disk_max_mean_ratio": disk_ratio(&|r| r.bytes.0),
-                "disk_util_max": util_max(&|r| r.bytes.0),
-            },
-            "after": {
-                "replicas_spread": spread(&|r| r.replicas.1),
-                "leaders_spread": spread(&|r| r.leaders.1),
-                "disk_max_mean_ratio": disk_ratio(&|r| r.bytes.1),
-                "disk_util_max": util_max(&|r| r.bytes.1),
             },
             "brokers": rows.iter().map(|r| json!({
                 "id": r.id,
@@ -168,6 +120,10 @@ impl PlanReport {
                 "seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
             },
         });
+        if let Value::Object(m) = extra {
+            summary.extend(m);
+        }
+        let summary = Value::Object(summary);
         let mut notes = Vec::new();
         if !o.capacity_checked {
             notes.push("no disk capacity known: capacity checks are off".to_string());
@@ -263,8 +219,14 @@ impl PlanReport {
         };
         let _ = writeln!(
             t,
-            "optimum:           {} moves for the count band{certified}; gap over LB* = {}",
-            s["optimum_moves"], s["gap_over_lb_combined"]
+            "optimum:           {} moves for the {}{certified}; gap over LB* = {}",
+            s["optimum_moves"],
+            if s["replica_band_reached"].as_bool() == Some(true) {
+                "count band"
+            } else {
+                "tightest reachable band"
+            },
+            s["gap_over_lb_combined"]
         );
         let _ = writeln!(
             t,
@@ -299,7 +261,11 @@ impl PlanReport {
             ratio(&s["before"]["disk_max_mean_ratio"]),
             ratio(&s["after"]["disk_max_mean_ratio"])
         );
-        let _ = writeln!(t, "rack violations:   {} -> 0", s["rack_violations_before"]);
+        let _ = writeln!(
+            t,
+            "rack violations:   {} -> {}",
+            s["before"]["rack_violations"], s["after"]["rack_violations"]
+        );
         let rep = &s["capacity_repair"];
         if rep["redirected"].as_u64().unwrap_or(0)
             + rep["swaps"].as_u64().unwrap_or(0)
