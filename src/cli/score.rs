@@ -9,6 +9,8 @@ use clap::Args;
 use kafka_replan::formats::{maybe_gunzip, FormatError};
 use kafka_replan::plan::metrics::{score_plan, LayoutStats, Score};
 
+use kafka_replan::formats::report::human_bytes;
+
 use super::plan::{excluded_set, join, load_cluster};
 use super::{read_input, CliError, CliResult, EXIT_FAILED, EXIT_OK};
 
@@ -71,21 +73,6 @@ pub fn run(args: ScoreArgs) -> CliResult {
     };
     println!("{text}");
     Ok(if score.valid { EXIT_OK } else { EXIT_FAILED })
-}
-
-/// Bytes in binary units with one decimal (`1.5 GiB`); plain bytes below 1 KiB.
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if b < 1024 {
-        return format!("{b} B");
-    }
-    let mut v = b as f64 / 1024.0;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.1} {}", UNITS[u])
 }
 
 fn opt_ratio(v: Option<f64>, places: usize) -> String {
@@ -220,15 +207,6 @@ fn render_text(score: &Score, snapshot: &Path, plan: &Path, excluded: &[i32]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_units() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
-        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
-    }
 
     #[test]
     fn labels() {

@@ -296,3 +296,17 @@ impl PlanReport {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_bytes_uses_decimal_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500), "1.50 KB");
+        assert_eq!(human_bytes(373_110_000_000), "373.11 GB");
+        assert_eq!(human_bytes(u64::MAX), "18446.74 PB");
+    }
+}
