@@ -1,24 +1,28 @@
 //! Replica placement: the count + rack + exclusion problem as one exact min-cost flow.
 //!
 //! Network (see `../shared/design/solver.md`):
-//! - one node per partition `p` with supply RF(p); one sink `T` with demand ΣRF;
-//! - *pool mode* (RF(p) ≤ R, so each rack may hold at most one replica of `p`): for every
-//!   rack `r` where `p` has a current replica on an allowed broker, a node `(p,r)` with
-//!   `p→(p,r)` (cap 1), keep arcs `(p,r)→b` (cap 1, cost 0) to the current brokers, and a
-//!   move arc `(p,r)→pool[r]` (cap 1, cost 1); for every other rack a move arc `p→pool[r]`
-//!   (cap 1, cost 1). Pools are shared by all partitions: `pool[r]→b` for each allowed broker
-//!   of `r`. The graph has O(P·(RF+R) + B) arcs, not P·B, and is exact: one unit of `p` per
-//!   rack means two units of `p` never meet on one broker;
+//! - one node per partition `p` with supply RF(p); one sink `T` with demand ΣRF; one pool
+//!   node per rack, shared by all partitions, with `pool[r]→b` for each allowed broker of `r`;
+//! - *pool mode* (RF(p) ≤ R, so each rack may hold at most one replica of `p`): a rack where
+//!   `p` has one current replica on an allowed broker `b` is entered only through the keep
+//!   arc `p→b` (cap 1, cost 0); moving that replica within the rack goes through the
+//!   broker's shared arc `b→pool[r]` (cost 1). A rack where `p` has several current replicas
+//!   (a rack violation) gets a node `(p,r)` with `p→(p,r)` (cap 1), keep arcs to those
+//!   brokers and a move arc `(p,r)→pool[r]` (cost 1). Every other rack: a move arc
+//!   `p→pool[r]` (cap 1, cost 1). The graph has O(P·R + B) arcs, not P·B, and is exact: one
+//!   unit of `p` per rack means two units of `p` never meet on one broker, and chains
+//!   through full brokers stay possible (no candidate pruning);
 //! - *broker mode* (RF(p) > R, several replicas of `p` per rack): `p→(p,r)` with cap
 //!   ⌈RF/R⌉ and `(p,r)→b` (cap 1) for every allowed broker of the rack, cost 0 when `b`
-//!   holds `p` now, else 1;
+//!   holds `p` now, else 1. Shared shed arcs are then off (they assume one replica per rack);
 //! - broker balance: `b→T` in three tiers: `lo_b` units at −M (filling up to the band is
 //!   worth more than any number of moves), `hi_b − lo_b` units at 0, the rest at +M.
 //!
 //! The initial flow is the current layout (one unit per kept replica), so only changes
 //! cost; the initial potentials (0 everywhere, −M at `T`) are dual feasible for it. The
-//! final potentials certify the optimum. A partition's pool units are then matched to
-//! brokers per rack; that choice is free for the move count and is used to balance bytes.
+//! final potentials certify the optimum. Decoding then chooses which replicas each broker
+//! sheds and which broker of a rack receives each unit; both choices are free for the move
+//! count and are used to balance bytes.
 
 // Index loops over parallel arrays are the clearest form for graph code.
 #![allow(clippy::needless_range_loop)]
@@ -28,39 +32,28 @@ use std::collections::BTreeSet;
 use super::mcf::{FlowBuilder, FlowError, FlowNetwork, Node};
 use crate::model::{BrokerId, Cluster};
 
-/// Levels of the byte-aware tie-break added to each move's cost (0..TIE_LEVELS-1).
-const TIE_LEVELS: i64 = 8;
+/// Cost of one replica move in the flow.
+const MOVE: i64 = 1;
 
-/// Byte-aware move costs. Every move costs `unit` (which dominates any sum of tie-breaks, so
-/// the move count stays exactly minimal) plus a small tie-break that depends on the size of
-/// the replica and the broker it leaves: a broker holding more bytes than its share prefers
-/// to shed replicas near the size that brings it to its share; other moves prefer small
-/// replicas (fewer bytes copied).
-struct MoveCosts {
-    unit: i64,
+/// Which replicas a broker should shed, by size. The flow fixes how many replicas each broker
+/// sheds within its rack; which ones is free for the move count, so a broker holding more
+/// bytes than its share sheds replicas near the size that brings it to its share, and a
+/// broker under its share sheds its smallest. (A size-dependent tie-break inside the flow
+/// was measured too: it multiplied the solver's phases and balanced disks worse.)
+struct ShedPreference {
     /// Desired size (ln bytes) of the replicas each broker sheds; `None` = prefer small.
     desired_ln: Vec<Option<f64>>,
-    ln_min: f64,
-    ln_span: f64,
     ln_size: Vec<f64>,
 }
 
-impl MoveCosts {
+impl ShedPreference {
     fn new(cluster: &Cluster, topo: &Topology, bands: &Bands) -> Self {
         let nb = topo.ids.len();
-        let total = cluster.total_replicas();
         let ln_size: Vec<f64> = cluster
             .partitions
             .iter()
             .map(|p| (p.size_bytes.max(1) as f64).ln())
             .collect();
-        let ln_min = ln_size.iter().copied().fold(f64::INFINITY, f64::min);
-        let ln_max = ln_size.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let ln_span = if ln_max > ln_min {
-            ln_max - ln_min
-        } else {
-            1.0
-        };
         let mut bytes = vec![0u64; nb];
         let mut count = vec![0usize; nb];
         for p in &cluster.partitions {
@@ -102,23 +95,20 @@ impl MoveCosts {
                 Some((surplus / shed as f64).max(1.0).ln())
             })
             .collect();
-        MoveCosts {
-            unit: TIE_LEVELS * (total as i64 + 1),
+        ShedPreference {
             desired_ln,
-            ln_min,
-            ln_span,
             ln_size,
         }
     }
 
-    /// Cost of moving partition `p`'s replica off broker `from` (None = not known).
-    fn cost(&self, p: usize, from: Option<usize>) -> i64 {
+    /// Sort key for choosing which of broker `b`'s replicas to move: distance (in ln bytes)
+    /// from the size that brings `b` to its byte share; smaller first when `b` is under it.
+    fn shed_preference(&self, p: usize, b: usize) -> f64 {
         let ls = self.ln_size[p];
-        let tie = match from.and_then(|b| self.desired_ln[b]) {
-            Some(d) => ((ls - d).abs() / std::f64::consts::LN_2) as i64,
-            None => ((ls - self.ln_min) / self.ln_span * (TIE_LEVELS - 1) as f64) as i64,
-        };
-        self.unit + tie.clamp(0, TIE_LEVELS - 1)
+        match self.desired_ln[b] {
+            Some(d) => (ls - d).abs(),
+            None => ls,
+        }
     }
 }
 
@@ -366,9 +356,13 @@ pub fn rack_aware_bands(cluster: &Cluster, topo: &Topology) -> Bands {
 }
 
 struct Arcs {
-    /// Per partition: range into `direct` (arcs to a broker).
+    /// Per partition: range into `direct` (arcs to a broker): (arc, broker, sheddable).
+    /// Sheddable keep arcs are the partition's only way into that rack, so the shared
+    /// `b→pool[r]` arc may move that replica within the rack.
     direct_start: Vec<u32>,
-    direct: Vec<(u32, u32)>,
+    direct: Vec<(u32, u32, bool)>,
+    /// `b -> pool[rack(b)]` per broker index: "one replica kept on b moves within its rack".
+    shed: Vec<Option<u32>>,
     /// Per partition: range into `pool` (arcs into a rack pool).
     pool_start: Vec<u32>,
     pool: Vec<(u32, u32)>,
@@ -388,8 +382,8 @@ pub fn solve_flow(
     let nr = topo.racks.len();
     let total: usize = cluster.total_replicas();
     // Big M: more than any possible sum of move costs along a path or in total.
-    let costs = MoveCosts::new(cluster, topo, bands);
-    let big_m: i64 = (total as i64 + 1) * (costs.unit + TIE_LEVELS) * 2;
+    let shed_pref = ShedPreference::new(cluster, topo, bands);
+    let big_m: i64 = (total as i64 + 1) * MOVE * 2;
     let unbounded: i32 = i32::try_from(total + 1).unwrap_or(i32::MAX);
 
     let mut b = FlowBuilder::with_capacity(cluster.partitions.len() * (nr + 6) + nb * 4);
@@ -403,7 +397,25 @@ pub fn solve_flow(
         pool: Vec::new(),
         pool_out: Vec::new(),
         tiers: vec![None; nb],
+        shed: vec![None; nb],
     };
+    // Within-rack moves of a partition's single replica in a rack go through one shared arc
+    // per broker instead of a per-partition node: the flow then only fixes how many
+    // replicas each broker sheds, and the decoding picks which ones (by size). That is exact
+    // only when a rack holds at most one replica of every partition, so partitions with
+    // RF > R (several replicas per rack) switch it off.
+    let shared_shed = cluster
+        .partitions
+        .iter()
+        .all(|p| topo.rack_cap(p.replicas.len()) <= 1);
+    if shared_shed {
+        for (r, members) in topo.racks.iter().enumerate() {
+            for &bi in members {
+                let a = b.add_arc(broker_node[bi], pool_node[r], unbounded, MOVE, 0);
+                arcs.shed[bi] = Some(a as u32);
+            }
+        }
+    }
     for (r, members) in topo.racks.iter().enumerate() {
         for &bi in members {
             let a = b.add_arc(pool_node[r], broker_node[bi], unbounded, 0, 0);
@@ -425,7 +437,7 @@ pub fn solve_flow(
 
     let mut cur_idx: Vec<usize> = Vec::new();
     let mut by_rack: Vec<Vec<usize>> = vec![Vec::new(); nr];
-    for (pi, p) in cluster.partitions.iter().enumerate() {
+    for p in &cluster.partitions {
         arcs.direct_start.push(arcs.direct.len() as u32);
         arcs.pool_start.push(arcs.pool.len() as u32);
         let rf = p.replicas.len();
@@ -448,18 +460,20 @@ pub fn solve_flow(
         if cap <= 1 {
             for (r, here) in by_rack.iter().enumerate() {
                 if here.is_empty() {
-                    let a = b.add_arc(pn, pool_node[r], 1, costs.cost(pi, None), 0);
+                    let a = b.add_arc(pn, pool_node[r], 1, MOVE, 0);
                     arcs.pool.push((a as u32, r as u32));
+                } else if here.len() == 1 && shared_shed {
+                    let a = b.add_arc(pn, broker_node[here[0]], 1, 0, 1);
+                    arcs.direct.push((a as u32, here[0] as u32, true));
                 } else {
                     let q = b.add_node();
                     b.add_arc(pn, q, 1, 0, 1);
                     for (k, &bi) in here.iter().enumerate() {
                         let flow = i32::from(k == 0);
                         let a = b.add_arc(q, broker_node[bi], 1, 0, flow);
-                        arcs.direct.push((a as u32, bi as u32));
+                        arcs.direct.push((a as u32, bi as u32, false));
                     }
-                    let from = (here.len() == 1).then_some(here[0]);
-                    let a = b.add_arc(q, pool_node[r], 1, costs.cost(pi, from), 0);
+                    let a = b.add_arc(q, pool_node[r], 1, MOVE, 0);
                     arcs.pool.push((a as u32, r as u32));
                 }
             }
@@ -473,9 +487,9 @@ pub fn solve_flow(
                     let pos = by_rack[r].iter().position(|&c| c == bi);
                     let is_current = pos.is_some();
                     let flow = i32::from(pos.is_some_and(|k| k < kept));
-                    let cost = if is_current { 0 } else { costs.cost(pi, None) };
+                    let cost = if is_current { 0 } else { MOVE };
                     let a = b.add_arc(q, broker_node[bi], 1, cost, flow);
-                    arcs.direct.push((a as u32, bi as u32));
+                    arcs.direct.push((a as u32, bi as u32, false));
                 }
             }
         }
@@ -499,7 +513,7 @@ pub fn solve_flow(
         }
     }
 
-    let replicas = decode(cluster, topo, &net, &arcs);
+    let replicas = decode(cluster, topo, &net, &arcs, &shed_pref);
     let mut moves = 0usize;
     for (p, new) in cluster.partitions.iter().zip(&replicas) {
         moves += new
@@ -524,26 +538,58 @@ pub fn solve_flow(
 /// Turns the flow into replica sets. Pool units are matched to brokers per rack: largest
 /// partitions first, each onto the broker (with quota left) whose disk would be the least
 /// full, so the free choice the flow leaves balances bytes.
-fn decode(cluster: &Cluster, topo: &Topology, net: &FlowNetwork, arcs: &Arcs) -> Vec<Vec<usize>> {
+fn decode(
+    cluster: &Cluster,
+    topo: &Topology,
+    net: &FlowNetwork,
+    arcs: &Arcs,
+    shed_pref: &ShedPreference,
+) -> Vec<Vec<usize>> {
     let np = cluster.partitions.len();
     let nb = topo.ids.len();
     let mut chosen: Vec<Vec<usize>> = vec![Vec::new(); np];
     let mut rack_units: Vec<Vec<usize>> = vec![Vec::new(); topo.racks.len()];
     let mut bytes = vec![0u64; nb];
+    let mut shed_candidates: Vec<Vec<usize>> = vec![Vec::new(); nb];
     for p in 0..np {
         let size = cluster.partitions[p].size_bytes;
-        for &(a, bi) in
+        for &(a, bi, sheddable) in
             &arcs.direct[arcs.direct_start[p] as usize..arcs.direct_start[p + 1] as usize]
         {
             if net.flow(a as usize) > 0 {
                 chosen[p].push(bi as usize);
                 bytes[bi as usize] += size;
+                if sheddable {
+                    shed_candidates[bi as usize].push(p);
+                }
             }
         }
         for &(a, r) in &arcs.pool[arcs.pool_start[p] as usize..arcs.pool_start[p + 1] as usize] {
             if net.flow(a as usize) > 0 {
                 rack_units[r as usize].push(p);
             }
+        }
+    }
+    // Which replicas each broker sheds within its rack: the ones whose size best brings the
+    // broker to its byte share (or the smallest, for a broker under its share).
+    for bi in 0..nb {
+        let Some(a) = arcs.shed[bi] else { continue };
+        let k = net.flow(a as usize) as usize;
+        if k == 0 {
+            continue;
+        }
+        let cands = &mut shed_candidates[bi];
+        cands.sort_by(|&x, &y| {
+            let kx = shed_pref.shed_preference(x, bi);
+            let ky = shed_pref.shed_preference(y, bi);
+            kx.partial_cmp(&ky)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(x.cmp(&y))
+        });
+        for &p in cands.iter().take(k) {
+            chosen[p].retain(|&c| c != bi);
+            bytes[bi] -= cluster.partitions[p].size_bytes;
+            rack_units[topo.rack[bi]].push(p);
         }
     }
     let mut quota = vec![0usize; nb];
