@@ -4,6 +4,7 @@
 pub mod output;
 pub mod plan;
 pub mod score;
+pub mod simulate;
 pub mod snapshot;
 
 use std::fmt;
@@ -71,6 +72,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Validate a reassignment JSON against a snapshot and print the bench scorer's metrics.
     Score(score::ScoreArgs),
+    /// Batch a plan as `apply` would and estimate its wall time under a throttle.
+    Simulate(simulate::SimulateArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Plan(a) => plan::run(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Score(a) => score::run(a),
+        Command::Simulate(a) => simulate::run(a),
     }
 }
 

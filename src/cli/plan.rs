@@ -11,6 +11,7 @@ use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::parse_snapshot;
 use kafka_replan::model::{BrokerId, Cluster};
+use kafka_replan::plan::schedule::schedule;
 use kafka_replan::plan::{plan, PlanConfig, PlanError};
 
 use super::output::OutputSet;
@@ -45,6 +46,13 @@ pub struct PlanArgs {
     /// so the same input gives the same plan for any seed.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Also estimate the execution time at this replication throttle (e.g. `50MB/s`), with
+    /// the batches `apply`/`simulate` would use.
+    #[arg(long, value_name = "RATE")]
+    pub throttle: Option<String>,
+    /// Batch limit for the estimate: inbound and outbound bytes per broker per batch.
+    #[arg(long, value_name = "SIZE", default_value = "20GB")]
+    pub max_inflight_bytes_per_broker: String,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -93,6 +101,11 @@ pub fn run(args: PlanArgs) -> CliResult {
             args.max_disk_util
         )));
     }
+    let throttle = match &args.throttle {
+        Some(t) => Some(super::simulate::parse_rate("--throttle", t)?),
+        None => None,
+    };
+    let limits = super::simulate::limits(&args.max_inflight_bytes_per_broker, None)?;
     let cluster = load_cluster(&args.snapshot)?;
     let excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
     let config = PlanConfig {
@@ -119,7 +132,12 @@ pub fn run(args: PlanArgs) -> CliResult {
     }
     out.commit()?;
     if !args.quiet {
-        super::print_stdout(&rep.to_text());
+        let mut text = rep.to_text();
+        if let Some(t) = throttle {
+            let s = schedule(&cluster, &outcome.plan, &limits);
+            text.push_str(&super::simulate::estimate_text(&s, t));
+        }
+        super::print_stdout(&text);
     }
     Ok(EXIT_OK)
 }

@@ -15,6 +15,7 @@ pub mod leaders;
 pub mod mcf;
 pub mod metrics;
 pub mod replicas;
+pub mod schedule;
 pub mod verify;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,123 @@
+//! `simulate` and `plan --throttle` end to end: the batches respect the per-broker byte
+//! limit, the estimate is printed, and bad rates are rejected with exit 2.
+
+use std::process::Command;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kafka-replan")
+}
+
+fn fixture(case: &str) -> String {
+    format!(
+        "{}/fixtures/{case}/snapshot.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn simulate_batches_under_the_limit_and_estimates_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "-q",
+            "--snapshot",
+            &fixture("scale-out"),
+            "--output",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin())
+        .args([
+            "simulate",
+            "--snapshot",
+            &fixture("scale-out"),
+            "--throttle",
+            "50MB/s",
+            "--max-inflight-bytes-per-broker",
+            "20GB",
+            "--plan",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let batches: Vec<&str> = text.lines().filter(|l| l.starts_with("batch")).collect();
+    assert!(batches.len() >= 2, "{text}");
+    assert!(text.contains("estimate:"), "{text}");
+    // The busiest broker of every batch stays under 20 GB in each direction.
+    for line in batches {
+        for part in line.split("broker ").skip(1) {
+            let gb: f64 = part.split_whitespace().nth(1).unwrap().parse().unwrap();
+            let unit = part.split_whitespace().nth(2).unwrap();
+            let bytes = gb
+                * if unit.starts_with("GB") {
+                    1e9
+                } else if unit.starts_with("MB") {
+                    1e6
+                } else {
+                    1e12
+                };
+            assert!(bytes <= 20e9 + 1e7, "{line}");
+        }
+    }
+}
+
+#[test]
+fn plan_with_throttle_prints_the_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "--snapshot",
+            &fixture("scale-out"),
+            "--throttle",
+            "100MB/s",
+            "--output",
+        ])
+        .arg(dir.path().join("plan.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("estimate:"));
+}
+
+#[test]
+fn bad_rates_and_unknown_partitions_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"{"version":1,"partitions":[{"topic":"nope","partition":0,"replicas":[1,2]}]}"#,
+    )
+    .unwrap();
+    for (throttle, want) in [
+        ("0", "above 0"),
+        ("fast", "not a size"),
+        ("50MB/s", "nope-0"),
+    ] {
+        let out = Command::new(bin())
+            .args([
+                "simulate",
+                "--snapshot",
+                &fixture("scale-out"),
+                "--throttle",
+                throttle,
+                "--plan",
+            ])
+            .arg(&plan)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{throttle}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{throttle}: {err}");
+    }
+}
