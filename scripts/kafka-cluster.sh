@@ -61,11 +61,12 @@ cmd_fetch() {
     local tmp="$KAFKA_LIBS.partial.$$"
     rm -rf "$tmp"
     mkdir -p "$(dirname "$KAFKA_LIBS")"
-    if ! mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" \
+    # Debian's Maven 3.8 prints bare colour resets even in batch mode; drop them.
+    if ! mvn -q -B -f "$KAFKA_POM" \
         -Dmaven.repo.local="$KAFKA_M2" \
         dependency:copy-dependencies \
         -DincludeScope=runtime \
-        -DoutputDirectory="$tmp" >&2; then
+        -DoutputDirectory="$tmp" 2>&1 | sed 's/\x1b\[0m//g' >&2; then
         rm -rf "$tmp"
         die "mvn could not fetch the Kafka jars"
     fi
@@ -103,17 +104,18 @@ port_open() {
 }
 
 # True when PID is alive and is one of the JVMs of run directory DIR (guards
-# against a recycled PID belonging to something else).
+# against a recycled PID belonging to something else). Matches on the run's
+# unique directory name, not the full path, which may be spelled differently.
 pid_is_ours() {
     local pid="$1" dir="$2"
     [[ -r "/proc/$pid/cmdline" ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/"
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka-run/$(basename "$dir")/"
 }
 
 current_run_dir() {
     [[ -L "$CURRENT_LINK" ]] || return 1
     local dir
-    dir="$(readlink -f "$CURRENT_LINK")"
+    dir="$KAFKA_RUN_ROOT/$(readlink "$CURRENT_LINK")"
     [[ -d "$dir" ]] || return 1
     echo "$dir"
 }

@@ -1,7 +1,7 @@
 # Shared settings for scripts/kafka-cluster.sh and scripts/kafka-tool.sh.
 # Sourced, not executed.
 
-KAFKA_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KAFKA_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 KAFKA_POM="$KAFKA_REPO_ROOT/tests/kafka/pom.xml"
 
 # The version is pinned in exactly one place, the pom, so the jars fetched and
