@@ -6,7 +6,9 @@ mod support;
 
 use std::time::Duration;
 
-use support::kafka::{reassignment_json, unique_topic, Cluster, Target};
+use support::kafka::{
+    broker_log_dirs, reassignment_json, replica_log_dirs, unique_topic, Cluster, Target,
+};
 
 #[test]
 fn topic_created_with_explicit_replica_assignment_is_described_as_given() {
@@ -109,6 +111,38 @@ fn reassignment_json_is_executed_and_verified_by_kafka_reassign_partitions() {
         )),
         "--verify output:\n{}",
         run.verify
+    );
+}
+
+#[test]
+fn log_dir_move_in_reassignment_json_is_executed_and_verified() {
+    let cluster = Cluster::from_env();
+    let topic = unique_topic("logdir-move");
+    let _guard = cluster.create_topic_with_assignment(&topic, &[&[1, 2]]);
+    cluster.produce(&topic, 500, 100);
+
+    // Broker 1 has two log directories; move the replica to the one it is not in.
+    let out = cluster.describe_log_dirs(&[&topic], &[1]);
+    let (current, _) = replica_log_dirs(&out)[&(format!("{topic}-0"), 1)][0].clone();
+    let target = broker_log_dirs(&out)[&1]
+        .iter()
+        .find(|d| **d != current)
+        .unwrap_or_else(|| panic!("broker 1 has a single log dir:\n{out}"))
+        .clone();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plan = dir.path().join("reassignment.json");
+    let targets = [Target::new(&topic, 0, &[1, 2]).with_log_dir(1, &target)];
+    std::fs::write(&plan, reassignment_json(&targets)).expect("write plan");
+
+    let run = cluster.execute_and_verify_reassignment(&plan, Duration::from_secs(90));
+    // §A4 item 5, trailing space included.
+    assert!(
+        run.execute.contains(&format!(
+            "Successfully started moving log directory to {target} for replica {topic}-0 with broker 1 \n"
+        )),
+        "--execute output:\n{}",
+        run.execute
     );
 }
 

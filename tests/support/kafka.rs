@@ -204,9 +204,11 @@ impl Cluster {
 
     /// Feeds a reassignment JSON file (Kafka's `--reassignment-json-file` format) through
     /// Kafka's own `kafka-reassign-partitions`: `--execute`, then `--verify` until every
-    /// partition reports completion, then checks with `kafka-topics --describe` that each
-    /// partition's replica list equals the file's (order included: element 0 is the preferred
-    /// leader). Panics with the tools' output on any failure or after `timeout`.
+    /// partition (and every replica with an explicit `log_dirs` entry) reports completion,
+    /// then checks with `kafka-topics --describe` that each partition's replica list equals
+    /// the file's (order included: element 0 is the preferred leader) and, for explicit log
+    /// dirs, with `kafka-log-dirs --describe` that the replica is in that directory. Panics
+    /// with the tools' output on any failure or after `timeout`.
     pub fn execute_and_verify_reassignment(&self, json: &Path, timeout: Duration) -> Reassignment {
         let targets = read_reassignment_targets(json);
         assert!(
@@ -247,7 +249,12 @@ impl Cluster {
                 out.contains(&format!(
                     "Reassignment of partition {}-{} is completed.",
                     t.topic, t.partition
-                ))
+                )) && t.explicit_log_dirs().all(|(b, _)| {
+                    out.contains(&format!(
+                        "Reassignment of replica {}-{}-{b} completed successfully.",
+                        t.topic, t.partition
+                    ))
+                })
             });
             if done {
                 break out;
@@ -260,10 +267,7 @@ impl Cluster {
             thread::sleep(Duration::from_secs(1));
         };
 
-        let mut topics: Vec<&str> = targets.iter().map(|t| t.topic.as_str()).collect();
-        topics.sort_unstable();
-        topics.dedup();
-        for topic in topics {
+        for topic in topics_of(&targets) {
             let want: BTreeMap<i32, Vec<i32>> = targets
                 .iter()
                 .filter(|t| t.topic == topic)
@@ -280,6 +284,35 @@ impl Cluster {
                 json.display(),
                 described.text
             );
+        }
+
+        let explicit: Vec<(String, i32, String)> = targets
+            .iter()
+            .flat_map(|t| {
+                t.explicit_log_dirs()
+                    .map(|(b, d)| (format!("{}-{}", t.topic, t.partition), b, d.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if !explicit.is_empty() {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                let out = self.describe_log_dirs(&topics_of(&targets), &[]);
+                let dirs = replica_log_dirs(&out);
+                let placed = explicit.iter().all(|(tp, b, d)| {
+                    dirs.get(&(tp.clone(), *b))
+                        .is_some_and(|v| v.as_slice() == [(d.clone(), false)])
+                });
+                if placed {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "after the reassignment, kafka-log-dirs disagrees with {}: wanted {explicit:?}\n{out}",
+                    json.display()
+                );
+                thread::sleep(Duration::from_millis(500));
+            }
         }
         Reassignment { execute, verify }
     }
@@ -386,6 +419,13 @@ pub fn unique_topic(prefix: &str) -> String {
     format!("{prefix}-{}-{micros}-{n}", std::process::id())
 }
 
+fn topics_of(targets: &[Target]) -> Vec<&str> {
+    let mut topics: Vec<&str> = targets.iter().map(|t| t.topic.as_str()).collect();
+    topics.sort_unstable();
+    topics.dedup();
+    topics
+}
+
 fn join(ids: &[i32], sep: &str) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(sep)
 }
@@ -465,6 +505,8 @@ pub struct Target {
     pub topic: String,
     pub partition: i32,
     pub replicas: Vec<i32>,
+    /// One per replica: `any`, or the absolute log directory that replica must end up in.
+    pub log_dirs: Vec<String>,
 }
 
 impl Target {
@@ -473,22 +515,43 @@ impl Target {
             topic: topic.to_string(),
             partition,
             replicas: replicas.to_vec(),
+            log_dirs: vec!["any".to_string(); replicas.len()],
         }
+    }
+
+    /// Asks for the replica on `broker` to be placed in log directory `dir`.
+    pub fn with_log_dir(mut self, broker: i32, dir: &str) -> Target {
+        let i = self
+            .replicas
+            .iter()
+            .position(|&r| r == broker)
+            .expect("broker is one of the replicas");
+        self.log_dirs[i] = dir.to_string();
+        self
+    }
+
+    /// `(broker, dir)` of every replica with an explicit log directory.
+    pub fn explicit_log_dirs(&self) -> impl Iterator<Item = (i32, &str)> {
+        self.replicas
+            .iter()
+            .zip(&self.log_dirs)
+            .filter(|(_, d)| d.as_str() != "any")
+            .map(|(&b, d)| (b, d.as_str()))
     }
 }
 
 /// Renders targets the way Kafka's tool emits a reassignment (compact, keys `version`,
-/// `partitions`, then `topic`, `partition`, `replicas`, `log_dirs`, every log dir `any`).
+/// `partitions`, then `topic`, `partition`, `replicas`, `log_dirs`).
 pub fn reassignment_json(targets: &[Target]) -> String {
     let partitions = targets
         .iter()
         .map(|t| {
-            let dirs = vec!["\"any\""; t.replicas.len()].join(",");
             format!(
-                "{{\"topic\":{},\"partition\":{},\"replicas\":[{}],\"log_dirs\":[{dirs}]}}",
+                "{{\"topic\":{},\"partition\":{},\"replicas\":[{}],\"log_dirs\":{}}}",
                 serde_json::Value::from(t.topic.as_str()),
                 t.partition,
                 join(&t.replicas, ","),
+                serde_json::Value::from(t.log_dirs.clone()),
             )
         })
         .collect::<Vec<_>>()
@@ -496,7 +559,8 @@ pub fn reassignment_json(targets: &[Target]) -> String {
     format!("{{\"version\":1,\"partitions\":[{partitions}]}}")
 }
 
-fn read_reassignment_targets(path: &Path) -> Vec<Target> {
+/// The entries of a reassignment JSON file (absent `log_dirs` = all `any`, as in Kafka).
+pub fn read_reassignment_targets(path: &Path) -> Vec<Target> {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text)
@@ -505,17 +569,78 @@ fn read_reassignment_targets(path: &Path) -> Vec<Target> {
         .as_array()
         .map(|ps| {
             ps.iter()
-                .map(|p| Target {
-                    topic: p["topic"].as_str().expect("topic").to_string(),
-                    partition: p["partition"].as_i64().expect("partition") as i32,
-                    replicas: p["replicas"]
+                .map(|p| {
+                    let replicas: Vec<i32> = p["replicas"]
                         .as_array()
                         .expect("replicas")
                         .iter()
                         .map(|r| r.as_i64().expect("replica id") as i32)
-                        .collect(),
+                        .collect();
+                    let log_dirs = match p.get("log_dirs") {
+                        Some(dirs) => dirs
+                            .as_array()
+                            .expect("log_dirs")
+                            .iter()
+                            .map(|d| d.as_str().expect("log dir").to_string())
+                            .collect(),
+                        None => vec!["any".to_string(); replicas.len()],
+                    };
+                    Target {
+                        topic: p["topic"].as_str().expect("topic").to_string(),
+                        partition: p["partition"].as_i64().expect("partition") as i32,
+                        replicas,
+                        log_dirs,
+                    }
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every broker's log directories in `kafka-log-dirs --describe` output, in output order.
+pub fn broker_log_dirs(log_dirs_output: &str) -> BTreeMap<i32, Vec<String>> {
+    let line = log_dirs_output
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in kafka-log-dirs output:\n{log_dirs_output}"));
+    let json: serde_json::Value = serde_json::from_str(line).expect("kafka-log-dirs JSON");
+    json["brokers"]
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .map(|b| {
+            let dirs = b["logDirs"]
+                .as_array()
+                .expect("logDirs")
+                .iter()
+                .map(|d| d["logDir"].as_str().expect("logDir").to_string())
+                .collect();
+            (b["broker"].as_i64().expect("broker") as i32, dirs)
+        })
+        .collect()
+}
+
+/// Where `kafka-log-dirs --describe` output places each replica: (TP string, broker) →
+/// (log dir, isFuture) entries.
+pub fn replica_log_dirs(log_dirs_output: &str) -> BTreeMap<(String, i32), Vec<(String, bool)>> {
+    let line = log_dirs_output
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in kafka-log-dirs output:\n{log_dirs_output}"));
+    let json: serde_json::Value = serde_json::from_str(line).expect("kafka-log-dirs JSON");
+    let mut out: BTreeMap<(String, i32), Vec<(String, bool)>> = BTreeMap::new();
+    for broker in json["brokers"].as_array().expect("brokers") {
+        let id = broker["broker"].as_i64().expect("broker") as i32;
+        for dir in broker["logDirs"].as_array().expect("logDirs") {
+            let path = dir["logDir"].as_str().expect("logDir");
+            for p in dir["partitions"].as_array().into_iter().flatten() {
+                let tp = p["partition"].as_str().expect("partition").to_string();
+                let future = p["isFuture"].as_bool().expect("isFuture");
+                out.entry((tp, id))
+                    .or_default()
+                    .push((path.to_string(), future));
+            }
+        }
+    }
+    out
 }
