@@ -8,6 +8,10 @@
 #   scripts/kafka-cluster.sh status           is a cluster running, and where
 #   scripts/kafka-cluster.sh run -- CMD...    start, run CMD with the env exported, stop;
 #                                             exits with CMD's exit code
+#   scripts/kafka-cluster.sh kill-broker ID   SIGKILL one broker of the running cluster
+#   scripts/kafka-cluster.sh stop-broker ID   shut one broker down cleanly
+#   scripts/kafka-cluster.sh start-broker ID  start it again (same ports and data),
+#                                             wait until it is registered
 #
 # Tunables (environment): KAFKA_CLUSTER_START_TIMEOUT (seconds, default 180),
 # KAFKA_CLUSTER_STOP_TIMEOUT (seconds, default 30), KAFKA_CLUSTER_BROKER_HEAP
@@ -43,7 +47,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 # ---------------------------------------------------------------- fetch
@@ -446,6 +450,7 @@ write_env() {
             KAFKA_REPLAN_TEST_LIBS "$KAFKA_LIBS" \
             KAFKA_REPLAN_TEST_KAFKA_VERSION "$KAFKA_VERSION" \
             KAFKA_REPLAN_TEST_KAFKA_TOOL "$KAFKA_REPO_ROOT/scripts/kafka-tool.sh" \
+            KAFKA_REPLAN_TEST_CLUSTER_SCRIPT "$KAFKA_REPO_ROOT/scripts/kafka-cluster.sh" \
             KAFKA_REPLAN_TEST_RUN_DIR "$dir"
     } >"$dir/env"
     cp "$dir/env" "$ENV_FILE"
@@ -456,14 +461,20 @@ write_env() {
 # Sends SIGTERM to the named nodes of run DIR and waits for them to exit,
 # escalating to SIGKILL after STOP_TIMEOUT seconds.
 stop_nodes() {
-    local dir="$1" pattern="$2" name pid live=() deadline
+    stop_nodes_file "$1" "$1/pids" "${2:-*}"
+}
+
+# stop_nodes with the node list read from PIDS_FILE.
+stop_nodes_file() {
+    local dir="$1" pids_file="$2" pattern="${3:-*}" name pid live=() deadline
     while read -r name pid; do
+        # shellcheck disable=SC2053 # a glob match is intended
         [[ "$name" == $pattern ]] || continue
         if pid_is_ours "$pid" "$dir"; then
             kill -TERM "$pid" 2>/dev/null || true
             live+=("$pid")
         fi
-    done <"$dir/pids"
+    done <"$pids_file"
     ((${#live[@]})) || return 0
     deadline=$((SECONDS + STOP_TIMEOUT))
     while :; do
@@ -510,6 +521,54 @@ cmd_status() {
     fi
     echo "not running"
     return 1
+}
+
+# ---------------------------------------------------------------- one broker
+
+# For tests of failures mid-move. Other tests share the cluster, so a test
+# that stops a broker must not run alongside them and must start it again.
+cmd_broker() {
+    local action="$1" id="${2:-}" dir bdir pid bootstrap deadline
+    [[ "$id" =~ ^[0-9]+$ ]] || die "usage: scripts/kafka-cluster.sh $action BROKER_ID"
+    dir="$(current_run_dir)" || die "no cluster is running"
+    bdir="$dir/broker-$id"
+    [[ -d "$bdir" ]] || die "the cluster has no broker $id"
+    pid="$(cat "$bdir/pid" 2>/dev/null || true)"
+    case "$action" in
+        kill-broker | stop-broker)
+            [[ -n "$pid" ]] && pid_is_ours "$pid" "$dir" || die "broker $id is not running"
+            if [[ "$action" == kill-broker ]]; then
+                kill -KILL "$pid"
+                while pid_is_ours "$pid" "$dir"; do sleep 0.1; done
+            else
+                stop_nodes_file "$dir" <(printf 'broker-%s %s\n' "$id" "$pid")
+            fi
+            log "broker $id stopped"
+            ;;
+        start-broker)
+            if [[ -n "$pid" ]] && pid_is_ours "$pid" "$dir"; then
+                die "broker $id is already running"
+            fi
+            RUN_DIR="$dir"
+            rm -f "$bdir/pid"
+            start_node "$bdir" "$BROKER_HEAP"
+            bootstrap="$(
+                # shellcheck source=/dev/null
+                source "$dir/env"
+                echo "$KAFKA_REPLAN_TEST_BOOTSTRAP"
+            )"
+            deadline=$((SECONDS + START_TIMEOUT))
+            until registered_brokers "$bootstrap" | tr ',' '\n' | grep -qx "$id"; do
+                pid_is_ours "$(cat "$bdir/pid")" "$dir" || {
+                    tail -n 25 "$bdir/logs/server.log" >&2 || true
+                    die "broker $id exited during startup"
+                }
+                ((SECONDS < deadline)) || die "broker $id not registered after ${START_TIMEOUT}s"
+                sleep 1
+            done
+            log "broker $id registered"
+            ;;
+    esac
 }
 
 # ---------------------------------------------------------------- run
@@ -564,6 +623,7 @@ case "$command" in
     stop) cmd_stop ;;
     status) cmd_status ;;
     run) cmd_run "$@" ;;
+    kill-broker | stop-broker | start-broker) cmd_broker "$command" "$@" ;;
     -h | --help | help) usage ;;
     *)
         usage

@@ -38,6 +38,8 @@ pub struct Cluster {
     pub scram_client_properties: PathBuf,
     /// `scripts/kafka-tool.sh`.
     pub tool: PathBuf,
+    /// `scripts/kafka-cluster.sh`.
+    pub cluster_script: PathBuf,
 }
 
 fn required_env(name: &str) -> String {
@@ -77,6 +79,11 @@ impl Cluster {
             .unwrap_or_else(|_| {
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-tool.sh")
             });
+        let cluster_script = std::env::var("KAFKA_REPLAN_TEST_CLUSTER_SCRIPT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-cluster.sh")
+            });
         Cluster {
             bootstrap,
             sasl_bootstrap: required_env("KAFKA_REPLAN_TEST_SASL_BOOTSTRAP"),
@@ -93,7 +100,39 @@ impl Cluster {
             scram_client_properties: required_env("KAFKA_REPLAN_TEST_SCRAM_CLIENT_PROPERTIES")
                 .into(),
             tool,
+            cluster_script,
         }
+    }
+
+    /// SIGKILLs broker `id` (`scripts/kafka-cluster.sh kill-broker`). Every other test shares
+    /// the cluster: only use this from a test binary whose tests do not run in parallel, and
+    /// call [`Cluster::start_broker`] before the test ends.
+    pub fn kill_broker(&self, id: i32) {
+        self.cluster_script_ok("kill-broker", id);
+    }
+
+    /// Shuts broker `id` down cleanly (controlled shutdown); same caveats as `kill_broker`.
+    pub fn stop_broker(&self, id: i32) {
+        self.cluster_script_ok("stop-broker", id);
+    }
+
+    /// Starts a stopped broker again with its ports and data, returning once it is registered.
+    pub fn start_broker(&self, id: i32) {
+        self.cluster_script_ok("start-broker", id);
+    }
+
+    fn cluster_script_ok(&self, action: &str, id: i32) {
+        let out = run_with_timeout(
+            Command::new(&self.cluster_script)
+                .arg(action)
+                .arg(id.to_string()),
+            TOOL_TIMEOUT * 2,
+        );
+        assert!(
+            out.status.success(),
+            "kafka-cluster.sh {action} {id} failed:\n{}",
+            out.describe()
+        );
     }
 
     /// Runs one of Kafka's CLI tools (`topics`, `reassign-partitions`, `log-dirs`,
