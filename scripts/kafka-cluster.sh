@@ -260,6 +260,7 @@ start_node() {
     mkdir -p "$dir/logs"
     # setsid: the JVMs must not receive the terminal's Ctrl-C directly; stop
     # shuts them down in order (brokers before the controller).
+    # shellcheck disable=SC2016 # expanded by the inner bash, on purpose
     setsid bash -c 'echo "$$" >"$1/pid"; shift; exec "$@"' _ "$dir" \
         java -Xms64m "-Xmx$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
         -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
@@ -267,6 +268,9 @@ start_node() {
         -Dlog4j2.configurationFile="$KAFKA_REPO_ROOT/tests/kafka/log4j2-broker.properties" \
         -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
         </dev/null >"$dir/stdout.log" 2>&1 &
+    # Not a job of this shell: stop and kill-broker end it, and bash should
+    # not report that ("Killed ...") on the console.
+    disown "$!"
     local i
     for i in $(seq 1 50); do
         [[ -s "$dir/pid" ]] && break
@@ -536,7 +540,9 @@ cmd_broker() {
     pid="$(cat "$bdir/pid" 2>/dev/null || true)"
     case "$action" in
         kill-broker | stop-broker)
-            [[ -n "$pid" ]] && pid_is_ours "$pid" "$dir" || die "broker $id is not running"
+            if [[ -z "$pid" ]] || ! pid_is_ours "$pid" "$dir"; then
+                die "broker $id is not running"
+            fi
             if [[ "$action" == kill-broker ]]; then
                 kill -KILL "$pid"
                 while pid_is_ours "$pid" "$dir"; do sleep 0.1; done

@@ -1,5 +1,7 @@
+# shellcheck shell=bash
 # Shared settings for scripts/kafka-cluster.sh and scripts/kafka-tool.sh.
-# Sourced, not executed.
+# Sourced, not executed; the scripts that source it use these variables.
+# shellcheck disable=SC2034
 
 KAFKA_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 KAFKA_POM="$KAFKA_REPO_ROOT/tests/kafka/pom.xml"

@@ -32,7 +32,9 @@ ensure_tools() {
     apt-get install -y -q "${missing[@]}" </dev/null
     if [[ " ${missing[*]} " == *" openjdk-17-jre-headless "* ]] && [[ "$(java_major)" -lt 17 ]]; then
         # Another, older java may come first on PATH.
-        export PATH="/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin:$PATH"
+        local arch
+        arch="$(dpkg --print-architecture)"
+        export PATH="/usr/lib/jvm/java-17-openjdk-$arch/bin:$PATH"
     fi
 }
 
