@@ -1,0 +1,138 @@
+//! The offline workflow against a real Apache Kafka: Kafka's own `kafka-topics --describe` and
+//! `kafka-log-dirs --describe` output goes into `kafka-replan snapshot`, `kafka-replan plan`
+//! writes the plan and rollback, and Kafka's own `kafka-reassign-partitions` executes both
+//! unchanged and verifies them complete.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::Duration;
+
+use support::kafka::{read_reassignment_targets, unique_topic, Cluster};
+
+fn replan(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args(args)
+        .output()
+        .expect("run kafka-replan");
+    assert!(
+        out.status.success(),
+        "kafka-replan {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn plan_from_kafka_tool_output_is_executed_and_verified_by_kafka() {
+    let cluster = Cluster::from_env();
+    // A topic skewed onto brokers 0 and 1, and an RF-3 topic with two replicas in rack r1
+    // (brokers 0 and 3): a rack violation to repair.
+    let topic = unique_topic("plan");
+    let assignment: &[&[i32]] = &[&[0, 1], &[1, 0], &[0, 1], &[1, 0], &[0, 1]];
+    let rf3 = unique_topic("plan-rf3");
+    let rf3_assignment: &[&[i32]] = &[&[0, 3, 1]];
+    let _guard = cluster.create_topic_with_assignment(&topic, assignment);
+    let _guard3 = cluster.create_topic_with_assignment(&rf3, rf3_assignment);
+    cluster.produce(&topic, 3_000, 200);
+    let mut text = String::new();
+    for (t, a) in [(&topic, assignment), (&rf3, rf3_assignment)] {
+        let d = cluster.wait_for_topic(t, Duration::from_secs(30), |d| {
+            d.partitions.len() == a.len()
+                && d.partitions
+                    .values()
+                    .all(|p| p.isr.len() == p.replicas.len())
+        });
+        text.push_str(&d.text);
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("describe.txt"), &text).expect("write describe");
+    let log_dirs = cluster.describe_log_dirs(&[&topic, &rf3], &[]);
+    std::fs::write(path("log-dirs.txt"), &log_dirs).expect("write log dirs");
+    let racks: String = cluster
+        .racks
+        .iter()
+        .map(|(id, rack)| format!("{id} {rack}\n"))
+        .collect();
+    std::fs::write(path("racks.txt"), racks).expect("write racks");
+
+    replan(&[
+        "snapshot",
+        "--topics-describe",
+        &path("describe.txt"),
+        "--log-dirs",
+        &path("log-dirs.txt"),
+        "--broker-racks",
+        &path("racks.txt"),
+        "--output",
+        &path("cluster.json"),
+    ]);
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path("cluster.json")).expect("read snapshot"))
+            .expect("snapshot JSON");
+    let sizes: Vec<u64> = snapshot["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| p["size_bytes"].as_u64().expect("size"))
+        .collect();
+    assert!(
+        sizes.iter().sum::<u64>() > 0,
+        "sizes from log dirs: {sizes:?}"
+    );
+
+    let report = replan(&[
+        "plan",
+        "--snapshot",
+        &path("cluster.json"),
+        "--output",
+        &path("plan.json"),
+        "--rollback",
+        &path("rollback.json"),
+    ]);
+    assert!(report.contains("rack violations:   1 -> 0"), "{report}");
+
+    // Kafka's own tool accepts the plan unchanged and completes it; the helper then checks
+    // every partition's replica list (order included) against the plan.
+    let plan = std::path::Path::new(&path("plan.json")).to_path_buf();
+    cluster.execute_and_verify_reassignment(&plan, Duration::from_secs(120));
+
+    // The result is balanced and rack-safe on the real cluster.
+    let mut per_broker: BTreeMap<i32, usize> = BTreeMap::new();
+    let after: Vec<_> = [&topic, &rf3]
+        .iter()
+        .flat_map(|t| cluster.describe_topic(t).partitions.into_values())
+        .collect();
+    for p in &after {
+        let mut racks: Vec<&String> = p.replicas.iter().map(|b| &cluster.racks[b]).collect();
+        racks.sort();
+        racks.dedup();
+        assert_eq!(racks.len(), p.replicas.len(), "rack rule broken: {p:?}");
+        for b in &p.replicas {
+            *per_broker.entry(*b).or_insert(0) += 1;
+        }
+    }
+    let counts: Vec<usize> = cluster
+        .broker_ids
+        .iter()
+        .map(|b| per_broker.get(b).copied().unwrap_or(0))
+        .collect();
+    let spread = counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0);
+    assert!(spread <= 1, "replicas per broker {counts:?}");
+
+    // The rollback JSON is accepted too and restores the original lists.
+    let rollback = std::path::Path::new(&path("rollback.json")).to_path_buf();
+    let targets = read_reassignment_targets(&rollback);
+    assert!(!targets.is_empty());
+    cluster.execute_and_verify_reassignment(&rollback, Duration::from_secs(120));
+    for (t, a) in [(&topic, assignment), (&rf3, rf3_assignment)] {
+        let restored = cluster.describe_topic(t);
+        for (p, replicas) in a.iter().enumerate() {
+            assert_eq!(restored.partitions[&(p as i32)].replicas, *replicas);
+        }
+    }
+}
