@@ -234,13 +234,10 @@ fn plan_core(
             PlacementError::Flow(f) => return Err(PlanError::Internal(f.to_string())),
         });
     }
-    let mut limits = capacity::limits(cluster, config.max_disk_util);
-    if let Some(b) = base {
-        // The fixed partitions' bytes stay where they are: the movable ones get the rest.
-        for (l, used) in limits.iter_mut().zip(&b.bytes) {
-            *l = l.map(|l| l.saturating_sub(*used));
-        }
-    }
+    let limits = match base {
+        Some(b) => b.limits.clone(),
+        None => capacity::limits(cluster, config.max_disk_util),
+    };
     let capacity_checked = limits.iter().any(|l| l.is_some());
     if capacity_checked {
         problems.extend(capacity_precheck(cluster, &topo, &limits));

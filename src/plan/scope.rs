@@ -10,15 +10,18 @@
 use std::collections::BTreeSet;
 
 use super::bounds::MoveBounds;
+use super::capacity;
 use super::replicas::{Bands, Topology};
 use super::{plan_core, PlanConfig, PlanError, PlanOutcome};
-use crate::model::{BrokerId, Cluster};
+use crate::model::{Broker, BrokerId, Cluster};
 
 /// What the fixed partitions put on each broker (indexed like `Cluster::brokers`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseLoad {
     pub counts: Vec<usize>,
     pub bytes: Vec<u64>,
+    /// Byte limit left for movable replicas: capacity × max util minus the fixed bytes.
+    pub limits: Vec<Option<u64>>,
 }
 
 /// The brokers a scoped run may place on: target brokers (all when `None`) not excluded.
@@ -45,6 +48,7 @@ pub(super) fn plan_scoped(
     let mut base = BaseLoad {
         counts: vec![0; cluster.brokers.len()],
         bytes: vec![0; cluster.brokers.len()],
+        limits: Vec::new(),
     };
     let mut movable_index = Vec::new();
     let mut movable = Vec::new();
@@ -61,9 +65,30 @@ pub(super) fn plan_scoped(
             }
         }
     }
+    base.limits = capacity::limits(cluster, config.max_disk_util)
+        .into_iter()
+        .zip(&base.bytes)
+        .map(|(l, used)| l.map(|l| l.saturating_sub(*used)))
+        .collect();
+    // The movable part sees each disk as what the fixed partitions leave of it, so the
+    // solver's byte-aware choices steer away from brokers they already fill (never 0, which
+    // would read as "unknown"). The hard limits are `base.limits`, exact.
+    let has_fixed = base.counts.iter().any(|&c| c > 0);
+    let brokers = cluster
+        .brokers
+        .iter()
+        .zip(&base.bytes)
+        .map(|(b, used)| Broker {
+            capacity_bytes: match b.capacity_bytes {
+                Some(c) if has_fixed => Some(c.saturating_sub(*used).max(1)),
+                other => other,
+            },
+            ..b.clone()
+        })
+        .collect();
     // Partitions keep the cluster's (sorted) order, so the sub-cluster is canonical too.
     let sub = Cluster {
-        brokers: cluster.brokers.clone(),
+        brokers,
         partitions: movable,
     };
     let sub_config = PlanConfig {
@@ -73,7 +98,7 @@ pub(super) fn plan_scoped(
         target_brokers: None,
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
-    let base_ref = (base.counts.iter().any(|&c| c > 0)).then_some(&base);
+    let base_ref = has_fixed.then_some(&base);
     let outcome = plan_core(&sub, &sub_config, base_ref)?;
     let before = cluster.current_layout();
     let mut after = before.clone();
