@@ -341,3 +341,44 @@ fn fixed_bytes_count_against_capacity() {
     assert!(bytes.values().all(|&b| b <= 100), "{bytes:?}");
     assert_eq!(bytes[&1], 90);
 }
+
+/// Leader balance counts the fixed partitions' preferred leaders too.
+#[test]
+fn fixed_leaders_count_towards_leader_balance() {
+    let brokers = (1..=3)
+        .map(|id| Broker {
+            id,
+            rack: None,
+            capacity_bytes: None,
+        })
+        .collect();
+    let part = |topic: &str, p: i32, reps: Vec<BrokerId>| Partition {
+        tp: TopicPartition::new(topic, p),
+        replicas: reps,
+        size_bytes: 10,
+        leader: None,
+        isr: None,
+        in_flight: None,
+    };
+    let c = Cluster::new(
+        brokers,
+        vec![
+            part("f", 0, vec![1]),
+            part("f", 1, vec![1]),
+            part("m", 0, vec![1, 2]),
+            part("m", 1, vec![1, 3]),
+            part("m", 2, vec![2, 3]),
+            part("m", 3, vec![2, 3]),
+        ],
+    );
+    let cfg = PlanConfig {
+        movable: Some(BTreeSet::from(["m".to_string()])),
+        target_brokers: Some(BTreeSet::from([1, 2, 3])),
+        ..PlanConfig::default()
+    };
+    let out = plan(&c, &cfg).unwrap();
+    assert_eq!(out.moves, 0);
+    let leaders = out.after.leader_counts();
+    assert_eq!(leaders.values().copied().collect::<Vec<_>>(), vec![2, 2, 2]);
+    assert!(out.leader_band_reached);
+}

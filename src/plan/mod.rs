@@ -322,7 +322,10 @@ fn plan_core(
     }
 
     // Leader stage.
-    let mut lbands = leaders::uniform_leader_bands(cluster.partitions.len(), &topo);
+    let mut lbands = match base {
+        None => leaders::uniform_leader_bands(cluster.partitions.len(), &topo),
+        Some(b) => scope::base_aware_leader_bands(&topo, b, cluster.partitions.len()),
+    };
     let mut lsol;
     let mut lrounds = 0;
     loop {
@@ -340,7 +343,7 @@ fn plan_core(
                 lload[b] += 1;
             }
         }
-        match tighten(&topo, &lbands, &lload, None) {
+        match tighten(&topo, &lbands, &lload, base.map(|b| b.leaders.as_slice())) {
             Some(next) => lbands = next,
             None => break,
         }

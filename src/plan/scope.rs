@@ -19,6 +19,8 @@ use crate::model::{Broker, BrokerId, Cluster};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseLoad {
     pub counts: Vec<usize>,
+    /// Preferred leaders (`replicas[0]`) of the fixed partitions per broker.
+    pub leaders: Vec<usize>,
     pub bytes: Vec<u64>,
     /// Byte limit left for movable replicas: capacity × max util minus the fixed bytes.
     pub limits: Vec<Option<u64>>,
@@ -47,6 +49,7 @@ pub(super) fn plan_scoped(
     let excluded = effective_excluded(cluster, config);
     let mut base = BaseLoad {
         counts: vec![0; cluster.brokers.len()],
+        leaders: vec![0; cluster.brokers.len()],
         bytes: vec![0; cluster.brokers.len()],
         limits: Vec::new(),
     };
@@ -58,10 +61,13 @@ pub(super) fn plan_scoped(
             movable.push(p.clone());
             continue;
         }
-        for id in &p.replicas {
+        for (pos, id) in p.replicas.iter().enumerate() {
             if let Ok(b) = cluster.brokers.binary_search_by_key(id, |b| b.id) {
                 base.counts[b] += 1;
                 base.bytes[b] += p.size_bytes;
+                if pos == 0 {
+                    base.leaders[b] += 1;
+                }
             }
         }
     }
@@ -124,10 +130,21 @@ pub fn base_aware_band_levels(
     topo: &Topology,
     base: &BaseLoad,
 ) -> (Bands, Option<(usize, usize)>) {
+    water_fill(topo, &base.counts, cluster.total_replicas())
+}
+
+/// The leader band counting the fixed partitions' preferred leaders, as
+/// [`base_aware_band_levels`] does for replicas (`partitions` = movable partitions).
+pub fn base_aware_leader_bands(topo: &Topology, base: &BaseLoad, partitions: usize) -> Bands {
+    water_fill(topo, &base.leaders, partitions).0
+}
+
+/// Water-filling of `movable` units over the allowed brokers on top of `fixed` per broker.
+fn water_fill(topo: &Topology, fixed: &[usize], movable: usize) -> (Bands, Option<(usize, usize)>) {
     let nb = topo.ids.len();
-    let base_of = |b: usize| base.counts.get(b).copied().unwrap_or(0);
+    let base_of = |b: usize| fixed.get(b).copied().unwrap_or(0);
     let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
-    let total = cluster.total_replicas() + allowed.iter().map(|&b| base_of(b)).sum::<usize>();
+    let total = movable + allowed.iter().map(|&b| base_of(b)).sum::<usize>();
     let mut above = vec![false; nb];
     let mut level = None;
     loop {
