@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 use kafka_replan::formats::generate::{
     generate_output, parse_kafka_broker_list, parse_topics_to_move,
 };
-use kafka_replan::formats::reassignment::{ReassignmentEntry, ReassignmentJson};
+use kafka_replan::formats::reassignment::{
+    parse_reassignment_json_for_execute, ReassignmentEntry, ReassignmentJson,
+};
 use kafka_replan::model::{BrokerId, TopicPartition};
 use kafka_replan::plan::kafka_placement::{
     place_legacy, place_striped, JavaRandom, PlacementBroker, RandomSource, ScriptedRandom,
@@ -709,6 +711,15 @@ fn planner_proposal_semantics() {
     }
     let rep: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert!(rep.is_object());
+    // The proposal line, cut out as scripts do it, passes Kafka's --execute checks.
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .skip_while(|l| *l != "Proposed partition reassignment configuration")
+        .nth(1)
+        .unwrap();
+    let parsed = parse_reassignment_json_for_execute("proposal", line).unwrap();
+    assert_eq!(parsed.entries.len(), 7);
 
     // --only-changes: only the partitions whose list changes.
     let o = run(&[

@@ -36,6 +36,33 @@ use super::output::OutputSet;
 use super::plan::load_cluster;
 use super::{read_input, CliError, CliResult, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
+/// `kafka-replan generate --help`.
+pub const LONG_ABOUT: &str = "\
+Drop-in for `kafka-reassign-partitions --generate`: the same topics-to-move JSON and
+--broker-list, the same two blocks on stdout (\"Current partition replica assignment\" and
+\"Proposed partition reassignment configuration\", each followed by one line of compact JSON),
+so scripts that cut the proposal out and feed it to `--execute` keep working.
+
+The proposal is the planner's: only the listed topics change, only onto the listed brokers
+(a replica on a broker outside the list moves; brokers outside it receive nothing), with the
+rack-spread and capacity rules, replica and leader counts balanced over the listed brokers
+(counting the replicas of the topics not listed), and the fewest replica moves. Like Kafka's,
+it lists every partition of the listed topics (unchanged ones cost nothing); --only-changes
+lists only the changed ones. The plan report goes to stderr (or --report-json), never stdout.
+
+--kafka-placement proposes Kafka's own layout instead (AdminUtils before 4.1, the
+StripedReplicaPlacer from 4.1; see --kafka-version), reproducibly from --seed. Brokers are taken
+in ascending id order where Kafka takes the cluster's response order, and topics in name order
+from one random stream.
+
+Errors are Kafka's messages, printed as Kafka prints them (`Error: <message>` on stdout) and on
+stderr; exit codes are this tool's: 1 the plan cannot be made, 2 bad input or usage.
+
+Example:
+  kafka-replan generate --topics-to-move-json-file topics.json --broker-list 1,2,3 \\
+      --snapshot cluster.json > out.txt
+  sed -n '/^Proposed partition reassignment configuration$/{n;p;}' out.txt > plan.json";
+
 /// The newest Kafka version whose `--generate` we reproduce (the default of
 /// `--kafka-version`).
 const NEWEST_KAFKA: &str = "4.2";

@@ -69,6 +69,7 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Drop-in for `kafka-reassign-partitions --generate`: plan the listed topics onto the
     /// listed brokers and print Kafka's two JSON blocks on stdout.
+    #[command(long_about = generate::LONG_ABOUT)]
     Generate(generate::GenerateArgs),
     /// Write a cluster snapshot from Kafka tool output (offline).
     #[command(long_about = snapshot::LONG_ABOUT)]

@@ -148,5 +148,25 @@ mod tests {
             parse_kafka_broker_list("3,1,3,1"),
             Err("Broker list contains duplicate entries: [1, 3]".into())
         );
+        // Java HashSet order, as printed by a JDK: [17, 2, 100].
+        assert_eq!(
+            parse_kafka_broker_list("100,2,17,100,2,17"),
+            Err("Broker list contains duplicate entries: [17, 2, 100]".into())
+        );
+    }
+
+    #[test]
+    fn duplicate_topics_print_in_java_hashset_order() {
+        // Duplicates are collected in the order they are found (alpha, bar, foo, zeta); a JDK
+        // prints that HashSet as [zeta, bar, alpha, foo] (foo and alpha share a bucket).
+        let json = r#"{"topics":[{"topic":"zeta"},{"topic":"foo"},{"topic":"bar"},{"topic":"alpha"},
+            {"topic":"alpha"},{"topic":"bar"},{"topic":"foo"},{"topic":"zeta"}]}"#;
+        assert_eq!(
+            parse_topics_to_move(json),
+            Err(
+                "List of topics to reassign contains duplicate entries: [zeta, bar, alpha, foo]"
+                    .into()
+            )
+        );
     }
 }
