@@ -382,3 +382,115 @@ fn fixed_leaders_count_towards_leader_balance() {
     assert_eq!(leaders.values().copied().collect::<Vec<_>>(), vec![2, 2, 2]);
     assert!(out.leader_band_reached);
 }
+
+/// Larger random clusters (rackless brokers, several topics, capacities): every scoped plan
+/// keeps the hard rules on the whole cluster, or the refusal is real.
+#[test]
+fn scoped_invariants_on_larger_clusters() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut planned = 0;
+    for _ in 0..250 {
+        let nb = 4 + rng.below(9) as usize;
+        let nr = 1 + rng.below(4) as usize;
+        let names = ["r1", "r2", "r3", "r4"];
+        let with_capacity = rng.below(2) == 0;
+        let brokers: Vec<Broker> = (0..nb)
+            .map(|i| Broker {
+                id: i as BrokerId + 1,
+                rack: (rng.below(6) != 0).then(|| names[i % nr].to_string()),
+                capacity_bytes: with_capacity.then_some(4000),
+            })
+            .collect();
+        let mut partitions = Vec::new();
+        let topics = ["t0", "t1", "t2", "t3"];
+        for t in topics {
+            let rf = 1 + rng.below(3.min(nb as u64)) as usize;
+            for p in 0..1 + rng.below(15) {
+                let mut reps: Vec<BrokerId> = Vec::new();
+                while reps.len() < rf {
+                    let b = 1 + rng.below(nb as u64) as BrokerId;
+                    if !reps.contains(&b) {
+                        reps.push(b);
+                    }
+                }
+                partitions.push(Partition {
+                    tp: TopicPartition::new(t, p as i32),
+                    replicas: reps,
+                    size_bytes: 10 + rng.below(200),
+                    leader: None,
+                    isr: None,
+                    in_flight: None,
+                });
+            }
+        }
+        let c = Cluster::new(brokers, partitions);
+        let movable: BTreeSet<String> = topics
+            .iter()
+            .filter(|_| rng.below(2) == 0)
+            .map(|t| t.to_string())
+            .collect();
+        let mut targets: BTreeSet<BrokerId> = (1..=nb as BrokerId).collect();
+        for _ in 0..rng.below(4) {
+            targets.remove(&(1 + rng.below(nb as u64) as BrokerId));
+        }
+        let cfg = PlanConfig {
+            movable: Some(movable.clone()),
+            target_brokers: Some(targets.clone()),
+            ..PlanConfig::default()
+        };
+        let target_racks: BTreeSet<String> = targets.iter().map(|b| rack_key(&c, *b)).collect();
+        match plan(&c, &cfg) {
+            Ok(out) => {
+                planned += 1;
+                for (i, p) in c.partitions.iter().enumerate() {
+                    let new = &out.after.replicas[i];
+                    if !movable.contains(&p.tp.topic) {
+                        assert_eq!(new, &p.replicas);
+                        continue;
+                    }
+                    assert_eq!(new.len(), p.replicas.len());
+                    assert_eq!(new.iter().collect::<BTreeSet<_>>().len(), new.len());
+                    assert!(new.iter().all(|b| targets.contains(b)));
+                    let cap = new.len().div_ceil(target_racks.len());
+                    let mut per_rack: BTreeMap<String, usize> = BTreeMap::new();
+                    for b in new {
+                        *per_rack.entry(rack_key(&c, *b)).or_default() += 1;
+                    }
+                    assert!(per_rack.values().all(|&k| k <= cap), "{new:?}");
+                }
+                if with_capacity {
+                    // A broker may end over capacity only if the fixed topics put it there
+                    // and it holds no movable replica it could have shed.
+                    let before = out.before.bytes_per_broker(&c);
+                    for (b, bytes) in out.after.bytes_per_broker(&c) {
+                        if bytes > 4000 {
+                            assert!(bytes <= before.get(&b).copied().unwrap_or(0), "broker {b}");
+                        }
+                    }
+                }
+                assert!(out.moves >= out.bounds.forced_moves);
+                if out.replica_band_reached {
+                    assert!(out.moves >= out.bounds.combined);
+                }
+                let again = plan(&c, &cfg).unwrap();
+                assert_eq!(again.plan, out.plan, "not deterministic");
+            }
+            Err(PlanError::Infeasible(list)) => {
+                for item in list {
+                    match item {
+                        Infeasible::NotEnoughBrokers { rf, allowed, .. } => {
+                            assert!(rf > allowed && allowed == targets.len())
+                        }
+                        Infeasible::RackSpread { rf, slots, .. } => assert!(slots < rf),
+                        Infeasible::NoAllowedBrokers => assert!(targets.is_empty()),
+                        Infeasible::TotalCapacity { .. }
+                        | Infeasible::PartitionTooLarge { .. }
+                        | Infeasible::BrokerOverCapacity { .. } => assert!(with_capacity),
+                    }
+                }
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(planned > 100, "too few plans: {planned}");
+}

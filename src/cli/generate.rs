@@ -30,7 +30,7 @@ use kafka_replan::plan::kafka_placement::{
     place_topic, JavaRandom, KafkaAlgorithm, PlacementBroker, MIXED_RACKS_MESSAGE,
 };
 use kafka_replan::plan::scope::effective_excluded;
-use kafka_replan::plan::{plan, PlanConfig};
+use kafka_replan::plan::{plan, Infeasible, PlanConfig, PlanError};
 
 use super::output::OutputSet;
 use super::plan::load_cluster;
@@ -299,7 +299,8 @@ pub fn run(args: GenerateArgs) -> CliResult {
                 movable: Some(listed.clone()),
                 target_brokers: Some(targets.clone()),
             };
-            let outcome = plan(&cluster, &config).map_err(|e| kafka_error(EXIT_FAILED, e))?;
+            let outcome = plan(&cluster, &config)
+                .map_err(|e| kafka_error(EXIT_FAILED, describe_plan_error(&e)))?;
             let mut proposed = ReassignmentJson::default();
             for (p, reps) in cluster.partitions.iter().zip(&outcome.after.replicas) {
                 if !listed.contains(&p.tp.topic) || (args.only_changes && *reps == p.replicas) {
@@ -335,6 +336,34 @@ pub fn run(args: GenerateArgs) -> CliResult {
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The planner's refusal in this command's terms: the allowed brokers are those of
+/// `--broker-list`, not the cluster minus exclusions.
+fn describe_plan_error(e: &PlanError) -> String {
+    let PlanError::Infeasible(list) = e else {
+        return e.to_string();
+    };
+    let mut out = String::from("no plan satisfies the hard rules:");
+    for (i, item) in list.iter().enumerate() {
+        if i == 20 {
+            out.push_str(&format!("\n  ... and {} more", list.len() - 20));
+            break;
+        }
+        let line = match item {
+            Infeasible::NoAllowedBrokers => {
+                "no broker of --broker-list is in the cluster: nothing can hold the replicas"
+                    .to_string()
+            }
+            Infeasible::NotEnoughBrokers { tp, rf, allowed } => format!(
+                "{tp}: replication factor {rf} needs {rf} distinct brokers but --broker-list names only {allowed} broker(s) of the cluster"
+            ),
+            other => other.to_string(),
+        };
+        out.push_str("\n  ");
+        out.push_str(&line);
+    }
+    out
 }
 
 fn parse_kafka_version(v: &str) -> Result<KafkaAlgorithm, CliError> {
