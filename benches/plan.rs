@@ -69,6 +69,7 @@ fn bench_plan(c: &mut Criterion) {
             let config = PlanConfig {
                 excluded: BTreeSet::new(),
                 max_disk_util: 1.0,
+                ..PlanConfig::default()
             };
             let name = if skewed { "skewed" } else { "scale-out" };
             group.bench_with_input(BenchmarkId::new(name, parts), &cl, |b, cl| {

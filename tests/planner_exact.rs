@@ -135,6 +135,7 @@ fn check_invariants(c: &Cluster, excluded: &BTreeSet<BrokerId>) -> Result<usize,
     let config = PlanConfig {
         excluded: excluded.clone(),
         max_disk_util: 1.0,
+        ..PlanConfig::default()
     };
     let out = plan(c, &config)?;
     let rules = VerifyRules {
@@ -195,6 +196,7 @@ fn exact_against_brute_force() {
                         &PlanConfig {
                             excluded: excluded.clone(),
                             max_disk_util: 1.0,
+                            ..PlanConfig::default()
                         },
                     )
                     .unwrap();

@@ -1,6 +1,7 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
+pub mod generate;
 pub mod output;
 pub mod plan;
 pub mod score;
@@ -67,6 +68,10 @@ pub struct Cli {
 pub enum Command {
     /// Compute a reassignment plan from a snapshot.
     Plan(plan::PlanArgs),
+    /// Drop-in for `kafka-reassign-partitions --generate`: plan the listed topics onto the
+    /// listed brokers and print Kafka's two JSON blocks on stdout.
+    #[command(long_about = generate::LONG_ABOUT)]
+    Generate(generate::GenerateArgs),
     /// Write a cluster snapshot from Kafka tool output (offline).
     #[command(long_about = snapshot::LONG_ABOUT)]
     Snapshot(snapshot::SnapshotArgs),
@@ -79,6 +84,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Plan(a) => plan::run(a),
+        Command::Generate(a) => generate::run(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Score(a) => score::run(a),
         Command::Simulate(a) => simulate::run(a),

@@ -111,6 +111,7 @@ pub fn run(args: PlanArgs) -> CliResult {
     let config = PlanConfig {
         excluded,
         max_disk_util: args.max_disk_util,
+        ..PlanConfig::default()
     };
     let outcome = plan(&cluster, &config).map_err(|e| match e {
         PlanError::Infeasible(_) => CliError::failed(e),

@@ -11,11 +11,13 @@
 
 pub mod bounds;
 pub mod capacity;
+pub mod kafka_placement;
 pub mod leaders;
 pub mod mcf;
 pub mod metrics;
 pub mod replicas;
 pub mod schedule;
+pub mod scope;
 pub mod verify;
 
 use std::collections::BTreeSet;
@@ -32,6 +34,12 @@ pub struct PlanConfig {
     pub excluded: BTreeSet<BrokerId>,
     /// Bytes on a broker may not exceed capacity × this (default 1.0).
     pub max_disk_util: f64,
+    /// Topics whose partitions may change (`None` = every topic). The partitions of other
+    /// topics stay as they are, but their replicas count towards broker loads and bytes.
+    pub movable: Option<BTreeSet<String>>,
+    /// Brokers that may receive replicas of movable partitions (`None` = every broker not
+    /// excluded). A movable partition's replica on a broker outside the set must move.
+    pub target_brokers: Option<BTreeSet<BrokerId>>,
 }
 
 impl Default for PlanConfig {
@@ -39,6 +47,8 @@ impl Default for PlanConfig {
         PlanConfig {
             excluded: BTreeSet::new(),
             max_disk_util: 1.0,
+            movable: None,
+            target_brokers: None,
         }
     }
 }
@@ -176,12 +186,28 @@ pub struct PlanOutcome {
 
 /// Plans a balanced, minimal, rack- and capacity-safe layout.
 pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
+    if config.movable.is_none() && config.target_brokers.is_none() {
+        return plan_core(cluster, config, None);
+    }
+    scope::plan_scoped(cluster, config)
+}
+
+/// The planner over every partition of `cluster`. With `base`, the cluster is the movable
+/// part of a larger one and `base` holds the load the fixed partitions put on each broker.
+fn plan_core(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    base: Option<&scope::BaseLoad>,
+) -> Result<PlanOutcome, PlanError> {
     let topo = Topology::new(cluster, &config.excluded);
     if topo.allowed_count() == 0 {
         return Err(PlanError::Infeasible(vec![Infeasible::NoAllowedBrokers]));
     }
     let before = cluster.current_layout();
-    let bounds = move_bounds(cluster, &before, &config.excluded);
+    let bounds = match base {
+        None => move_bounds(cluster, &before, &config.excluded),
+        Some(b) => scope::scoped_bounds(cluster, &topo, b),
+    };
     let mut problems = Vec::new();
     for e in replicas::check_feasible(cluster, &topo) {
         problems.push(match e {
@@ -209,7 +235,10 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
             PlacementError::Flow(f) => return Err(PlanError::Internal(f.to_string())),
         });
     }
-    let limits = capacity::limits(cluster, config.max_disk_util);
+    let limits = match base {
+        Some(b) => b.limits.clone(),
+        None => capacity::limits(cluster, config.max_disk_util),
+    };
     let capacity_checked = limits.iter().any(|l| l.is_some());
     if capacity_checked {
         problems.extend(capacity_precheck(cluster, &topo, &limits));
@@ -221,7 +250,10 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
     // Replica stage with band tightening: when the uniform band is out of reach, pin the
     // brokers the rack rule forces outside it and rebalance the rest among themselves.
     let nb = topo.ids.len();
-    let uniform = replicas::uniform_bands(cluster, &topo);
+    let uniform = match base {
+        None => replicas::uniform_bands(cluster, &topo),
+        Some(b) => scope::base_aware_bands(cluster, &topo, b),
+    };
     // The uniform band first: when it is reachable, its optimum is the answer. Otherwise the
     // rack-aware band (water-filling over what each rack can hold), then pinning.
     let mut bands = uniform.clone();
@@ -242,7 +274,8 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
         if solution.band_violation == 0 || facts.rounds >= 6 {
             break;
         }
-        if facts.rounds == 1 {
+        // The rack-aware band does not know the fixed load; scoped runs go to pinning.
+        if facts.rounds == 1 && base.is_none() {
             let rack_aware = replicas::rack_aware_bands(cluster, &topo);
             if rack_aware != bands {
                 bands = rack_aware;
@@ -250,7 +283,7 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
             }
         }
         let loads = replicas::loads(nb, &solution.replicas);
-        match tighten(&topo, &bands, &loads) {
+        match tighten(&topo, &bands, &loads, base.map(|b| b.counts.as_slice())) {
             Some(next) => bands = next,
             None => break,
         }
@@ -260,7 +293,12 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
     let mut new_sets = solution.replicas;
     let final_loads = replicas::loads(nb, &new_sets);
     if !replica_band_reached {
-        explanations.extend(explain_band(cluster, &topo, &uniform, &final_loads));
+        match base {
+            None => explanations.extend(explain_band(cluster, &topo, &uniform, &final_loads)),
+            Some(b) => {
+                explanations.push(scope::explain_scoped_band(&topo, &uniform, &final_loads, b))
+            }
+        }
     }
 
     // Capacity: repair, then fail with the broker and the shortfall if still over.
@@ -285,7 +323,10 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
     }
 
     // Leader stage.
-    let mut lbands = leaders::uniform_leader_bands(cluster.partitions.len(), &topo);
+    let mut lbands = match base {
+        None => leaders::uniform_leader_bands(cluster.partitions.len(), &topo),
+        Some(b) => scope::base_aware_leader_bands(&topo, b, cluster.partitions.len()),
+    };
     let mut lsol;
     let mut lrounds = 0;
     loop {
@@ -303,7 +344,7 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
                 lload[b] += 1;
             }
         }
-        match tighten(&topo, &lbands, &lload) {
+        match tighten(&topo, &lbands, &lload, base.map(|b| b.leaders.as_slice())) {
             Some(next) => lbands = next,
             None => break,
         }
@@ -344,7 +385,7 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
             election.push(p.tp.clone());
         }
     }
-    if replica_band_reached && optimum_moves > bounds.combined {
+    if replica_band_reached && optimum_moves > bounds.combined && base.is_none() {
         explanations.extend(explain_gap(
             cluster,
             &topo,
@@ -389,8 +430,15 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
 }
 
 /// Pins the brokers whose load left the band at that load and gives the others the band
-/// of their own average. `None` when nothing would change.
-fn tighten(topo: &Topology, bands: &Bands, loads: &[usize]) -> Option<Bands> {
+/// of their own average. `None` when nothing would change. With `base` (fixed load per
+/// broker), the average is over whole loads and the bands returned are for the movable part.
+fn tighten(
+    topo: &Topology,
+    bands: &Bands,
+    loads: &[usize],
+    base: Option<&[usize]>,
+) -> Option<Bands> {
+    let base_of = |b: usize| base.and_then(|v| v.get(b).copied()).unwrap_or(0);
     let nb = topo.ids.len();
     let mut lo = bands.lo.clone();
     let mut hi = bands.hi.clone();
@@ -415,11 +463,12 @@ fn tighten(topo: &Topology, bands: &Bands, loads: &[usize]) -> Option<Bands> {
     if !changed || free.is_empty() {
         return None;
     }
-    let total: usize = loads.iter().sum::<usize>() - pinned_total;
+    let total: usize = loads.iter().sum::<usize>() - pinned_total
+        + free.iter().map(|&b| base_of(b)).sum::<usize>();
     let (flo, fhi) = (total / free.len(), total.div_ceil(free.len()));
     for &b in &free {
-        lo[b] = flo;
-        hi[b] = fhi;
+        lo[b] = flo.saturating_sub(base_of(b));
+        hi[b] = fhi.saturating_sub(base_of(b));
     }
     Some(Bands { lo, hi })
 }
