@@ -494,3 +494,40 @@ fn scoped_invariants_on_larger_clusters() {
     }
     assert!(planned > 100, "too few plans: {planned}");
 }
+
+/// Unequal racks: the lone broker of rack `a` must hold a replica of every RF-2 partition,
+/// so the uniform band is out of reach; the rack-aware band still balances rack `b`'s
+/// brokers on whole loads (the fixed topic's replicas on broker 2 included), with the
+/// fewest moves.
+#[test]
+fn unequal_racks_balance_whole_loads_of_the_large_rack() {
+    let rack = |id: BrokerId| if id == 1 { "a" } else { "b" };
+    let brokers = (1..=4)
+        .map(|id| Broker {
+            id,
+            rack: Some(rack(id).to_string()),
+            capacity_bytes: None,
+        })
+        .collect();
+    let part = |topic: &str, p: i32, reps: Vec<BrokerId>| Partition {
+        tp: TopicPartition::new(topic, p),
+        replicas: reps,
+        size_bytes: 10,
+        leader: None,
+        isr: None,
+        in_flight: None,
+    };
+    let mut parts: Vec<Partition> = (0..3).map(|p| part("f", p, vec![2])).collect();
+    parts.extend((0..6).map(|p| part("m", p, vec![1, 3])));
+    let c = Cluster::new(brokers, parts);
+    let cfg = PlanConfig {
+        movable: Some(BTreeSet::from(["m".to_string()])),
+        target_brokers: Some(BTreeSet::from([1, 2, 3, 4])),
+        ..PlanConfig::default()
+    };
+    let out = plan(&c, &cfg).unwrap();
+    let counts = out.after.replica_counts();
+    assert_eq!(counts[&1], 6);
+    assert_eq!((counts[&2], counts[&3], counts[&4]), (3, 3, 3));
+    assert_eq!(out.moves, 3);
+}

@@ -212,9 +212,12 @@ pub fn place_legacy(
             let mut used_racks = vec![rack_of.get(&leader).copied().unwrap_or_default()];
             let mut k = 0usize;
             for _ in 0..rf - 1 {
-                // Each round takes one broker; `k` walks at most the n-1 other slots twice
-                // before the "every rack / every broker used" escapes make a broker eligible.
+                // Each round takes one broker within one lap of the n-1 other slots (an
+                // unused broker always exists while fewer than n are taken); the step cap
+                // only guards against a bug looping forever.
+                let mut steps = 0usize;
                 loop {
+                    steps += 1;
                     let b = order[follower(first, shift * num_racks, k)];
                     k += 1;
                     let rack = rack_of.get(&b).copied().unwrap_or_default();
@@ -227,7 +230,7 @@ pub fn place_legacy(
                         }
                         break;
                     }
-                    if k > 4 * n + 4 {
+                    if steps > 2 * n + 2 {
                         return Err(KafkaPlacementError(format!(
                             "no eligible follower found for partition {p}"
                         )));

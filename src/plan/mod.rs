@@ -274,9 +274,11 @@ fn plan_core(
         if solution.band_violation == 0 || facts.rounds >= 6 {
             break;
         }
-        // The rack-aware band does not know the fixed load; scoped runs go to pinning.
-        if facts.rounds == 1 && base.is_none() {
-            let rack_aware = replicas::rack_aware_bands(cluster, &topo);
+        if facts.rounds == 1 {
+            let rack_aware = match base {
+                None => replicas::rack_aware_bands(cluster, &topo),
+                Some(b) => scope::rack_aware_base_bands(cluster, &topo, b),
+            };
             if rack_aware != bands {
                 bands = rack_aware;
                 continue;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::bounds::MoveBounds;
 use super::capacity;
-use super::replicas::{Bands, Topology};
+use super::replicas::{self, Bands, Topology};
 use super::{plan_core, PlanConfig, PlanError, PlanOutcome};
 use crate::model::{Broker, BrokerId, Cluster};
 
@@ -142,28 +142,103 @@ pub fn base_aware_leader_bands(topo: &Topology, base: &BaseLoad, partitions: usi
 /// Water-filling of `movable` units over the allowed brokers on top of `fixed` per broker.
 fn water_fill(topo: &Topology, fixed: &[usize], movable: usize) -> (Bands, Option<(usize, usize)>) {
     let nb = topo.ids.len();
-    let base_of = |b: usize| fixed.get(b).copied().unwrap_or(0);
     let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
-    let total = movable + allowed.iter().map(|&b| base_of(b)).sum::<usize>();
-    let mut above = vec![false; nb];
+    let total = movable + allowed.iter().map(|&b| base_at(fixed, b)).sum::<usize>();
+    let mut bands = Bands {
+        lo: vec![0; nb],
+        hi: vec![0; nb],
+    };
+    let level = fill_members(&allowed, fixed, total, &mut bands);
+    (bands, level)
+}
+
+fn base_at(fixed: &[usize], b: usize) -> usize {
+    fixed.get(b).copied().unwrap_or(0)
+}
+
+/// Shares a whole load of `total` among `members`: each gets `[floor, ceil]` of the average,
+/// except a member whose fixed load alone is above that, which keeps its fixed load (and is
+/// left out of the average). Writes the movable part (whole minus fixed) into `bands` and
+/// returns the whole-load band of the sharing members.
+fn fill_members(
+    members: &[usize],
+    fixed: &[usize],
+    total: usize,
+    bands: &mut Bands,
+) -> Option<(usize, usize)> {
+    let mut above: Vec<usize> = Vec::new();
     let mut level = None;
     loop {
-        let free: Vec<usize> = allowed.iter().copied().filter(|&b| !above[b]).collect();
+        let free: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|b| !above.contains(b))
+            .collect();
         if free.is_empty() {
             break;
         }
-        let fixed_load: usize = allowed
-            .iter()
-            .filter(|&&b| above[b])
-            .map(|&b| base_of(b))
-            .sum();
+        let fixed_load: usize = above.iter().map(|&b| base_at(fixed, b)).sum();
         let rest = total.saturating_sub(fixed_load);
         let (lo, hi) = (rest / free.len(), rest.div_ceil(free.len()));
         level = Some((lo, hi));
+        let newly: Vec<usize> = free
+            .iter()
+            .copied()
+            .filter(|&b| base_at(fixed, b) > hi)
+            .collect();
+        if newly.is_empty() {
+            break;
+        }
+        above.extend(newly);
+    }
+    for &b in members {
+        let (lo, hi) = match level {
+            Some(l) if !above.contains(&b) => l,
+            _ => (0, 0),
+        };
+        bands.lo[b] = lo.saturating_sub(base_at(fixed, b));
+        bands.hi[b] = hi.saturating_sub(base_at(fixed, b));
+    }
+    level
+}
+
+/// The rack-aware band counting the fixed load (the counterpart of
+/// `replicas::rack_aware_bands`): racks whose share of the whole average is below what the
+/// rack rule makes them hold (or above what it lets them hold) are fixed at that limit, the
+/// others share the rest; inside each, brokers share their rack's load over their fixed load.
+pub fn rack_aware_base_bands(cluster: &Cluster, topo: &Topology, base: &BaseLoad) -> Bands {
+    let nb = topo.ids.len();
+    let nr = topo.racks.len();
+    let (rack_min, rack_max) = replicas::rack_limits(cluster, topo);
+    let rack_base: Vec<usize> = topo
+        .racks
+        .iter()
+        .map(|m| m.iter().map(|&b| base_at(&base.counts, b)).sum())
+        .collect();
+    let total = cluster.total_replicas() + rack_base.iter().sum::<usize>();
+    let mut fixed_rack: Vec<Option<usize>> = vec![None; nr];
+    loop {
+        let fixed_load: usize = fixed_rack.iter().flatten().sum();
+        let free_brokers: usize = (0..nr)
+            .filter(|&r| fixed_rack[r].is_none())
+            .map(|r| topo.racks[r].len())
+            .sum();
+        if free_brokers == 0 {
+            break;
+        }
+        let level = total.saturating_sub(fixed_load) as f64 / free_brokers as f64;
         let mut changed = false;
-        for &b in &free {
-            if base_of(b) > hi {
-                above[b] = true;
+        for r in 0..nr {
+            if fixed_rack[r].is_some() {
+                continue;
+            }
+            let want = level * topo.racks[r].len() as f64;
+            let (lo, hi) = (rack_min[r] + rack_base[r], rack_max[r] + rack_base[r]);
+            if want < lo as f64 {
+                fixed_rack[r] = Some(lo);
+                changed = true;
+            } else if want > hi as f64 {
+                fixed_rack[r] = Some(hi);
                 changed = true;
             }
         }
@@ -175,15 +250,23 @@ fn water_fill(topo: &Topology, fixed: &[usize], movable: usize) -> (Bands, Optio
         lo: vec![0; nb],
         hi: vec![0; nb],
     };
-    if let Some((lo, hi)) = level {
-        for &b in &allowed {
-            if !above[b] {
-                bands.lo[b] = lo.saturating_sub(base_of(b));
-                bands.hi[b] = hi.saturating_sub(base_of(b));
+    let mut free_members = Vec::new();
+    for r in 0..nr {
+        match fixed_rack[r] {
+            Some(load) => {
+                fill_members(&topo.racks[r], &base.counts, load, &mut bands);
             }
+            None => free_members.extend(topo.racks[r].iter().copied()),
         }
     }
-    (bands, level)
+    let fixed_load: usize = fixed_rack.iter().flatten().sum();
+    fill_members(
+        &free_members,
+        &base.counts,
+        total.saturating_sub(fixed_load),
+        &mut bands,
+    );
+    bands
 }
 
 pub fn base_aware_bands(cluster: &Cluster, topo: &Topology, base: &BaseLoad) -> Bands {
