@@ -136,3 +136,66 @@ fn plan_from_kafka_tool_output_is_executed_and_verified_by_kafka() {
         }
     }
 }
+
+#[test]
+fn generate_proposal_cut_out_like_scripts_do_is_executed_by_kafka() {
+    let cluster = Cluster::from_env();
+    let topic = unique_topic("generate");
+    let assignment: &[&[i32]] = &[&[0, 1], &[1, 3], &[3, 0], &[0, 1]];
+    let _guard = cluster.create_topic_with_assignment(&topic, assignment);
+    let described = cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
+        d.partitions.len() == assignment.len()
+            && d.partitions
+                .values()
+                .all(|p| p.isr.len() == p.replicas.len())
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(path("describe.txt"), &described.text).expect("write describe");
+    let racks: String = cluster
+        .racks
+        .iter()
+        .map(|(id, rack)| format!("{id} {rack}\n"))
+        .collect();
+    std::fs::write(path("racks.txt"), racks).expect("write racks");
+    std::fs::write(
+        path("topics.json"),
+        format!("{{\"topics\":[{{\"topic\":\"{topic}\"}}],\"version\":1}}"),
+    )
+    .expect("write topics");
+    replan(&[
+        "snapshot",
+        "--topics-describe",
+        &path("describe.txt"),
+        "--broker-racks",
+        &path("racks.txt"),
+        "--output",
+        &path("cluster.json"),
+    ]);
+    // Decommission broker 3: it is left out of the broker list, as operators do with
+    // Kafka's --generate.
+    let stdout = replan(&[
+        "generate",
+        "-q",
+        "--topics-to-move-json-file",
+        &path("topics.json"),
+        "--broker-list",
+        "0,1,2",
+        "--snapshot",
+        &path("cluster.json"),
+    ]);
+    // Cut the proposal out the way scripts do: the line after the second heading.
+    let proposal = stdout
+        .lines()
+        .skip_while(|l| *l != "Proposed partition reassignment configuration")
+        .nth(1)
+        .expect("proposal line")
+        .to_string();
+    std::fs::write(path("proposal.json"), &proposal).expect("write proposal");
+    let json = std::path::Path::new(&path("proposal.json")).to_path_buf();
+    cluster.execute_and_verify_reassignment(&json, Duration::from_secs(120));
+    let after = cluster.describe_topic(&topic);
+    for p in after.partitions.values() {
+        assert!(!p.replicas.contains(&3), "broker 3 still holds {p:?}");
+    }
+}
