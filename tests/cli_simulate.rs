@@ -121,3 +121,52 @@ fn bad_rates_and_unknown_partitions_exit_2() {
         assert!(err.contains(want), "{throttle}: {err}");
     }
 }
+
+#[test]
+fn in_flight_partitions_are_refused_or_planned_around() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "-q",
+            "--snapshot",
+            &fixture("in-flight"),
+            "--output",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("busy-3 (adding 4, removing 1)"));
+    assert!(!plan.exists());
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "-q",
+            "--plan-around-in-flight",
+            "--snapshot",
+            &fixture("in-flight"),
+            "--output",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(
+        text.contains("\"busy\""),
+        "the other partitions are balanced: {text}"
+    );
+    assert!(
+        !text.contains("\"partition\":3,"),
+        "the in-flight partition is left alone: {text}"
+    );
+    let rb: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // Brokers 4-6 receive replicas; broker 4 already counts busy-3's target replica.
+    assert!(!rb["partitions"].as_array().unwrap().is_empty());
+}

@@ -10,7 +10,7 @@ use kafka_replan::formats::election::emit_election_json;
 use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::parse_snapshot;
-use kafka_replan::model::{BrokerId, Cluster};
+use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
 use kafka_replan::plan::schedule::schedule;
 use kafka_replan::plan::{plan, PlanConfig, PlanError};
 
@@ -53,6 +53,11 @@ pub struct PlanArgs {
     /// Batch limit for the estimate: inbound and outbound bytes per broker per batch.
     #[arg(long, value_name = "SIZE", default_value = "20GB")]
     pub max_inflight_bytes_per_broker: String,
+    /// Plan around partitions with a reassignment in progress (from `--topics-describe` or a
+    /// live snapshot) instead of refusing: they are left exactly as they are, counted at
+    /// their target replicas (current minus removing), and listed nowhere in the plan.
+    #[arg(long)]
+    pub plan_around_in_flight: bool,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -86,6 +91,57 @@ pub fn excluded_set(cluster: &Cluster, flag: Option<&str>) -> Result<BTreeSet<Br
     Ok(set)
 }
 
+/// Partitions with a reassignment in progress. Without `plan_around`, their presence is an
+/// error (a new target would replace the running move and drop half-copied replicas, see
+/// KIP-455): the message lists them. With it, each is set to its target replicas (current
+/// minus removing) and returned, to be frozen.
+pub fn in_flight_partitions(
+    cluster: &mut Cluster,
+    plan_around: bool,
+) -> Result<BTreeSet<TopicPartition>, CliError> {
+    let mut found = BTreeSet::new();
+    let mut listed = Vec::new();
+    for p in cluster.partitions.iter_mut() {
+        let Some(f) = &p.in_flight else { continue };
+        if f.adding.is_empty() && f.removing.is_empty() {
+            continue;
+        }
+        listed.push(format!(
+            "{} (adding {}, removing {})",
+            p.tp,
+            join(&f.adding),
+            join(&f.removing)
+        ));
+        found.insert(p.tp.clone());
+        if plan_around {
+            let removing = f.removing.clone();
+            p.replicas.retain(|b| !removing.contains(b));
+        }
+    }
+    if !found.is_empty() && !plan_around {
+        let shown: Vec<&String> = listed.iter().take(20).collect();
+        return Err(CliError::failed(format!(
+            "{} partition(s) have a reassignment in progress: {}{}; wait for it to finish \
+             (kafka-reassign-partitions --verify), cancel it, or pass --plan-around-in-flight \
+             to leave them as they are",
+            found.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if listed.len() > 20 { ", ..." } else { "" }
+        )));
+    }
+    if !found.is_empty() {
+        eprintln!(
+            "note: {} partition(s) with a reassignment in progress are left as they are (counted at their target replicas)",
+            found.len()
+        );
+    }
+    Ok(found)
+}
+
 pub fn join(ids: &[BrokerId]) -> String {
     ids.iter()
         .map(|i| i.to_string())
@@ -106,11 +162,13 @@ pub fn run(args: PlanArgs) -> CliResult {
         None => None,
     };
     let limits = super::simulate::limits(&args.max_inflight_bytes_per_broker, None)?;
-    let cluster = load_cluster(&args.snapshot)?;
+    let mut cluster = load_cluster(&args.snapshot)?;
     let excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
+    let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
     let config = PlanConfig {
         excluded,
         max_disk_util: args.max_disk_util,
+        frozen: frozen.clone(),
         ..PlanConfig::default()
     };
     let outcome = plan(&cluster, &config).map_err(|e| match e {

@@ -40,6 +40,9 @@ pub struct PlanConfig {
     /// Brokers that may receive replicas of movable partitions (`None` = every broker not
     /// excluded). A movable partition's replica on a broker outside the set must move.
     pub target_brokers: Option<BTreeSet<BrokerId>>,
+    /// Partitions that must stay exactly as they are (e.g. with a reassignment in flight);
+    /// like unlisted topics, their replicas still count towards broker loads and bytes.
+    pub frozen: BTreeSet<TopicPartition>,
 }
 
 impl Default for PlanConfig {
@@ -49,6 +52,7 @@ impl Default for PlanConfig {
             max_disk_util: 1.0,
             movable: None,
             target_brokers: None,
+            frozen: BTreeSet::new(),
         }
     }
 }
@@ -186,7 +190,7 @@ pub struct PlanOutcome {
 
 /// Plans a balanced, minimal, rack- and capacity-safe layout.
 pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
-    if config.movable.is_none() && config.target_brokers.is_none() {
+    if config.movable.is_none() && config.target_brokers.is_none() && config.frozen.is_empty() {
         return plan_core(cluster, config, None);
     }
     scope::plan_scoped(cluster, config)

@@ -45,7 +45,13 @@ pub(super) fn plan_scoped(
     cluster: &Cluster,
     config: &PlanConfig,
 ) -> Result<PlanOutcome, PlanError> {
-    let is_movable = |topic: &str| config.movable.as_ref().is_none_or(|m| m.contains(topic));
+    let is_movable = |tp: &crate::model::TopicPartition| {
+        config
+            .movable
+            .as_ref()
+            .is_none_or(|m| m.contains(&tp.topic))
+            && !config.frozen.contains(tp)
+    };
     let excluded = effective_excluded(cluster, config);
     let mut base = BaseLoad {
         counts: vec![0; cluster.brokers.len()],
@@ -56,7 +62,7 @@ pub(super) fn plan_scoped(
     let mut movable_index = Vec::new();
     let mut movable = Vec::new();
     for (i, p) in cluster.partitions.iter().enumerate() {
-        if is_movable(&p.tp.topic) {
+        if is_movable(&p.tp) {
             movable_index.push(i);
             movable.push(p.clone());
             continue;
@@ -102,6 +108,7 @@ pub(super) fn plan_scoped(
         max_disk_util: config.max_disk_util,
         movable: None,
         target_brokers: None,
+        frozen: BTreeSet::new(),
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);
