@@ -6,5 +6,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod formats;
+pub mod kafka;
 pub mod model;
 pub mod plan;

@@ -1,0 +1,5 @@
+//! The Kafka admin client: client properties, SASL, connections and the `Admin` calls
+//! kafka-replan needs, with wire types converted to model types at this boundary.
+
+pub mod properties;
+pub mod sasl;
