@@ -253,6 +253,16 @@ impl ScramClient {
         Ok(format!("{without_proof},p={}", B64.encode(proof)).into_bytes())
     }
 
+    /// The server signature expected in server-final, once client-final was produced. The
+    /// in-process test broker plays the server side with it.
+    #[cfg(test)]
+    pub(crate) fn expected_server_signature(&self) -> Option<Vec<u8>> {
+        match &self.state {
+            ScramState::SentFinal { server_signature } => Some(server_signature.clone()),
+            _ => None,
+        }
+    }
+
     /// Verifies the server-final message (`v=<signature>` or `e=<error>`).
     pub fn handle_server_final(&mut self, msg: &[u8]) -> Result<(), SaslError> {
         let ScramState::SentFinal { server_signature } = &self.state else {
