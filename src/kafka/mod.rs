@@ -1,6 +1,7 @@
 //! The Kafka admin client: client properties, SASL, connections and the `Admin` calls
 //! kafka-replan needs, with wire types converted to model types at this boundary.
 
+pub mod admin;
 pub mod conn;
 pub mod error;
 pub mod properties;
@@ -9,4 +10,5 @@ pub mod sasl;
 mod testbroker;
 pub mod tls;
 
+pub use admin::{Admin, KafkaAdmin};
 pub use error::Error;

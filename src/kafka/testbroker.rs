@@ -8,10 +8,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::metadata_response::MetadataResponseBroker;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, MetadataResponse, ResponseHeader,
-    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+    ApiKey, ApiVersionsResponse, BrokerId, DescribeClusterResponse, MetadataResponse,
+    ResponseHeader, SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest,
+    SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{
     decode_request_header_from_buffer, Decodable, Encodable, HeaderVersion, StrBytes,
@@ -279,8 +281,8 @@ async fn serve(
                 };
                 Some(frame(cid, version, &resp))
             }
-            3 => {
-                let resp = state.metadata.clone().unwrap_or_else(|| {
+            3 | 60 => {
+                let md = state.metadata.clone().unwrap_or_else(|| {
                     let (host, port) = addr.rsplit_once(':').unwrap();
                     MetadataResponse::default()
                         .with_brokers(vec![MetadataResponseBroker::default()
@@ -291,7 +293,26 @@ async fn serve(
                         .with_controller_id(BrokerId(1))
                         .with_cluster_id(Some(StrBytes::from_static_str("fake-cluster")))
                 });
-                Some(frame(cid, version, &resp))
+                if key == 3 {
+                    Some(frame(cid, version, &md))
+                } else {
+                    let resp = DescribeClusterResponse::default()
+                        .with_cluster_id(md.cluster_id.clone().unwrap_or_default())
+                        .with_controller_id(md.controller_id)
+                        .with_brokers(
+                            md.brokers
+                                .iter()
+                                .map(|b| {
+                                    DescribeClusterBroker::default()
+                                        .with_broker_id(b.node_id)
+                                        .with_host(b.host.clone())
+                                        .with_port(b.port)
+                                        .with_rack(b.rack.clone())
+                                })
+                                .collect(),
+                        );
+                    Some(frame(cid, version, &resp))
+                }
             }
             _ => match &state.handler {
                 Some(h) => h(key, version, bytes).map(|body| {
