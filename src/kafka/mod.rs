@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod conn;
 pub mod error;
+pub mod fake;
 pub mod properties;
 pub mod sasl;
 #[cfg(test)]
