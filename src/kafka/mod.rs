@@ -7,6 +7,7 @@ pub mod error;
 pub mod fake;
 pub mod properties;
 pub mod sasl;
+pub mod snapshot;
 #[cfg(test)]
 mod testbroker;
 pub mod tls;
