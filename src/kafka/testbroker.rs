@@ -18,8 +18,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{
     decode_request_header_from_buffer, Decodable, Encodable, HeaderVersion, StrBytes,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 use super::properties::{SaslMechanism, Secret};
 use super::sasl::ScramClient;
@@ -93,7 +93,6 @@ pub fn frame<T: Encodable + HeaderVersion>(cid: i32, version: i16, resp: &T) -> 
 }
 
 /// Encodes a response body only (for handlers).
-#[allow(dead_code)]
 pub fn body<T: Encodable>(version: i16, resp: &T) -> Vec<u8> {
     let mut buf = BytesMut::new();
     resp.encode(&mut buf, version).unwrap();
@@ -102,6 +101,15 @@ pub fn body<T: Encodable>(version: i16, resp: &T) -> Vec<u8> {
 
 impl FakeBroker {
     pub async fn start(state: State) -> FakeBroker {
+        FakeBroker::start_with(state, None).await
+    }
+
+    /// A broker behind TLS (the handshake failing just drops that connection).
+    pub async fn start_tls(state: State, tls: Arc<rustls::ServerConfig>) -> FakeBroker {
+        FakeBroker::start_with(state, Some(tls)).await
+    }
+
+    async fn start_with(state: State, tls: Option<Arc<rustls::ServerConfig>>) -> FakeBroker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -115,8 +123,18 @@ impl FakeBroker {
                 let state = state.clone();
                 let log = log2.clone();
                 let addr = addr2.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _ = serve(sock, state, log, addr).await;
+                    match tls {
+                        None => {
+                            let _ = serve(sock, state, log, addr).await;
+                        }
+                        Some(cfg) => {
+                            if let Ok(s) = tokio_rustls::TlsAcceptor::from(cfg).accept(sock).await {
+                                let _ = serve(s, state, log, addr).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -127,7 +145,6 @@ impl FakeBroker {
         self.addr.clone()
     }
 
-    #[allow(dead_code)]
     pub fn port(&self) -> i32 {
         self.addr.rsplit(':').next().unwrap().parse().unwrap()
     }
@@ -143,8 +160,8 @@ struct ScramServer {
     expected_final: Vec<u8>,
 }
 
-async fn serve(
-    mut sock: TcpStream,
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut sock: S,
     state: State,
     log: Arc<Mutex<Vec<LoggedRequest>>>,
     addr: String,

@@ -359,6 +359,140 @@ mod tests {
         );
     }
 
+    mod end_to_end {
+        use super::super::super::conn::Connection;
+        use super::super::super::properties::ClientConfig;
+        use super::super::super::testbroker::{FakeBroker, State};
+        use super::*;
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+        struct Pki {
+            ca_pem: String,
+            server_chain: Vec<CertificateDer<'static>>,
+            server_key: PrivateKeyDer<'static>,
+            client_pem: String,
+            ca_der: CertificateDer<'static>,
+        }
+
+        fn pki() -> Pki {
+            let ca_key = KeyPair::generate().unwrap();
+            let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+            let issuer = Issuer::new(ca_params, ca_key);
+            let srv_key = KeyPair::generate().unwrap();
+            let srv = CertificateParams::new(vec!["localhost".to_string()])
+                .unwrap()
+                .signed_by(&srv_key, &issuer)
+                .unwrap();
+            let cli_key = KeyPair::generate().unwrap();
+            let cli = CertificateParams::new(vec!["client".to_string()])
+                .unwrap()
+                .signed_by(&cli_key, &issuer)
+                .unwrap();
+            Pki {
+                ca_pem: ca_cert.pem(),
+                ca_der: ca_cert.der().clone(),
+                server_chain: vec![srv.der().clone()],
+                server_key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(srv_key.serialize_der())),
+                client_pem: format!("{}{}", cli_key.serialize_pem(), cli.pem()),
+            }
+        }
+
+        fn server_config(pki: &Pki, require_client_cert: bool) -> Arc<rustls::ServerConfig> {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap();
+            let builder = if require_client_cert {
+                let mut roots = RootCertStore::empty();
+                roots.add(pki.ca_der.clone()).unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            } else {
+                builder.with_no_client_auth()
+            };
+            Arc::new(
+                builder
+                    .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())
+                    .unwrap(),
+            )
+        }
+
+        async fn connect(addr: &str, props: &str) -> Result<Connection, crate::kafka::Error> {
+            let cfg = ClientConfig::from_properties_text(props).unwrap();
+            let tls = client_config(cfg.tls.as_ref().unwrap())?;
+            Connection::connect(addr, &cfg, Some(&tls)).await
+        }
+
+        #[tokio::test]
+        async fn tls_pem_trust_hostname_check_and_mtls() {
+            let pki = pki();
+            let dir = tempfile::tempdir().unwrap();
+            let ca_path = dir.path().join("ca.pem");
+            std::fs::write(&ca_path, &pki.ca_pem).unwrap();
+            let client_path = dir.path().join("client.pem");
+            std::fs::write(&client_path, &pki.client_pem).unwrap();
+
+            let broker = FakeBroker::start_tls(State::default(), server_config(&pki, false)).await;
+            let port = broker.port();
+            let base = format!(
+                "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\nrequest.timeout.ms=3000\n",
+                ca_path.display()
+            );
+            // The certificate names localhost: verified by name.
+            connect(&format!("localhost:{port}"), &base).await.unwrap();
+            // By IP the name does not match: refused unless the check is turned off.
+            let e = connect(&format!("127.0.0.1:{port}"), &base)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, crate::kafka::Error::TlsHandshake { .. }), "{e}");
+            let off = format!("{base}ssl.endpoint.identification.algorithm=\n");
+            connect(&format!("127.0.0.1:{port}"), &off).await.unwrap();
+            // Inline PEM with its line breaks removed (Properties line joining) also works.
+            let inline: String = pki.ca_pem.lines().collect::<Vec<_>>().join("");
+            let inline_props = format!(
+                "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.certificates={inline}\n"
+            );
+            connect(&format!("localhost:{port}"), &inline_props)
+                .await
+                .unwrap();
+
+            // A broker that requires a client certificate.
+            let mtls = FakeBroker::start_tls(State::default(), server_config(&pki, true)).await;
+            let addr = format!("localhost:{}", mtls.port());
+            let with_cert = format!(
+                "{base}ssl.keystore.type=PEM\nssl.keystore.location={}\n",
+                client_path.display()
+            );
+            connect(&addr, &with_cert).await.unwrap();
+            assert!(connect(&addr, &base).await.is_err());
+        }
+
+        #[tokio::test]
+        async fn tls_untrusted_ca_fails() {
+            let pki = pki();
+            let other = super::super::super::tls::tests::end_to_end::pki();
+            let dir = tempfile::tempdir().unwrap();
+            let ca_path = dir.path().join("other-ca.pem");
+            std::fs::write(&ca_path, &other.ca_pem).unwrap();
+            let broker = FakeBroker::start_tls(State::default(), server_config(&pki, false)).await;
+            let props = format!(
+                "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
+                ca_path.display()
+            );
+            let e = connect(&format!("localhost:{}", broker.port()), &props)
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("TLS handshake"), "{e}");
+        }
+    }
+
     #[test]
     fn suite_names_map() {
         assert_eq!(
