@@ -1,6 +1,9 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
+// Read-a-live-cluster options, for the subcommands that will take them.
+#[allow(dead_code)]
+pub mod live;
 #[allow(dead_code)]
 pub mod output;
 pub mod plan;

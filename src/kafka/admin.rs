@@ -456,6 +456,8 @@ pub struct KafkaAdmin {
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Connection attempts to the bootstrap servers before giving up when none ever answered.
+const BOOTSTRAP_ATTEMPTS: u32 = 3;
 
 impl KafkaAdmin {
     /// Prepares a client for `bootstrap` (`host:port[,host:port]`); connects lazily. Builds
@@ -603,6 +605,7 @@ impl KafkaAdmin {
         let deadline = Instant::now() + self.cfg.default_api_timeout;
         let mut backoff = BACKOFF_START;
         let mut inner = self.inner.lock().await;
+        let mut unreachable_attempts = 0;
         loop {
             let attempt: Result<R::Response, Error> = async {
                 let addr = self.route_addr(&mut inner, route).await?;
@@ -648,6 +651,17 @@ impl KafkaAdmin {
                     }
                     let wait = Duration::from_millis(u64::try_from(throttle_ms).unwrap_or(0));
                     (Error::broker(R::NAME, code, None), wait)
+                }
+                // Nothing ever answered (a wrong address or port, a listener down): say so
+                // after a few quick tries instead of retrying for the whole API timeout.
+                Err(e @ Error::Connect { .. })
+                    if inner.brokers.is_empty() && inner.conns.is_empty() =>
+                {
+                    unreachable_attempts += 1;
+                    if unreachable_attempts >= BOOTSTRAP_ATTEMPTS {
+                        return Err(e);
+                    }
+                    (e, Duration::ZERO)
                 }
                 Err(e) if e.is_retriable() => (e, Duration::ZERO),
                 Err(e) => return Err(e),
@@ -1309,6 +1323,27 @@ mod tests {
         let out = admin.list_reassignments(None).await.unwrap();
         assert!(out.is_empty());
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn unreachable_bootstrap_fails_fast_with_one_line() {
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().to_string()
+        };
+        let cfg = ClientConfig::default(); // 60 s API timeout
+        let admin = KafkaAdmin::new(&addr, cfg).unwrap();
+        let start = Instant::now();
+        let e = admin.describe_cluster().await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("cannot connect to {addr}:")),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'));
+        assert!(KafkaAdmin::new("nohostport", ClientConfig::default()).is_err());
+        assert!(KafkaAdmin::new(" , ", ClientConfig::default()).is_err());
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub struct SnapshotOptions {
     /// Capacity in bytes per broker where DescribeLogDirs does not report TotalBytes
     /// (brokers before Kafka 3.3) (`--broker-capacity`).
     pub capacity_bytes: BTreeMap<BrokerId, u64>,
+    /// Capacity for every other broker without a reported or per-broker value.
+    pub default_capacity_bytes: Option<u64>,
 }
 
 impl SnapshotOptions {
@@ -114,6 +116,11 @@ pub fn build_snapshot(
     for (b, c) in &opts.capacity_bytes {
         capacity.entry(*b).or_insert(*c);
     }
+    if let Some(c) = opts.default_capacity_bytes {
+        for b in &desc.brokers {
+            capacity.entry(b.id).or_insert(c);
+        }
+    }
 
     let mut brokers: Vec<Broker> = desc
         .brokers
@@ -192,7 +199,11 @@ pub fn build_snapshot(
         brokers.push(Broker {
             id: *id,
             rack: None,
-            capacity_bytes: opts.capacity_bytes.get(id).copied(),
+            capacity_bytes: opts
+                .capacity_bytes
+                .get(id)
+                .copied()
+                .or(opts.default_capacity_bytes),
         });
     }
     LiveSnapshot {
@@ -237,6 +248,13 @@ mod tests {
         assert_eq!(s.cluster.brokers[0].capacity_bytes, Some(10_000));
         assert_eq!(s.cluster.brokers[1].capacity_bytes, Some(20_000));
         assert_eq!(s.cluster.brokers[2].capacity_bytes, None);
+        let all = SnapshotOptions {
+            default_capacity_bytes: Some(7),
+            ..opts.clone()
+        };
+        let s2 = snapshot(&f, &all).await.unwrap();
+        assert_eq!(s2.cluster.brokers[2].capacity_bytes, Some(7));
+        assert_eq!(s2.cluster.brokers[1].capacity_bytes, Some(20_000));
         let tps: Vec<String> = s
             .cluster
             .partitions
