@@ -15,7 +15,7 @@ use rustls::pki_types::{
 };
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use super::properties::{ClientIdentity, TlsConfig, TrustSource};
+use super::properties::{ClientIdentity, Secret, TlsConfig, TrustSource};
 
 /// Why the TLS context could not be built. Never carries key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,31 +96,23 @@ fn certificates(what: &'static str, text: &str) -> Result<Vec<CertificateDer<'st
 fn private_key(
     what: &'static str,
     text: &str,
-    has_password: bool,
+    key_password: Option<&Secret>,
 ) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let blocks = parse_pem(text).map_err(|reason| TlsError::Pem {
-        what,
-        // The parser's messages name labels only, never the body.
-        reason,
-    })?;
+    // The parser's messages name labels only, never the body.
+    let blocks = parse_pem(text).map_err(|reason| TlsError::Pem { what, reason })?;
     for b in blocks {
         match b.label.as_str() {
             "PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(b.der))),
             "RSA PRIVATE KEY" => return Ok(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(b.der))),
             "EC PRIVATE KEY" => return Ok(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(b.der))),
             "ENCRYPTED PRIVATE KEY" => {
-                let why = if has_password {
-                    "encrypted private keys are not supported yet"
-                } else {
-                    "the private key is encrypted and ssl.key.password is not set; encrypted keys are not supported yet"
+                let Some(password) = key_password else {
+                    return Err(TlsError::Pem {
+                        what,
+                        reason: "the private key is encrypted: set ssl.key.password".into(),
+                    });
                 };
-                return Err(TlsError::Pem {
-                    what,
-                    reason: format!(
-                        "{why}: decrypt it once with `openssl pkcs8 -in key.pem -out key-plain.pem` \
-                         (keep the output file private)"
-                    ),
-                });
+                return decrypt_pkcs8(what, &b.der, password);
             }
             _ => {}
         }
@@ -129,6 +121,32 @@ fn private_key(
         what,
         reason: "no PRIVATE KEY block found".into(),
     })
+}
+
+/// Decrypts an `ENCRYPTED PRIVATE KEY` (PKCS#8 with PBES2: PBKDF2 or scrypt, AES-CBC), as
+/// Kafka does with `ssl.key.password`.
+fn decrypt_pkcs8(
+    what: &'static str,
+    der: &[u8],
+    password: &Secret,
+) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der).map_err(|e| TlsError::Pem {
+        what,
+        reason: format!("ENCRYPTED PRIVATE KEY is not valid PKCS#8: {e}"),
+    })?;
+    let doc = info
+        .decrypt(password.expose().as_bytes())
+        .map_err(|e| TlsError::Pem {
+            what,
+            reason: format!(
+                "cannot decrypt the private key with ssl.key.password ({e}); supported: PBES2 \
+                 (PBKDF2-HMAC-SHA256 or scrypt with AES-CBC), e.g. `openssl pkcs8 -topk8 -v2 \
+                 aes-256-cbc`"
+            ),
+        })?;
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        doc.as_bytes().to_vec(),
+    )))
 }
 
 /// Well-known locations of the system CA bundle (Debian/Ubuntu, RHEL/Fedora, Alpine/macOS).
@@ -286,7 +304,7 @@ pub fn client_config(cfg: &TlsConfig) -> Result<Arc<rustls::ClientConfig>, TlsEr
                     let text = read_file("ssl.keystore.location", path)?;
                     (
                         certificates("ssl.keystore.location", &text)?,
-                        private_key("ssl.keystore.location", &text, key_password.is_some())?,
+                        private_key("ssl.keystore.location", &text, key_password.as_ref())?,
                     )
                 }
                 ClientIdentity::PemInline {
@@ -295,7 +313,7 @@ pub fn client_config(cfg: &TlsConfig) -> Result<Arc<rustls::ClientConfig>, TlsEr
                     key_password,
                 } => (
                     certificates("ssl.keystore.certificate.chain", chain)?,
-                    private_key("ssl.keystore.key", key.expose(), key_password.is_some())?,
+                    private_key("ssl.keystore.key", key.expose(), key_password.as_ref())?,
                 ),
             };
             builder
@@ -329,15 +347,29 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_key_explains() {
+    fn encrypted_key_needs_password_and_decrypts() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let plain = key.serialize_der();
+        let info = pkcs8::PrivateKeyInfo::try_from(plain.as_slice()).unwrap();
+        let params =
+            pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, b"saltsalt", &[7u8; 16])
+                .unwrap();
+        let enc = info.encrypt_with_params(params, b"changeit").unwrap();
         let pem = format!(
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----{}-----END ENCRYPTED PRIVATE KEY-----",
-            B64.encode(b"x")
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n{}\n-----END ENCRYPTED PRIVATE KEY-----\n",
+            B64.encode(enc.as_bytes())
         );
-        let msg = private_key("ssl.keystore.key", &pem, true)
+        let msg = private_key("ssl.keystore.key", &pem, None)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("openssl pkcs8"), "{msg}");
+        assert!(msg.contains("ssl.key.password"), "{msg}");
+        let wrong = private_key("ssl.keystore.key", &pem, Some(&Secret::new("nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("cannot decrypt"), "{wrong}");
+        assert!(!wrong.contains("nope"));
+        let got = private_key("ssl.keystore.key", &pem, Some(&Secret::new("changeit"))).unwrap();
+        assert_eq!(got.secret_der(), plain.as_slice());
     }
 
     #[test]
