@@ -282,7 +282,8 @@ impl FakeAdmin {
 }
 
 /// §E2: complete iff `ISR − removing` is non-empty and holds every replica of the target.
-fn finish_if_complete(p: &mut FakePartition) {
+/// Returns whether it completed.
+pub fn finish_if_complete(p: &mut FakePartition) -> bool {
     let target = p.target();
     let isr_kept: Vec<BrokerId> = p
         .isr
@@ -291,7 +292,7 @@ fn finish_if_complete(p: &mut FakePartition) {
         .filter(|b| !p.removing.contains(b))
         .collect();
     if isr_kept.is_empty() || !target.iter().all(|b| isr_kept.contains(b)) {
-        return;
+        return false;
     }
     p.replicas = target.clone();
     p.isr = isr_kept;
@@ -300,12 +301,27 @@ fn finish_if_complete(p: &mut FakePartition) {
     if p.leader.is_none_or(|l| !p.isr.contains(&l)) {
         p.leader = target.iter().copied().find(|b| p.isr.contains(b));
     }
+    true
 }
 
 fn sorted_minus(a: &[BrokerId], b: &[BrokerId]) -> Vec<BrokerId> {
     let mut v: Vec<BrokerId> = a.iter().copied().filter(|x| !b.contains(x)).collect();
     v.sort_unstable();
     v
+}
+
+/// §E1: the replica lists of a move from `current` (during a move: target ++ removing) to
+/// `target`: `adding = sort(T − C)`, `removing = sort(C − T)`, `replicas = T ++ removing`.
+pub fn reassignment_replicas(current: &[BrokerId], target: &[BrokerId]) -> OngoingReassignment {
+    let adding = sorted_minus(target, current);
+    let removing = sorted_minus(current, target);
+    let mut replicas = target.to_vec();
+    replicas.extend(&removing);
+    OngoingReassignment {
+        replicas,
+        adding,
+        removing,
+    }
 }
 
 const ALTER: &str = "AlterPartitionReassignments";
@@ -350,18 +366,14 @@ fn start_move(
         ));
     }
     // §E5: a new target replaces the old one, computed against the current union.
-    let current = p.replicas.clone();
-    let adding = sorted_minus(target, &current);
-    let removing = sorted_minus(&current, target);
-    let mut replicas = target.to_vec();
-    replicas.extend(&removing);
-    p.replicas = replicas;
-    p.adding = adding;
-    p.removing = removing;
+    let r = reassignment_replicas(&p.replicas, target);
+    p.replicas = r.replicas;
+    p.adding = r.adding;
+    p.removing = r.removing;
     // Replicas an earlier move added but the new target drops leave the ISR.
     p.isr.retain(|b| p.replicas.contains(b));
     if p.adding.is_empty() && p.removing.is_empty() {
-        // Pure reorder: done at once.
+        // Pure reorder: done at once, leader unchanged.
         p.replicas = target.to_vec();
         return Ok(());
     }
@@ -372,7 +384,13 @@ fn start_move(
     Ok(())
 }
 
-fn cancel_move(p: &mut FakePartition) -> Result<(), Error> {
+/// §E6: drop the adding replicas, keep the target order of the survivors. If that empties
+/// the ISR the controller refuses unless unclean leader election is enabled for the topic.
+fn cancel_move(
+    tp: &TopicPartition,
+    p: &mut FakePartition,
+    unclean_allowed: bool,
+) -> Result<(), Error> {
     if !p.in_flight() {
         return Err(broker_err(
             ALTER,
@@ -380,14 +398,36 @@ fn cancel_move(p: &mut FakePartition) -> Result<(), Error> {
             "No reassignment is in progress for this partition.",
         ));
     }
-    // §E6: drop the adding replicas, keep the target order of the survivors.
-    let adding = std::mem::take(&mut p.adding);
-    p.replicas.retain(|b| !adding.contains(b));
-    p.isr.retain(|b| !adding.contains(b));
-    p.removing.clear();
-    if p.isr.is_empty() {
-        p.isr = p.replicas.first().copied().into_iter().collect();
+    let adding = p.adding.clone();
+    let replicas: Vec<BrokerId> = p
+        .replicas
+        .iter()
+        .copied()
+        .filter(|b| !adding.contains(b))
+        .collect();
+    let mut isr: Vec<BrokerId> = p
+        .isr
+        .iter()
+        .copied()
+        .filter(|b| !adding.contains(b))
+        .collect();
+    if isr.is_empty() {
+        if !unclean_allowed {
+            return Err(broker_err(
+                ALTER,
+                39,
+                &format!(
+                    "Unable to revert partition assignment for {}:{} because it would require an unclean leader election.",
+                    tp.topic, tp.partition
+                ),
+            ));
+        }
+        isr = replicas.first().copied().into_iter().collect();
     }
+    p.replicas = replicas;
+    p.isr = isr;
+    p.adding.clear();
+    p.removing.clear();
     if p.leader.is_none_or(|l| !p.isr.contains(&l)) {
         p.leader = p.replicas.iter().copied().find(|b| p.isr.contains(b));
     }
@@ -563,7 +603,14 @@ impl Admin for FakeAdmin {
                 };
                 let r = match target {
                     Some(t) => start_move(s, &mut p, t, allow_replication_factor_change),
-                    None => cancel_move(&mut p),
+                    None => {
+                        let unclean = s
+                            .configs
+                            .get(&ConfigResource::Topic(tp.topic.clone()))
+                            .and_then(|m| m.get("unclean.leader.election.enable"))
+                            .is_some_and(|v| v == "true");
+                        cancel_move(tp, &mut p, unclean)
+                    }
                 };
                 if r.is_ok() {
                     s.partitions.insert(tp.clone(), p);
@@ -850,6 +897,147 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out[&tp(0)].clone().unwrap_err().code(), Some(38));
+    }
+
+    fn v(x: &serde_json::Value) -> Vec<BrokerId> {
+        x.as_array()
+            .map(|a| a.iter().map(|i| i.as_i64().unwrap() as BrokerId).collect())
+            .unwrap_or_default()
+    }
+
+    fn partition_from(x: &serde_json::Value) -> FakePartition {
+        FakePartition {
+            replicas: v(&x["replicas"]),
+            isr: v(&x["isr"]),
+            leader: x["leader"].as_i64().map(|l| l as BrokerId),
+            size_bytes: 0,
+            adding: v(&x["adding"]),
+            removing: v(&x["removing"]),
+        }
+    }
+
+    /// The fake follows the KRaft controller's reassignment rules (vectors K01–K17).
+    #[tokio::test]
+    async fn follows_kraft_reassignment_vectors_k01_k17() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/vectors/kraft-reassignment-state-cases.json"
+        ))
+        .unwrap();
+        let tp0 = TopicPartition::new("t", 0);
+        let mut seen = 0;
+        for c in doc["cases"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let e = &c["expected"];
+            match c["op"].as_str().unwrap() {
+                "start" => {
+                    let r = reassignment_replicas(&v(&c["current"]), &v(&c["target"]));
+                    assert_eq!(r.replicas, v(&e["replicas"]), "{id}");
+                    assert_eq!(r.adding, v(&e["adding"]), "{id}");
+                    assert_eq!(r.removing, v(&e["removing"]), "{id}");
+                }
+                "maybe_complete" => {
+                    let r = reassignment_replicas(&v(&c["current"]), &v(&c["target"]));
+                    let mut p = FakePartition {
+                        replicas: r.replicas,
+                        isr: v(&c["isr"]),
+                        leader: None,
+                        size_bytes: 0,
+                        adding: r.adding,
+                        removing: r.removing,
+                    };
+                    let done = finish_if_complete(&mut p);
+                    assert_eq!(done, e["complete"].as_bool().unwrap(), "{id}");
+                    if done {
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                    }
+                }
+                "cancel" => {
+                    let mut p = partition_from(&c["partition"]);
+                    let r = cancel_move(&tp0, &mut p, false);
+                    if id == "K09" {
+                        assert_eq!(r.unwrap_err().code(), Some(85), "{id}");
+                        continue;
+                    }
+                    if e["unclean"].as_bool().unwrap() {
+                        assert_eq!(r.unwrap_err().code(), Some(39), "{id}");
+                        let mut p = partition_from(&c["partition"]);
+                        cancel_move(&tp0, &mut p, true).unwrap();
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                    } else {
+                        r.unwrap();
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                    }
+                }
+                op @ ("start+cancel" | "start+complete") => {
+                    let f = (0..10).fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None));
+                    let f = f.with_partition("t", 0, &v(&c["current"]), 1);
+                    let leader = c["leader"].as_i64().map(|l| l as BrokerId);
+                    f.modify(|s| s.partitions.get_mut(&tp0).unwrap().leader = leader);
+                    let t = [(tp0.clone(), Some(v(&c["target"])))].into_iter().collect();
+                    f.alter_reassignments(&t, true).await.unwrap()[&tp0]
+                        .clone()
+                        .unwrap();
+                    if op == "start+cancel" {
+                        let during = f.list_reassignments(None).await.unwrap()[&tp0].clone();
+                        assert_eq!(during.replicas, v(&e["during"]["replicas"]), "{id}");
+                        assert_eq!(during.adding, v(&e["during"]["adding"]), "{id}");
+                        assert_eq!(during.removing, v(&e["during"]["removing"]), "{id}");
+                        f.modify(|s| {
+                            s.partitions.get_mut(&tp0).unwrap().isr = v(&c["isr_at_cancel"])
+                        });
+                        let c2 = [(tp0.clone(), None)].into_iter().collect();
+                        f.alter_reassignments(&c2, true).await.unwrap()[&tp0]
+                            .clone()
+                            .unwrap();
+                        let p = f.inspect(|s| s.partitions[&tp0].clone());
+                        let a = &e["after_cancel"];
+                        assert_eq!(p.replicas, v(&a["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&a["isr"]), "{id}");
+                        assert_eq!(
+                            p.leader,
+                            a["leader"].as_i64().map(|l| l as BrokerId),
+                            "{id}"
+                        );
+                    } else {
+                        f.modify(|s| {
+                            s.partitions.get_mut(&tp0).unwrap().isr = v(&c["isr_when_4_joins"])
+                        });
+                        f.complete_move(&tp0);
+                        let p = f.inspect(|s| s.partitions[&tp0].clone());
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                        assert_eq!(
+                            p.leader,
+                            e["leader"].as_i64().map(|l| l as BrokerId),
+                            "{id}"
+                        );
+                    }
+                }
+                "restart_while_in_flight" => {
+                    let f = (0..10).fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None));
+                    let mut p = partition_from(&c["partition"]);
+                    p.isr = vec![3, 1, 2];
+                    p.leader = Some(3);
+                    f.modify(|s| s.partitions.insert(tp0.clone(), p));
+                    let t = [(tp0.clone(), Some(v(&c["new_target"])))]
+                        .into_iter()
+                        .collect();
+                    f.alter_reassignments(&t, true).await.unwrap()[&tp0]
+                        .clone()
+                        .unwrap();
+                    let r = f.list_reassignments(None).await.unwrap()[&tp0].clone();
+                    assert_eq!(r.replicas, v(&e["replicas"]), "{id}");
+                    assert_eq!(r.adding, v(&e["adding"]), "{id}");
+                    assert_eq!(r.removing, v(&e["removing"]), "{id}");
+                }
+                other => panic!("{id}: unknown op {other}"),
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 16, "K01–K17 except K09's rejection path");
     }
 
     #[tokio::test]
