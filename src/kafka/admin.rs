@@ -663,7 +663,11 @@ impl KafkaAdmin {
                     }
                     (e, Duration::ZERO)
                 }
-                Err(e) if e.is_retriable() => (e, Duration::ZERO),
+                Err(e) if e.is_retriable() => {
+                    // The broker we routed to may be gone: re-learn the controller.
+                    inner.controller = None;
+                    (e, Duration::ZERO)
+                }
                 Err(e) => return Err(e),
             };
             let wait = wait.max(backoff);

@@ -306,14 +306,26 @@ impl Connection {
                 Err(_) => {
                     return Err(Error::TlsHandshake {
                         addr: addr.to_string(),
-                        reason: format!("timed out after {} ms", timeout.as_millis()),
+                        reason: format!(
+                            "timed out after {} ms (does this listener speak TLS? check security.protocol)",
+                            timeout.as_millis()
+                        ),
                     })
                 }
                 Ok(Err(e)) => {
+                    let mut reason = e.to_string();
+                    // A plaintext listener answers a ClientHello with Kafka framing or a
+                    // close, which rustls reports as a corrupt message or an early EOF.
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                    ) {
+                        reason.push_str(" (does this listener speak TLS? check security.protocol)");
+                    }
                     return Err(Error::TlsHandshake {
                         addr: addr.to_string(),
-                        reason: e.to_string(),
-                    })
+                        reason,
+                    });
                 }
                 Ok(Ok(s)) => Box::new(s),
             }

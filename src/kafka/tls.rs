@@ -507,6 +507,27 @@ mod tests {
         }
 
         #[tokio::test]
+        async fn tls_client_on_plaintext_listener_hints() {
+            let pki = pki();
+            let dir = tempfile::tempdir().unwrap();
+            let ca_path = dir.path().join("ca.pem");
+            std::fs::write(&ca_path, &pki.ca_pem).unwrap();
+            let plain = FakeBroker::start(State::default()).await;
+            let props = format!(
+                "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\nrequest.timeout.ms=500\n",
+                ca_path.display()
+            );
+            let e = connect(&format!("localhost:{}", plain.port()), &props)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, crate::kafka::Error::TlsHandshake { .. }), "{e}");
+            assert!(
+                e.to_string().contains("does this listener speak TLS"),
+                "{e}"
+            );
+        }
+
+        #[tokio::test]
         async fn tls_untrusted_ca_fails() {
             let pki = pki();
             let other = super::super::super::tls::tests::end_to_end::pki();
