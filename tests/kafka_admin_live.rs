@@ -205,3 +205,90 @@ async fn live_sasl_property_files() {
         assert!(!e.to_string().contains("wrong-"), "{e}");
     }
 }
+
+/// A real move: a topic created on one broker moves to another, completes, and the
+/// preferred leader is elected. Needs two brokers; the topic is deleted afterwards.
+#[tokio::test]
+async fn live_move_between_brokers() {
+    let Some(bs) = bootstrap() else {
+        return;
+    };
+    let admin = plain_admin(&bs);
+    let ids: Vec<i32> = admin
+        .describe_cluster()
+        .await
+        .unwrap()
+        .brokers
+        .iter()
+        .map(|b| b.id)
+        .collect();
+    if ids.len() < 2 {
+        eprintln!("fewer than two brokers: skipped");
+        return;
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let topic = format!("kafka-replan-live-move-{}", std::process::id());
+    admin
+        .create_topic(&topic, &[vec![a], vec![a]])
+        .await
+        .unwrap();
+    let tp0 = TopicPartition::new(topic.clone(), 0);
+    // The new topic's metadata reaches every broker shortly after creation.
+    for _ in 0..50 {
+        let t = admin
+            .describe_topics(Some(std::slice::from_ref(&topic)))
+            .await
+            .unwrap();
+        if t[0].error.is_none() && t[0].partitions.iter().all(|p| p.leader.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let target = [(tp0.clone(), Some(vec![b]))].into_iter().collect();
+    let out = admin.alter_reassignments(&target, false).await.unwrap();
+    assert_eq!(out[&tp0], Ok(()), "{out:?}");
+    let mut done = false;
+    for _ in 0..100 {
+        let ongoing = admin.list_reassignments(None).await.unwrap();
+        let t = admin
+            .describe_topics(Some(std::slice::from_ref(&topic)))
+            .await
+            .unwrap();
+        let p0 = t[0].partitions.iter().find(|p| p.partition == 0).unwrap();
+        if !ongoing.contains_key(&tp0) && p0.replicas == [b] && p0.leader == Some(b) {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(done, "the move did not complete");
+    let out = admin
+        .elect_preferred_leaders(std::slice::from_ref(&tp0))
+        .await
+        .unwrap();
+    assert_eq!(out[&tp0], Ok(()), "ELECTION_NOT_NEEDED counts as success");
+    let snap = snapshot(
+        &admin,
+        &SnapshotOptions {
+            topics: Some(SnapshotOptions::topic_regex(&regex_escape(&topic)).unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(snap.cluster.partitions.len(), 2);
+    assert_eq!(snap.cluster.partitions[0].replicas, [b]);
+    admin.delete_topic(&topic).await.unwrap();
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}

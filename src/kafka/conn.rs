@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey,
-    ApiVersionsRequest, ApiVersionsResponse, DescribeClusterRequest, DescribeClusterResponse,
+    ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse,
     DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
     DescribeLogDirsResponse, ElectLeadersRequest, ElectLeadersResponse,
     IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
@@ -104,6 +105,18 @@ api_request!(
     IncrementalAlterConfigsResponse,
     ApiKey::IncrementalAlterConfigs,
     "IncrementalAlterConfigs"
+);
+api_request!(
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+    ApiKey::CreateTopics,
+    "CreateTopics"
+);
+api_request!(
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    ApiKey::DeleteTopics,
+    "DeleteTopics"
 );
 api_request!(
     ElectLeadersRequest,
