@@ -446,6 +446,8 @@ struct Inner {
     /// Advertised address of each broker, from the last metadata.
     brokers: BTreeMap<BrokerId, String>,
     controller: Option<BrokerId>,
+    /// Whether any request has been answered yet (see `call`).
+    ever_answered: bool,
 }
 
 /// The admin client over real connections.
@@ -492,6 +494,7 @@ impl KafkaAdmin {
                 conns: BTreeMap::new(),
                 brokers: BTreeMap::new(),
                 controller: None,
+                ever_answered: false,
             }),
         })
     }
@@ -636,6 +639,7 @@ impl KafkaAdmin {
             .await;
             let (err, wait) = match attempt {
                 Ok(resp) => {
+                    inner.ever_answered = true;
                     let (code, throttle_ms) = top(&resp);
                     // REQUEST_TIMED_OUT on a write means the controller may still apply it.
                     if code == 7 && resend == Resend::Never {
@@ -654,11 +658,14 @@ impl KafkaAdmin {
                     let wait = Duration::from_millis(u64::try_from(throttle_ms).unwrap_or(0));
                     (Error::broker(R::NAME, code, None), wait)
                 }
-                // Nothing ever answered (a wrong address or port, a listener down): say so
-                // after a few quick tries instead of retrying for the whole API timeout.
-                Err(e @ Error::Connect { .. })
-                    if inner.brokers.is_empty() && inner.conns.is_empty() =>
-                {
+                // Nothing ever answered (a wrong address or port, a listener down, another
+                // security protocol): say so after a few quick tries instead of retrying for
+                // the whole API timeout.
+                Err(
+                    e @ (Error::Connect { .. }
+                    | Error::ConnectionLost { .. }
+                    | Error::TlsHandshake { .. }),
+                ) if !inner.ever_answered => {
                     unreachable_attempts += 1;
                     if unreachable_attempts >= BOOTSTRAP_ATTEMPTS {
                         return Err(e);

@@ -264,6 +264,9 @@ pub struct Connection {
     broken: Option<String>,
     /// When the broker will drop the SASL session (SessionLifetimeMs).
     session_expires: Option<Instant>,
+    /// Responses read since the handshake finished (for error hints).
+    answered: u64,
+    uses_sasl: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -363,6 +366,8 @@ impl Connection {
             timeout: cfg.request_timeout,
             broken: None,
             session_expires: None,
+            answered: 0,
+            uses_sasl: cfg.sasl.is_some(),
         };
         conn.api_versions()
             .await
@@ -370,6 +375,7 @@ impl Connection {
         if let Some(sasl) = &cfg.sasl {
             conn.authenticate(sasl).await?;
         }
+        conn.answered = 0;
         Ok(conn)
     }
 
@@ -479,7 +485,13 @@ impl Connection {
             Ok(Err(e)) => {
                 self.broken = Some(e.to_string());
                 let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "closed by the broker".to_string()
+                    if self.answered == 0 && !self.uses_sasl && R::KEY != ApiKey::ApiVersions {
+                        // A SASL listener answers ApiVersions, then drops the first other
+                        // request of an unauthenticated client.
+                        "closed by the broker (the listener may require SASL: check security.protocol)".to_string()
+                    } else {
+                        "closed by the broker".to_string()
+                    }
                 } else {
                     e.to_string()
                 };
@@ -489,7 +501,10 @@ impl Connection {
                     reason,
                 })
             }
-            Ok(Ok(frame)) => Ok((cid, frame)),
+            Ok(Ok(frame)) => {
+                self.answered += 1;
+                Ok((cid, frame))
+            }
         }
     }
 
@@ -570,6 +585,13 @@ impl Connection {
                         enabled.join(", ")
                     }
                 ),
+            });
+        }
+        if resp.error_code == 34 {
+            // ILLEGAL_SASL_STATE to a handshake: the listener does not do SASL at all.
+            return Err(Error::SaslAuthentication {
+                addr: self.addr.clone(),
+                reason: "the listener does not expect SASL (ILLEGAL_SASL_STATE): check security.protocol".into(),
             });
         }
         if resp.error_code != 0 {
@@ -886,6 +908,32 @@ mod tests {
             assert!(msg.contains("Authentication failed"), "{msg}");
             assert!(!msg.contains("wrong-pw"), "{msg}");
         }
+    }
+
+    #[tokio::test]
+    async fn wrong_security_protocol_hints() {
+        // A plaintext client on a SASL listener is dropped after ApiVersions.
+        let sasl_broker = FakeBroker::start(testbroker::State {
+            sasl: Some(("u".into(), "p".into())),
+            ..Default::default()
+        })
+        .await;
+        let mut conn = Connection::connect(&sasl_broker.addr(), &cfg(), None)
+            .await
+            .unwrap();
+        let e = conn
+            .send(&MetadataRequest::default().with_allow_auto_topic_creation(false))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("may require SASL"), "{e}");
+        // A SASL client on a plaintext listener gets ILLEGAL_SASL_STATE to its handshake.
+        let plain = FakeBroker::start(testbroker::State::default()).await;
+        let props = "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=x required username=\"u\" password=\"p\";\n";
+        let sasl_cfg = ClientConfig::from_properties_text(props).unwrap();
+        let e = Connection::connect(&plain.addr(), &sasl_cfg, None)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("does not expect SASL"), "{e}");
     }
 
     #[tokio::test]

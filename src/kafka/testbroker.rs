@@ -177,6 +177,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         .unwrap_or_else(|| default_ranges(av_max));
     let mut mechanism: Option<String> = None;
     let mut scram: Option<ScramServer> = None;
+    let mut authenticated = state.sasl.is_none();
     loop {
         let mut len = [0u8; 4];
         sock.read_exact(&mut len).await?;
@@ -195,6 +196,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             correlation_id: cid,
             client_id: header.client_id.map(|s| s.to_string()),
         });
+        if !authenticated && !matches!(key, 17 | 18 | 36) {
+            // Like Kafka: an unauthenticated client on a SASL listener is disconnected.
+            return Ok(());
+        }
         let out: Option<Vec<u8>> = match key {
             18 => {
                 let versions: Vec<ApiVersion> = ranges
@@ -219,11 +224,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             17 => {
                 let req = SaslHandshakeRequest::decode(&mut bytes, version).unwrap();
                 mechanism = Some(req.mechanism.to_string());
-                let resp = SaslHandshakeResponse::default().with_mechanisms(vec![
-                    StrBytes::from_static_str("PLAIN"),
-                    StrBytes::from_static_str("SCRAM-SHA-256"),
-                    StrBytes::from_static_str("SCRAM-SHA-512"),
-                ]);
+                let code = if state.sasl.is_some() { 0 } else { 34 };
+                let resp = SaslHandshakeResponse::default()
+                    .with_error_code(code)
+                    .with_mechanisms(vec![
+                        StrBytes::from_static_str("PLAIN"),
+                        StrBytes::from_static_str("SCRAM-SHA-256"),
+                        StrBytes::from_static_str("SCRAM-SHA-512"),
+                    ]);
                 Some(frame(cid, version, &resp))
             }
             36 => {
@@ -241,6 +249,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                         want.push(0);
                         want.extend_from_slice(pass.as_bytes());
                         if req.auth_bytes[..] == want[..] {
+                            authenticated = true;
                             SaslAuthenticateResponse::default()
                         } else {
                             fail("Authentication failed: Invalid username or password")
@@ -284,6 +293,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                                     super::sasl::scram_escape_username(&user)
                                 ));
                                 if user_ok && msg.as_bytes() == &server.expected_final[..] {
+                                    authenticated = true;
                                     let sig = server.client.expected_server_signature().unwrap();
                                     SaslAuthenticateResponse::default().with_auth_bytes(
                                         Bytes::from(format!("v={}", B64.encode(sig))),
