@@ -1310,3 +1310,37 @@ mod tests {
         assert!(msg.contains("sasl.jaas.config"), "{msg}");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Malformed property files and JAAS strings are errors or values, never panics.
+        #[test]
+        fn never_panics(text in "(?s).{0,200}", jaas in r#"[a-zA-Z0-9 ;='"\\/*.\n-]{0,80}"#) {
+            let _ = parse_properties(&text);
+            let _ = ClientConfig::from_properties_text(&text);
+            let _ = parse_jaas_config(&jaas);
+            let _ = parse_jaas_config(&text);
+            let props = format!("security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.jaas.config={jaas}\n");
+            let _ = ClientConfig::from_properties_text(&props);
+        }
+
+        /// A value written with Java's escaping reads back unchanged.
+        #[test]
+        fn escaped_values_round_trip(key in "[a-z.]{1,12}", value in "[ -~]{0,40}") {
+            let mut escaped = String::new();
+            for (i, c) in value.chars().enumerate() {
+                match c {
+                    '\\' | '#' | '!' | '=' | ':' => { escaped.push('\\'); escaped.push(c) }
+                    ' ' if i == 0 => escaped.push_str("\\ "),
+                    _ => escaped.push(c),
+                }
+            }
+            let p = parse_properties(&format!("{key}={escaped}\n")).unwrap();
+            prop_assert_eq!(&p[&key], &value);
+        }
+    }
+}

@@ -509,3 +509,32 @@ mod tests {
         assert!(!n.contains(','));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a broker sends as server-first/server-final, the client errors or
+        /// proceeds, never panics.
+        #[test]
+        fn scram_never_panics(first in proptest::collection::vec(any::<u8>(), 0..120),
+                              fin in proptest::collection::vec(any::<u8>(), 0..120),
+                              iters in 0u32..20000) {
+            let mut c = ScramClient::new(SaslMechanism::ScramSha256, "u", Secret::new("p"), "N".into(), false).unwrap();
+            c.client_first();
+            let _ = c.handle_server_first(&first);
+            let _ = c.handle_server_final(&fin);
+            let mut c = ScramClient::new(SaslMechanism::ScramSha512, "u", Secret::new("p"), "N".into(), false).unwrap();
+            c.client_first();
+            let msg = format!("r=Nx,s=c2FsdA==,i={iters}");
+            if c.handle_server_first(msg.as_bytes()).is_ok() {
+                prop_assert!((SCRAM_MIN_ITERATIONS..=SCRAM_MAX_ITERATIONS).contains(&iters));
+                let _ = c.handle_server_final(&fin);
+            } else {
+                prop_assert!(!(SCRAM_MIN_ITERATIONS..=SCRAM_MAX_ITERATIONS).contains(&iters));
+            }
+        }
+    }
+}

@@ -564,3 +564,18 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pem_never_panics(text in "(?s)(-----(BEGIN|END) [A-Z ]{0,12}-----|[A-Za-z0-9+/= \n]{0,30}){0,6}") {
+            let _ = parse_pem(&text);
+            let _ = certificates("x", &text);
+            let _ = private_key("x", &text, None);
+        }
+    }
+}
