@@ -2,6 +2,7 @@
 //! `KafkaAdmin`, their implementation over real connections (spec §D2–§D7).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -200,55 +201,57 @@ impl ConfigOp {
 pub type Outcomes<K> = BTreeMap<K, Result<(), Error>>;
 
 /// The admin calls kafka-replan makes, in model terms. Implemented by `KafkaAdmin` (a real
-/// cluster) and `FakeAdmin` (in memory, with fault injection). Futures need not be `Send`:
-/// the CLI drives them on a current-thread runtime.
-#[allow(async_fn_in_trait)]
-pub trait Admin {
+/// cluster) and `FakeAdmin` (in memory, with fault injection). The futures are `Send`, so
+/// callers may drive them on any runtime; implementations write plain `async fn`.
+pub trait Admin: Sync {
     /// Brokers (with racks), controller id and cluster id.
-    async fn describe_cluster(&self) -> Result<ClusterDescription, Error>;
+    fn describe_cluster(&self) -> impl Future<Output = Result<ClusterDescription, Error>> + Send;
 
     /// Topic/partition metadata; `None` = every topic. Never creates topics (§F D3).
-    async fn describe_topics(&self, topics: Option<&[String]>)
-        -> Result<Vec<TopicMetadata>, Error>;
+    fn describe_topics(
+        &self,
+        topics: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<TopicMetadata>, Error>> + Send;
 
     /// Log directories of each broker asked for; a broker that cannot answer gets an `Err`.
-    async fn describe_log_dirs(
+    fn describe_log_dirs(
         &self,
         brokers: &[BrokerId],
-    ) -> Result<BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>, Error>;
+    ) -> impl Future<Output = Result<BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>, Error>> + Send;
 
     /// Reassignments in flight; `None` = all.
-    async fn list_reassignments(
+    fn list_reassignments(
         &self,
         partitions: Option<&[TopicPartition]>,
-    ) -> Result<BTreeMap<TopicPartition, OngoingReassignment>, Error>;
+    ) -> impl Future<Output = Result<BTreeMap<TopicPartition, OngoingReassignment>, Error>> + Send;
 
     /// Starts (`Some(target)`) or cancels (`None`) reassignments. Per-partition errors such
     /// as NO_REASSIGNMENT_IN_PROGRESS are reported, not retried (§F D4). Not resent after a
     /// timeout: the outcome is then `Error::OutcomeUnknown`.
-    async fn alter_reassignments(
+    fn alter_reassignments(
         &self,
         targets: &BTreeMap<TopicPartition, Option<Vec<BrokerId>>>,
         allow_replication_factor_change: bool,
-    ) -> Result<Outcomes<TopicPartition>, Error>;
+    ) -> impl Future<Output = Result<Outcomes<TopicPartition>, Error>> + Send;
 
     /// Config entries per resource; `keys` = `None` for all.
-    async fn describe_configs(
+    fn describe_configs(
         &self,
         resources: &[ConfigResource],
         keys: Option<&[String]>,
-    ) -> Result<BTreeMap<ConfigResource, Result<Vec<ConfigEntry>, Error>>, Error>;
+    ) -> impl Future<Output = Result<BTreeMap<ConfigResource, Result<Vec<ConfigEntry>, Error>>, Error>>
+           + Send;
 
-    async fn incremental_alter_configs(
+    fn incremental_alter_configs(
         &self,
         changes: &BTreeMap<ConfigResource, Vec<(String, ConfigOp)>>,
-    ) -> Result<Outcomes<ConfigResource>, Error>;
+    ) -> impl Future<Output = Result<Outcomes<ConfigResource>, Error>> + Send;
 
     /// PREFERRED election; ELECTION_NOT_NEEDED counts as success (§F D5).
-    async fn elect_preferred_leaders(
+    fn elect_preferred_leaders(
         &self,
         partitions: &[TopicPartition],
-    ) -> Result<Outcomes<TopicPartition>, Error>;
+    ) -> impl Future<Output = Result<Outcomes<TopicPartition>, Error>> + Send;
 }
 
 // ---------------------------------------------------------------------------------------

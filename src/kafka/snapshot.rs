@@ -233,6 +233,18 @@ mod tests {
             .with_partition("__consumer_offsets", 0, &[1, 2, 3], 1)
     }
 
+    /// The admin futures are `Send`, so a snapshot (or an executor) can run on a
+    /// multi-threaded runtime or in a spawned task.
+    #[test]
+    fn futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let real = crate::kafka::KafkaAdmin::new("127.0.0.1:1", Default::default()).unwrap();
+        let opts = SnapshotOptions::default();
+        assert_send(&snapshot(&real, &opts));
+        let f = fake();
+        assert_send(&snapshot(&f, &opts));
+    }
+
     #[tokio::test]
     async fn snapshot_from_fake() {
         let f = fake();
