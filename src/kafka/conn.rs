@@ -468,8 +468,17 @@ impl Connection {
                     format!("response frame length {len} is not plausible for Kafka"),
                 ));
             }
-            let mut body = vec![0u8; len as usize];
-            io.read_exact(&mut body).await?;
+            // Grow the buffer as bytes arrive rather than trusting the length up front: a
+            // non-Kafka peer can send any 4 bytes first.
+            let want = len as usize;
+            let mut body = Vec::with_capacity(want.min(1 << 20));
+            (&mut *io).take(want as u64).read_to_end(&mut body).await?;
+            if body.len() != want {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed in the middle of a response",
+                ));
+            }
             Ok(Bytes::from(body))
         })
         .await;
