@@ -2,6 +2,7 @@
 //! step, then the library does the work. Files are written atomically (`output`).
 
 pub mod generate;
+pub mod live;
 pub mod output;
 pub mod plan;
 pub mod score;

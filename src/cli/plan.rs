@@ -9,19 +9,31 @@ use clap::Args;
 use kafka_replan::formats::election::emit_election_json;
 use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
-use kafka_replan::formats::snapshot::parse_snapshot;
+use kafka_replan::formats::racks::parse_capacity_spec;
+use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
 use kafka_replan::plan::schedule::schedule;
 use kafka_replan::plan::{plan, PlanConfig, PlanError};
 
+use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
 use super::{parse_broker_list, read_input, CliError, CliResult, EXIT_OK};
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
-    /// Cluster snapshot (`.json` or `.json.gz`; see `kafka-replan snapshot`).
+    /// Cluster snapshot (`.json` or `.json.gz`; see `kafka-replan snapshot`). Or read the
+    /// cluster live with --bootstrap-server.
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["bootstrap_server", "command_config"], conflicts_with_all = ["bootstrap_server", "command_config"])]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// With a live cluster: disk capacity of brokers whose size Kafka does not report (before
+    /// 3.3): one size for all (`4TB`) or per broker (`1=4TB,2=2TB`).
+    #[arg(long, value_name = "SPEC", requires = "bootstrap_server")]
+    pub broker_capacity: Option<String>,
+    /// With a live cluster: also write the snapshot the plan was made from.
     #[arg(long, value_name = "FILE")]
-    pub snapshot: PathBuf,
+    pub save_snapshot: Option<PathBuf>,
     /// Where to write the plan: Kafka's reassignment JSON, accepted by
     /// `kafka-reassign-partitions --execute` unchanged.
     #[arg(long, value_name = "FILE")]
@@ -162,7 +174,20 @@ pub fn run(args: PlanArgs) -> CliResult {
         None => None,
     };
     let limits = super::simulate::limits(&args.max_inflight_bytes_per_broker, None)?;
-    let mut cluster = load_cluster(&args.snapshot)?;
+    let mut cluster = match &args.snapshot {
+        Some(path) => load_cluster(path)?,
+        None => {
+            let capacity = match &args.broker_capacity {
+                Some(s) => Some(
+                    parse_capacity_spec(s)
+                        .map_err(|m| CliError::bad_input(format!("--broker-capacity: {m}")))?,
+                ),
+                None => None,
+            };
+            let live = args.live.resolve(capacity.as_ref())?;
+            read_cluster(&live)?.cluster
+        }
+    };
     let excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
     let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
     let config = PlanConfig {
@@ -177,6 +202,9 @@ pub fn run(args: PlanArgs) -> CliResult {
     })?;
     let mut out = OutputSet::default();
     out.add(&args.output, plan_json_bytes(&outcome.plan));
+    if let Some(p) = &args.save_snapshot {
+        out.add(p, write_snapshot(&cluster));
+    }
     if let Some(p) = &args.rollback {
         out.add(p, plan_json_bytes(&outcome.rollback));
     }

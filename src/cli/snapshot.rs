@@ -11,6 +11,7 @@ use kafka_replan::formats::snapshot::write_snapshot;
 use kafka_replan::formats::{decode_text, maybe_gunzip};
 use kafka_replan::model::Cluster;
 
+use super::live::{read_cluster, LiveArgs, LiveConfig};
 use super::output::OutputSet;
 use super::{read_input, CliError, CliResult, EXIT_OK};
 
@@ -48,6 +49,8 @@ pub struct SnapshotArgs {
     /// Snapshot file to write (replaced atomically; nothing is written on error).
     #[arg(long, value_name = "cluster.json")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// Where the snapshot's facts come from. Offline files today; a live-cluster source is a
@@ -59,6 +62,7 @@ enum SnapshotSource {
         broker_racks: PathBuf,
         log_dirs: Option<PathBuf>,
     },
+    Live(LiveConfig),
 }
 
 /// The checked configuration of one run.
@@ -77,6 +81,25 @@ impl SnapshotConfig {
             ),
             None => None,
         };
+        if args.live.is_live() {
+            let offline = [
+                (args.reassignment_json.is_some(), "--reassignment-json"),
+                (args.topics_describe.is_some(), "--topics-describe"),
+                (args.broker_racks.is_some(), "--broker-racks"),
+                (args.log_dirs.is_some(), "--log-dirs"),
+            ];
+            if let Some((_, flag)) = offline.iter().find(|(given, _)| *given) {
+                return Err(CliError::bad_input(format!(
+                    "{flag} reads Kafka's files offline; it cannot be combined with --bootstrap-server/--command-config"
+                )));
+            }
+            let live = args.live.resolve(capacity.as_ref())?;
+            return Ok(SnapshotConfig {
+                source: SnapshotSource::Live(live),
+                capacity,
+                output: args.output,
+            });
+        }
         if args.reassignment_json.is_none() && args.topics_describe.is_none() {
             return Err(CliError::bad_input(
                 "snapshot needs the current assignment: give --reassignment-json and/or --topics-describe",
@@ -152,6 +175,25 @@ pub fn run(args: SnapshotArgs) -> CliResult {
             };
             let built = cluster_from_kafka_files(&files).map_err(CliError::bad_input)?;
             (built.cluster, built.warnings)
+        }
+        SnapshotSource::Live(live) => {
+            let snap = read_cluster(live)?;
+            let mut warnings = Vec::new();
+            let in_flight = snap
+                .cluster
+                .partitions
+                .iter()
+                .filter(|p| p.in_flight.as_ref().is_some_and(|f| !f.adding.is_empty() || !f.removing.is_empty()))
+                .count();
+            if in_flight > 0 {
+                warnings.push(format!(
+                    "{in_flight} partition(s) have a reassignment in progress (recorded as adding_replicas/removing_replicas; plan refuses them unless --plan-around-in-flight)"
+                ));
+            }
+            if !snap.cluster.has_capacity() {
+                warnings.push("no disk capacity known: capacity checks are off (give --broker-capacity)".into());
+            }
+            (snap.cluster, warnings)
         }
     };
     let mut out = OutputSet::default();

@@ -1,0 +1,998 @@
+//! One connection to one broker (spec §D1, §D9): TCP (+TLS), 4-byte length framing, request
+//! headers with correlation ids, ApiVersions first, per-API version negotiation, SASL, and
+//! one generic typed `send`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse, ApiKey,
+    ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse,
+    DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
+    DescribeLogDirsResponse, ElectLeadersRequest, ElectLeadersResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, MetadataRequest,
+    MetadataResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::error::Error;
+use super::properties::{ClientConfig, SaslConfig, SaslMechanism};
+use super::sasl::{plain_message, random_nonce, ScramClient};
+
+/// A request kafka-replan sends, paired with its response type. kafka-protocol's own
+/// `Request` trait is only implemented when both its `client` and `broker` features are on;
+/// this trait keeps the build to `client` and doubles as the table of APIs we speak.
+pub trait ApiRequest: Encodable + HeaderVersion + Message {
+    const KEY: ApiKey;
+    /// Kafka's name for the API, used in errors.
+    const NAME: &'static str;
+    type Response: Decodable + HeaderVersion + Message;
+}
+
+macro_rules! api_request {
+    ($req:ty, $resp:ty, $key:expr, $name:literal) => {
+        impl ApiRequest for $req {
+            const KEY: ApiKey = $key;
+            const NAME: &'static str = $name;
+            type Response = $resp;
+        }
+    };
+}
+
+api_request!(
+    MetadataRequest,
+    MetadataResponse,
+    ApiKey::Metadata,
+    "Metadata"
+);
+api_request!(
+    ApiVersionsRequest,
+    ApiVersionsResponse,
+    ApiKey::ApiVersions,
+    "ApiVersions"
+);
+api_request!(
+    SaslHandshakeRequest,
+    SaslHandshakeResponse,
+    ApiKey::SaslHandshake,
+    "SaslHandshake"
+);
+api_request!(
+    SaslAuthenticateRequest,
+    SaslAuthenticateResponse,
+    ApiKey::SaslAuthenticate,
+    "SaslAuthenticate"
+);
+api_request!(
+    DescribeClusterRequest,
+    DescribeClusterResponse,
+    ApiKey::DescribeCluster,
+    "DescribeCluster"
+);
+api_request!(
+    DescribeLogDirsRequest,
+    DescribeLogDirsResponse,
+    ApiKey::DescribeLogDirs,
+    "DescribeLogDirs"
+);
+api_request!(
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+    ApiKey::ListPartitionReassignments,
+    "ListPartitionReassignments"
+);
+api_request!(
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
+    ApiKey::AlterPartitionReassignments,
+    "AlterPartitionReassignments"
+);
+api_request!(
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
+    ApiKey::DescribeConfigs,
+    "DescribeConfigs"
+);
+api_request!(
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+    ApiKey::IncrementalAlterConfigs,
+    "IncrementalAlterConfigs"
+);
+api_request!(
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+    ApiKey::CreateTopics,
+    "CreateTopics"
+);
+api_request!(
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    ApiKey::DeleteTopics,
+    "DeleteTopics"
+);
+api_request!(
+    ElectLeadersRequest,
+    ElectLeadersResponse,
+    ApiKey::ElectLeaders,
+    "ElectLeaders"
+);
+
+/// The client id sent in every request header unless `client.id` says otherwise.
+pub const CLIENT_SOFTWARE_NAME: &str = "kafka-replan";
+
+/// Largest response frame accepted. A Metadata response for 200,000 partitions is a few tens
+/// of MiB; anything far larger means the stream is not Kafka (e.g. TLS bytes read as plain).
+pub const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
+
+/// Picks the version for one API: the highest both sides speak (§D1).
+pub fn negotiate(
+    addr: &str,
+    api: &'static str,
+    client: (i16, i16),
+    broker: Option<(i16, i16)>,
+) -> Result<i16, Error> {
+    let Some((bmin, bmax)) = broker else {
+        return Err(Error::UnsupportedApi {
+            addr: addr.to_string(),
+            api,
+        });
+    };
+    let lo = client.0.max(bmin);
+    let hi = client.1.min(bmax);
+    if hi < lo {
+        return Err(Error::NoCommonVersion {
+            addr: addr.to_string(),
+            api,
+            client_min: client.0,
+            client_max: client.1,
+            broker_min: bmin,
+            broker_max: bmax,
+        });
+    }
+    Ok(hi)
+}
+
+/// Encodes one request frame: length, header (v1 or v2 per `header_version`), body.
+pub fn encode_request<R: ApiRequest>(
+    req: &R,
+    version: i16,
+    correlation_id: i32,
+    client_id: &str,
+) -> Result<Vec<u8>, String> {
+    let header = RequestHeader::default()
+        .with_request_api_key(R::KEY as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_string(client_id.to_string())));
+    let mut buf: Vec<u8> = vec![0, 0, 0, 0];
+    header
+        .encode(&mut buf, R::header_version(version))
+        .map_err(|e| format!("encoding request header: {e}"))?;
+    req.encode(&mut buf, version)
+        .map_err(|e| format!("encoding {} v{version}: {e}", R::NAME))?;
+    let len = i32::try_from(buf.len() - 4).map_err(|_| "request too large".to_string())?;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    Ok(buf)
+}
+
+/// Reads the response header of a frame (without its length prefix) and checks the
+/// correlation id; returns the body.
+pub fn split_response_header(
+    mut frame: Bytes,
+    header_version: i16,
+    correlation_id: i32,
+) -> Result<Bytes, String> {
+    let header = ResponseHeader::decode(&mut frame, header_version)
+        .map_err(|e| format!("decoding response header: {e}"))?;
+    if header.correlation_id != correlation_id {
+        return Err(format!(
+            "correlation id mismatch: sent {correlation_id}, got {}",
+            header.correlation_id
+        ));
+    }
+    Ok(frame)
+}
+
+/// Decodes a response body at `version`. Trailing bytes are ignored: some brokers and mocks
+/// append a byte kafka-protocol does not expect (measured against librdkafka's mock).
+pub fn decode_body<T: Decodable>(mut body: Bytes, version: i16, api: &str) -> Result<T, String> {
+    T::decode(&mut body, version).map_err(|e| format!("decoding {api} v{version} response: {e}"))
+}
+
+/// Decodes a full response frame (without length prefix) for request type `R`.
+pub fn decode_response<R: ApiRequest>(
+    frame: Bytes,
+    version: i16,
+    correlation_id: i32,
+) -> Result<R::Response, String> {
+    let body = split_response_header(frame, R::Response::header_version(version), correlation_id)?;
+    decode_body::<R::Response>(body, version, R::NAME)
+}
+
+/// Byte stream under a connection: plain TCP, TLS, or an in-memory pipe in tests.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Splits `host:port` / `[v6]:port`.
+pub fn parse_host_port(addr: &str) -> Result<(String, u16), Error> {
+    let bad = |reason: &str| Error::BadAddress {
+        addr: addr.to_string(),
+        reason: reason.to_string(),
+    };
+    let addr_t = addr.trim();
+    let (host, port) = if let Some(rest) = addr_t.strip_prefix('[') {
+        let (h, p) = rest
+            .split_once("]:")
+            .ok_or_else(|| bad("expected [ipv6]:port"))?;
+        (h, p)
+    } else {
+        addr_t
+            .rsplit_once(':')
+            .ok_or_else(|| bad("expected host:port"))?
+    };
+    if host.is_empty() {
+        return Err(bad("empty host"));
+    }
+    let port: u16 = port
+        .parse()
+        .map_err(|_| bad("port is not a number 1-65535"))?;
+    if port == 0 {
+        return Err(bad("port is not a number 1-65535"));
+    }
+    Ok((host.to_string(), port))
+}
+
+/// An authenticated connection with its negotiated API versions.
+pub struct Connection {
+    io: Box<dyn Io>,
+    addr: String,
+    client_id: String,
+    next_correlation_id: i32,
+    /// Broker's supported range per API key.
+    broker_versions: BTreeMap<i16, (i16, i16)>,
+    timeout: Duration,
+    /// Set when the stream is unusable (timeout or I/O error mid-request): a late response
+    /// would be read as the answer to the next request.
+    broken: Option<String>,
+    /// When the broker will drop the SASL session (SessionLifetimeMs).
+    session_expires: Option<Instant>,
+    /// Responses read since the handshake finished (for error hints).
+    answered: u64,
+    uses_sasl: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Connects to `addr` (`host:port`), runs TLS, ApiVersions and SASL as `cfg` says.
+    pub async fn connect(
+        addr: &str,
+        cfg: &ClientConfig,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Connection, Error> {
+        let (host, port) = parse_host_port(addr)?;
+        let timeout = cfg.request_timeout;
+        let tcp =
+            match tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await {
+                Err(_) => {
+                    return Err(Error::Connect {
+                        addr: addr.to_string(),
+                        reason: format!("timed out after {} ms", timeout.as_millis()),
+                    })
+                }
+                Ok(Err(e)) => {
+                    return Err(Error::Connect {
+                        addr: addr.to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+                Ok(Ok(s)) => s,
+            };
+        // Requests are small and latency matters more than packet count.
+        let _ = tcp.set_nodelay(true);
+        let io: Box<dyn Io> = if cfg.security_protocol.uses_tls() {
+            let Some(tls) = tls else {
+                return Err(Error::Other(
+                    "internal: TLS configured but no TLS context built".into(),
+                ));
+            };
+            let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|e| {
+                Error::BadAddress {
+                    addr: addr.to_string(),
+                    reason: format!("not a valid TLS server name: {e}"),
+                }
+            })?;
+            let connector = tokio_rustls::TlsConnector::from(tls.clone());
+            match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
+                Err(_) => {
+                    return Err(Error::TlsHandshake {
+                        addr: addr.to_string(),
+                        reason: format!(
+                            "timed out after {} ms (does this listener speak TLS? check security.protocol)",
+                            timeout.as_millis()
+                        ),
+                    })
+                }
+                Ok(Err(e)) => {
+                    let mut reason = e.to_string();
+                    // A plaintext listener answers a ClientHello with Kafka framing or a
+                    // close, which rustls reports as a corrupt message or an early EOF.
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                    ) {
+                        reason.push_str(" (does this listener speak TLS? check security.protocol)");
+                    }
+                    return Err(Error::TlsHandshake {
+                        addr: addr.to_string(),
+                        reason,
+                    });
+                }
+                Ok(Ok(s)) => Box::new(s),
+            }
+        } else {
+            Box::new(tcp)
+        };
+        Connection::handshake(io, addr, cfg).await
+    }
+
+    /// ApiVersions, then SASL if configured, over an established stream.
+    pub async fn handshake(
+        io: Box<dyn Io>,
+        addr: &str,
+        cfg: &ClientConfig,
+    ) -> Result<Connection, Error> {
+        let mut conn = Connection {
+            io,
+            addr: addr.to_string(),
+            client_id: cfg.client_id.clone(),
+            next_correlation_id: 0,
+            broker_versions: BTreeMap::new(),
+            timeout: cfg.request_timeout,
+            broken: None,
+            session_expires: None,
+            answered: 0,
+            uses_sasl: cfg.sasl.is_some(),
+        };
+        conn.api_versions()
+            .await
+            .map_err(|e| hint_protocol(e, cfg))?;
+        if let Some(sasl) = &cfg.sasl {
+            conn.authenticate(sasl).await?;
+        }
+        conn.answered = 0;
+        Ok(conn)
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// False once the stream broke or the SASL session is about to expire.
+    pub fn is_usable(&self) -> bool {
+        self.broken.is_none()
+            && self
+                .session_expires
+                .is_none_or(|t| Instant::now() + Duration::from_secs(1) < t)
+    }
+
+    /// The broker's version range for an API, if it offers the API.
+    pub fn broker_range(&self, key: ApiKey) -> Option<(i16, i16)> {
+        self.broker_versions.get(&(key as i16)).copied()
+    }
+
+    /// The version `send` uses for `R`.
+    pub fn version<R: ApiRequest>(&self) -> Result<i16, Error> {
+        negotiate(
+            &self.addr,
+            R::NAME,
+            (R::VERSIONS.min, R::VERSIONS.max),
+            self.broker_range(R::KEY),
+        )
+    }
+
+    /// Sends a request at the negotiated version and returns its typed response.
+    pub async fn send<R: ApiRequest>(&mut self, req: &R) -> Result<R::Response, Error> {
+        let version = self.version::<R>()?;
+        self.send_at(req, version).await
+    }
+
+    /// Sends a request at an explicit version (for requests whose fields depend on it).
+    pub async fn send_at<R: ApiRequest>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) -> Result<R::Response, Error> {
+        let (cid, frame) = self.exchange::<R>(req, version).await?;
+        decode_response::<R>(frame, version, cid).map_err(|reason| self.protocol(R::NAME, reason))
+    }
+
+    fn protocol(&mut self, api: &'static str, reason: String) -> Error {
+        // After a framing or decode surprise we cannot trust the stream position.
+        self.broken = Some(reason.clone());
+        Error::Protocol {
+            addr: self.addr.clone(),
+            api,
+            reason,
+        }
+    }
+
+    /// Writes one request and reads its response frame (without the length prefix).
+    async fn exchange<R: ApiRequest>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) -> Result<(i32, Bytes), Error> {
+        if let Some(why) = &self.broken {
+            return Err(Error::ConnectionLost {
+                addr: self.addr.clone(),
+                api: R::NAME,
+                reason: format!("connection unusable after an earlier failure: {why}"),
+            });
+        }
+        let cid = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        let frame = encode_request(req, version, cid, &self.client_id).map_err(|reason| {
+            Error::Protocol {
+                addr: self.addr.clone(),
+                api: R::NAME,
+                reason,
+            }
+        })?;
+        let timeout = self.timeout;
+        let io = &mut self.io;
+        let result = tokio::time::timeout(timeout, async move {
+            io.write_all(&frame).await?;
+            io.flush().await?;
+            let mut len = [0u8; 4];
+            io.read_exact(&mut len).await?;
+            let len = i32::from_be_bytes(len);
+            if len < 0 || len as usize > MAX_FRAME_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("response frame length {len} is not plausible for Kafka"),
+                ));
+            }
+            // Grow the buffer as bytes arrive rather than trusting the length up front: a
+            // non-Kafka peer can send any 4 bytes first.
+            let want = len as usize;
+            let mut body = Vec::with_capacity(want.min(1 << 20));
+            (&mut *io).take(want as u64).read_to_end(&mut body).await?;
+            if body.len() != want {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed in the middle of a response",
+                ));
+            }
+            Ok(Bytes::from(body))
+        })
+        .await;
+        match result {
+            Err(_) => {
+                self.broken = Some("request timed out".into());
+                Err(Error::Timeout {
+                    addr: self.addr.clone(),
+                    api: R::NAME,
+                    after: timeout,
+                })
+            }
+            Ok(Err(e)) => {
+                self.broken = Some(e.to_string());
+                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    if self.answered == 0 && !self.uses_sasl && R::KEY != ApiKey::ApiVersions {
+                        // A SASL listener answers ApiVersions, then drops the first other
+                        // request of an unauthenticated client.
+                        "closed by the broker (the listener may require SASL: check security.protocol)".to_string()
+                    } else {
+                        "closed by the broker".to_string()
+                    }
+                } else {
+                    e.to_string()
+                };
+                Err(Error::ConnectionLost {
+                    addr: self.addr.clone(),
+                    api: R::NAME,
+                    reason,
+                })
+            }
+            Ok(Ok(frame)) => {
+                self.answered += 1;
+                Ok((cid, frame))
+            }
+        }
+    }
+
+    /// ApiVersions at our highest version; a broker that does not know it answers
+    /// UNSUPPORTED_VERSION with a v0 body listing its own range: retry at its max (§D1).
+    async fn api_versions(&mut self) -> Result<(), Error> {
+        let mut version = ApiVersionsRequest::VERSIONS.max;
+        for _attempt in 0..2 {
+            let mut req = ApiVersionsRequest::default();
+            if version >= 3 {
+                req = req
+                    .with_client_software_name(StrBytes::from_static_str(CLIENT_SOFTWARE_NAME))
+                    .with_client_software_version(StrBytes::from_static_str(env!(
+                        "CARGO_PKG_VERSION"
+                    )));
+            }
+            let (cid, frame) = self.exchange(&req, version).await?;
+            let body = split_response_header(frame, 0, cid)
+                .map_err(|r| self.protocol("ApiVersions", r))?;
+            let error_code = if body.len() >= 2 {
+                (&body[..2]).get_i16()
+            } else {
+                return Err(self.protocol("ApiVersions", "empty response".into()));
+            };
+            if error_code == 35 && version > 0 {
+                let v0: ApiVersionsResponse = decode_body(body, 0, "ApiVersions")
+                    .map_err(|r| self.protocol("ApiVersions", r))?;
+                let theirs = v0
+                    .api_keys
+                    .iter()
+                    .find(|k| k.api_key == ApiKey::ApiVersions as i16)
+                    .map(|k| k.max_version)
+                    .unwrap_or(0);
+                let next = theirs.clamp(0, version - 1);
+                version = next;
+                continue;
+            }
+            let resp: ApiVersionsResponse = decode_body(body, version, "ApiVersions")
+                .map_err(|r| self.protocol("ApiVersions", r))?;
+            if error_code != 0 {
+                return Err(Error::broker("ApiVersions", error_code, None));
+            }
+            self.broker_versions = resp
+                .api_keys
+                .iter()
+                .map(|k| (k.api_key, (k.min_version, k.max_version)))
+                .collect();
+            return Ok(());
+        }
+        Err(self.protocol(
+            "ApiVersions",
+            "broker kept answering UNSUPPORTED_VERSION".into(),
+        ))
+    }
+
+    /// SaslHandshake v1 then SaslAuthenticate round trips (§D9).
+    async fn authenticate(&mut self, sasl: &SaslConfig) -> Result<(), Error> {
+        let hs_version = self.version::<SaslHandshakeRequest>()?;
+        if hs_version < 1 {
+            return Err(Error::SaslAuthentication {
+                addr: self.addr.clone(),
+                reason: "broker only offers SaslHandshake v0 (raw SASL tokens), which kafka-replan does not speak".into(),
+            });
+        }
+        let hs = SaslHandshakeRequest::default()
+            .with_mechanism(StrBytes::from_static_str(sasl.mechanism.name()));
+        let resp = self.send_at(&hs, 1).await?;
+        if resp.error_code == 33 {
+            let enabled: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(Error::SaslAuthentication {
+                addr: self.addr.clone(),
+                reason: format!(
+                    "the broker does not enable {} on this listener (enabled: {})",
+                    sasl.mechanism,
+                    if enabled.is_empty() {
+                        "none listed".to_string()
+                    } else {
+                        enabled.join(", ")
+                    }
+                ),
+            });
+        }
+        if resp.error_code == 34 {
+            // ILLEGAL_SASL_STATE to a handshake: the listener does not do SASL at all.
+            return Err(Error::SaslAuthentication {
+                addr: self.addr.clone(),
+                reason: "the listener does not expect SASL (ILLEGAL_SASL_STATE): check security.protocol".into(),
+            });
+        }
+        if resp.error_code != 0 {
+            return Err(Error::broker("SaslHandshake", resp.error_code, None));
+        }
+        match sasl.mechanism {
+            SaslMechanism::Plain => {
+                self.sasl_round(plain_message(&sasl.username, &sasl.password))
+                    .await?;
+            }
+            SaslMechanism::ScramSha256 | SaslMechanism::ScramSha512 => {
+                let nonce = random_nonce()
+                    .map_err(|_| Error::Other("system random number generator failed".into()))?;
+                let Some(mut scram) = ScramClient::new(
+                    sasl.mechanism,
+                    &sasl.username,
+                    sasl.password.clone(),
+                    nonce,
+                    sasl.token_auth,
+                ) else {
+                    return Err(Error::Other("internal: not a SCRAM mechanism".into()));
+                };
+                let server_first = self.sasl_round(scram.client_first()).await?;
+                let client_final =
+                    scram
+                        .handle_server_first(&server_first)
+                        .map_err(|source| Error::Sasl {
+                            addr: self.addr.clone(),
+                            source,
+                        })?;
+                let server_final = self.sasl_round(client_final).await?;
+                scram
+                    .handle_server_final(&server_final)
+                    .map_err(|source| Error::Sasl {
+                        addr: self.addr.clone(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sasl_round(&mut self, auth_bytes: Vec<u8>) -> Result<Bytes, Error> {
+        let req = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(auth_bytes));
+        let resp = self.send(&req).await?;
+        if resp.error_code == 58 {
+            return Err(Error::SaslAuthentication {
+                addr: self.addr.clone(),
+                reason: resp
+                    .error_message
+                    .map(|m| m.to_string())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "SASL_AUTHENTICATION_FAILED".into()),
+            });
+        }
+        if resp.error_code != 0 {
+            return Err(Error::broker(
+                "SaslAuthenticate",
+                resp.error_code,
+                resp.error_message.map(|m| m.to_string()),
+            ));
+        }
+        if resp.session_lifetime_ms > 0 {
+            self.session_expires =
+                Some(Instant::now() + Duration::from_millis(resp.session_lifetime_ms as u64));
+        }
+        Ok(resp.auth_bytes)
+    }
+}
+
+/// A connection that closes during ApiVersions usually means the listener expects another
+/// security protocol; say so.
+fn hint_protocol(e: Error, cfg: &ClientConfig) -> Error {
+    match e {
+        Error::ConnectionLost { addr, api, reason } => Error::ConnectionLost {
+            addr,
+            api,
+            reason: format!(
+                "{reason} (security.protocol is {:?}: does the listener expect another protocol?)",
+                cfg.security_protocol
+            ),
+        },
+        Error::Protocol { addr, api, reason } if !cfg.security_protocol.uses_tls() => {
+            Error::Protocol {
+                addr,
+                api,
+                reason: format!("{reason} (is this a TLS listener? set security.protocol)"),
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::testbroker::{self, FakeBroker};
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::TopicName;
+
+    #[test]
+    fn f_d2_version_negotiation_table() {
+        // (client range, broker range, expected)
+        type Case = ((i16, i16), Option<(i16, i16)>, Result<i16, &'static str>);
+        let cases: &[Case] = &[
+            ((0, 13), Some((0, 12)), Ok(12)),
+            ((0, 13), Some((0, 13)), Ok(13)),
+            ((0, 4), Some((0, 3)), Ok(3)),
+            ((1, 4), Some((0, 4)), Ok(4)),
+            ((1, 4), Some((2, 9)), Ok(4)),
+            ((0, 1), Some((0, 0)), Ok(0)),
+            // No overlap: broker too new or too old.
+            ((1, 4), Some((5, 6)), Err("no common version")),
+            ((2, 4), Some((0, 1)), Err("no common version")),
+            ((0, 2), None, Err("does not support")),
+        ];
+        for (client, broker, want) in cases {
+            let got = negotiate("b:9092", "DescribeLogDirs", *client, *broker);
+            match (want, got) {
+                (Ok(v), Ok(g)) => assert_eq!(*v, g, "{client:?} {broker:?}"),
+                (Err(s), Err(e)) => assert!(e.to_string().contains(s), "{e}"),
+                (w, g) => panic!("{client:?} {broker:?}: want {w:?} got {g:?}"),
+            }
+        }
+        let e = negotiate("b:9092", "DescribeLogDirs", (1, 4), Some((5, 6))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no common version for DescribeLogDirs: kafka-replan speaks v1-v4, broker b:9092 v5-v6"
+        );
+    }
+
+    /// ApiVersions v4 request, derived by hand from the schema: header v2 (api_key 18,
+    /// version 4, correlation id 7, client id "kafka-replan" as a non-compact string, empty
+    /// tagged fields), then the flexible body (compact strings name + version, tagged fields).
+    #[test]
+    fn f_d1_api_versions_request_golden_bytes() {
+        let req = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("kafka-replan"))
+            .with_client_software_version(StrBytes::from_static_str("0.1.0"));
+        let got = encode_request(&req, 4, 7, "kafka-replan").unwrap();
+        let mut want: Vec<u8> = Vec::new();
+        let mut body: Vec<u8> = Vec::new();
+        body.extend_from_slice(&18i16.to_be_bytes());
+        body.extend_from_slice(&4i16.to_be_bytes());
+        body.extend_from_slice(&7i32.to_be_bytes());
+        body.extend_from_slice(&12i16.to_be_bytes());
+        body.extend_from_slice(b"kafka-replan");
+        body.push(0); // header tagged fields
+        body.push(13); // compact string length + 1
+        body.extend_from_slice(b"kafka-replan");
+        body.push(6);
+        body.extend_from_slice(b"0.1.0");
+        body.push(0); // body tagged fields
+        want.extend_from_slice(&(body.len() as i32).to_be_bytes());
+        want.extend_from_slice(&body);
+        assert_eq!(got, want);
+        // v0: header v1 and an empty body.
+        let got0 = encode_request(&ApiVersionsRequest::default(), 0, 1, "x").unwrap();
+        assert_eq!(got0, [0, 0, 0, 11, 0, 18, 0, 0, 0, 0, 0, 1, 0, 1, b'x']);
+    }
+
+    /// Metadata v12 for topic "foo", AllowAutoTopicCreation=false (§F D3), derived by hand.
+    #[test]
+    fn f_d3_metadata_request_golden_bytes() {
+        let req = MetadataRequest::default()
+            .with_topics(Some(vec![MetadataRequestTopic::default()
+                .with_name(Some(TopicName(StrBytes::from_static_str("foo"))))]))
+            .with_allow_auto_topic_creation(false);
+        let got = encode_request(&req, 12, 0x01020304, "kr").unwrap();
+        let mut body: Vec<u8> = vec![0, 3, 0, 12, 1, 2, 3, 4, 0, 2, b'k', b'r', 0];
+        body.push(2); // compact array of 1 topic
+        body.extend_from_slice(&[0u8; 16]); // topic id (zero uuid)
+        body.push(4); // compact nullable string "foo"
+        body.extend_from_slice(b"foo");
+        body.push(0); // topic tagged fields
+        body.push(0); // allow_auto_topic_creation = false
+        body.push(0); // include_topic_authorized_operations
+        body.push(0); // tagged fields
+        let mut want = (body.len() as i32).to_be_bytes().to_vec();
+        want.extend_from_slice(&body);
+        assert_eq!(got, want);
+        // Null topics (= all) at v4: int32 -1.
+        let all = MetadataRequest::default()
+            .with_topics(None)
+            .with_allow_auto_topic_creation(false);
+        let got = encode_request(&all, 4, 0, "").unwrap();
+        assert_eq!(
+            &got[4..],
+            &[0, 3, 0, 4, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0]
+        );
+    }
+
+    #[test]
+    fn response_header_and_lenient_decode() {
+        // Response header v0 (cid 9) + SaslHandshake v1 body + one trailing byte.
+        let mut frame: Vec<u8> = 9i32.to_be_bytes().to_vec();
+        frame.extend_from_slice(&0i16.to_be_bytes());
+        frame.extend_from_slice(&1i32.to_be_bytes());
+        frame.extend_from_slice(&5i16.to_be_bytes());
+        frame.extend_from_slice(b"PLAIN");
+        frame.push(0); // trailing byte: ignored
+        let r = decode_response::<SaslHandshakeRequest>(Bytes::from(frame.clone()), 1, 9).unwrap();
+        assert_eq!(r.mechanisms.len(), 1);
+        let e = decode_response::<SaslHandshakeRequest>(Bytes::from(frame), 1, 10).unwrap_err();
+        assert!(e.contains("correlation id mismatch"), "{e}");
+        // Truncated body is an error, not a panic.
+        assert!(decode_response::<SaslHandshakeRequest>(
+            Bytes::from_static(&[0, 0, 0, 9, 0]),
+            1,
+            9
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn host_port_parsing() {
+        assert_eq!(parse_host_port("a:1").unwrap(), ("a".into(), 1));
+        assert_eq!(parse_host_port("[::1]:9092").unwrap(), ("::1".into(), 9092));
+        assert!(parse_host_port("a").is_err());
+        assert!(parse_host_port("a:0").is_err());
+        assert!(parse_host_port(":9").is_err());
+        assert!(parse_host_port("a:99999").is_err());
+    }
+
+    fn cfg() -> ClientConfig {
+        ClientConfig {
+            request_timeout: Duration::from_millis(2000),
+            ..ClientConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn f_d1_api_versions_first_and_correlation_ids() {
+        let broker = FakeBroker::start(testbroker::State::default()).await;
+        let mut conn = Connection::connect(&broker.addr(), &cfg(), None)
+            .await
+            .unwrap();
+        let md = conn
+            .send(&MetadataRequest::default().with_allow_auto_topic_creation(false))
+            .await
+            .unwrap();
+        assert_eq!(md.brokers.len(), 1);
+        let log = broker.log();
+        assert_eq!(log[0].api_key, ApiKey::ApiVersions as i16);
+        assert_eq!(log[0].api_version, 4);
+        assert_eq!(log[1].api_key, ApiKey::Metadata as i16);
+        assert_eq!(log[1].api_version, 12);
+        assert_eq!(log[0].correlation_id + 1, log[1].correlation_id);
+        assert_eq!(log[1].client_id.as_deref(), Some("kafka-replan"));
+    }
+
+    #[tokio::test]
+    async fn f_d1_unsupported_version_retried_at_broker_max() {
+        let state = testbroker::State {
+            api_versions_max: 2,
+            ..Default::default()
+        };
+        let broker = FakeBroker::start(state).await;
+        let conn = Connection::connect(&broker.addr(), &cfg(), None)
+            .await
+            .unwrap();
+        let log = broker.log();
+        assert_eq!(log[0].api_version, 4);
+        assert_eq!(log[1].api_key, ApiKey::ApiVersions as i16);
+        assert_eq!(log[1].api_version, 2);
+        assert!(conn.broker_range(ApiKey::Metadata).is_some());
+    }
+
+    #[tokio::test]
+    async fn sasl_plain_and_scram_end_to_end() {
+        for (mech, text) in [
+            (SaslMechanism::Plain, "PLAIN"),
+            (SaslMechanism::ScramSha256, "SCRAM-SHA-256"),
+            (SaslMechanism::ScramSha512, "SCRAM-SHA-512"),
+        ] {
+            let broker = FakeBroker::start(testbroker::State {
+                sasl: Some(("alice".into(), "alice-secret".into())),
+                ..Default::default()
+            })
+            .await;
+            let props = format!(
+                "security.protocol=SASL_PLAINTEXT\nsasl.mechanism={text}\nsasl.jaas.config=x required username=\"alice\" password=\"alice-secret\";\nrequest.timeout.ms=2000\n"
+            );
+            let cfg = ClientConfig::from_properties_text(&props).unwrap();
+            assert_eq!(cfg.sasl.as_ref().unwrap().mechanism, mech);
+            let mut conn = Connection::connect(&broker.addr(), &cfg, None)
+                .await
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            conn.send(&MetadataRequest::default().with_allow_auto_topic_creation(false))
+                .await
+                .unwrap();
+            let keys: Vec<i16> = broker.log().iter().map(|r| r.api_key).collect();
+            assert_eq!(&keys[..3], &[18, 17, 36], "{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sasl_wrong_password_is_a_clear_error() {
+        for text in ["PLAIN", "SCRAM-SHA-512"] {
+            let broker = FakeBroker::start(testbroker::State {
+                sasl: Some(("alice".into(), "right".into())),
+                ..Default::default()
+            })
+            .await;
+            let props = format!(
+                "security.protocol=SASL_PLAINTEXT\nsasl.mechanism={text}\nsasl.jaas.config=x required username=\"alice\" password=\"wrong-pw\";\n"
+            );
+            let cfg = ClientConfig::from_properties_text(&props).unwrap();
+            let e = Connection::connect(&broker.addr(), &cfg, None)
+                .await
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, Error::SaslAuthentication { .. }), "{msg}");
+            assert!(msg.contains("Authentication failed"), "{msg}");
+            assert!(!msg.contains("wrong-pw"), "{msg}");
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_security_protocol_hints() {
+        // A plaintext client on a SASL listener is dropped after ApiVersions.
+        let sasl_broker = FakeBroker::start(testbroker::State {
+            sasl: Some(("u".into(), "p".into())),
+            ..Default::default()
+        })
+        .await;
+        let mut conn = Connection::connect(&sasl_broker.addr(), &cfg(), None)
+            .await
+            .unwrap();
+        let e = conn
+            .send(&MetadataRequest::default().with_allow_auto_topic_creation(false))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("may require SASL"), "{e}");
+        // A SASL client on a plaintext listener gets ILLEGAL_SASL_STATE to its handshake.
+        let plain = FakeBroker::start(testbroker::State::default()).await;
+        let props = "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=x required username=\"u\" password=\"p\";\n";
+        let sasl_cfg = ClientConfig::from_properties_text(props).unwrap();
+        let e = Connection::connect(&plain.addr(), &sasl_cfg, None)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("does not expect SASL"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn timeout_when_broker_never_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let hold = tokio::spawn(async move {
+            // Accept and hold the socket open without answering.
+            let (sock, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            drop(sock);
+        });
+        let cfg = ClientConfig {
+            request_timeout: Duration::from_millis(200),
+            ..ClientConfig::default()
+        };
+        let start = Instant::now();
+        let e = Connection::connect(&addr, &cfg, None).await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(2));
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert!(e.to_string().contains("timed out after 200 ms"), "{e}");
+        hold.abort();
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_one_line() {
+        // Bind then drop to get a port nobody listens on.
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().to_string()
+        };
+        let e = Connection::connect(&addr, &cfg(), None).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("cannot connect to {addr}: ")),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'));
+    }
+
+    #[tokio::test]
+    async fn broker_closing_connection_hints_protocol() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let t = tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            drop(sock);
+        });
+        let e = Connection::connect(&addr, &cfg(), None).await.unwrap_err();
+        assert!(e.to_string().contains("security.protocol"), "{e}");
+        t.await.unwrap();
+    }
+}

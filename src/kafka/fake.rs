@@ -1,0 +1,1141 @@
+//! `FakeAdmin`: an in-memory cluster implementing `Admin`, deterministic, with KIP-455
+//! reassignment semantics at the level the executor needs (spec §E1, §E2, §E5, §E6) and
+//! fault injection (the next call of a method fails, before or after taking effect).
+//!
+//! Handles are cheap clones sharing one state, so a test can drive the cluster (complete
+//! moves, kill brokers, inject faults) while an executor holds another handle.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::admin::{
+    Admin, BrokerNode, ClusterDescription, ConfigEntry, ConfigOp, ConfigResource, ConfigSource,
+    LogDir, LogDirReplica, OngoingReassignment, Outcomes, PartitionMetadata, TopicMetadata,
+};
+use super::error::Error;
+use crate::model::{BrokerId, TopicPartition};
+
+/// The `Admin` methods, for fault injection and the call log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    DescribeCluster,
+    DescribeTopics,
+    DescribeLogDirs,
+    ListReassignments,
+    AlterReassignments,
+    DescribeConfigs,
+    IncrementalAlterConfigs,
+    ElectLeaders,
+}
+
+/// An injected failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The call fails without any effect (e.g. connection refused, NOT_CONTROLLER).
+    Fail(Error),
+    /// The call takes effect, then the answer is lost (a connection drop after the broker
+    /// acted): the caller sees the error while the cluster changed.
+    ApplyThenFail(Error),
+}
+
+impl Fault {
+    /// A dropped connection before anything reached the broker.
+    pub fn connection_refused() -> Fault {
+        Fault::Fail(Error::Connect {
+            addr: "fake:9092".into(),
+            reason: "Connection refused (os error 111)".into(),
+        })
+    }
+
+    /// A connection drop after a write took effect: for non-idempotent calls the real client
+    /// reports `OutcomeUnknown`.
+    pub fn lost_after_apply(api: &'static str) -> Fault {
+        Fault::ApplyThenFail(Error::OutcomeUnknown {
+            api,
+            reason: "connection to fake:9092 lost: closed by the broker".into(),
+        })
+    }
+
+    /// A Kafka error code as a top-level failure without effect.
+    pub fn broker_error(api: &'static str, code: i16) -> Fault {
+        Fault::Fail(Error::broker(api, code, None))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeBrokerState {
+    pub rack: Option<String>,
+    pub alive: bool,
+    /// Disk size reported as DescribeLogDirs TotalBytes; `None` = not reported (pre-3.3).
+    pub capacity_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakePartition {
+    /// During a move: target followed by the removing replicas (§E1).
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    pub leader: Option<BrokerId>,
+    pub size_bytes: u64,
+    pub adding: Vec<BrokerId>,
+    pub removing: Vec<BrokerId>,
+}
+
+impl FakePartition {
+    pub fn in_flight(&self) -> bool {
+        !self.adding.is_empty() || !self.removing.is_empty()
+    }
+
+    /// The target of the move in flight (`replicas − removing`), or the replicas.
+    pub fn target(&self) -> Vec<BrokerId> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|b| !self.removing.contains(b))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeState {
+    pub cluster_id: String,
+    pub controller: Option<BrokerId>,
+    pub brokers: BTreeMap<BrokerId, FakeBrokerState>,
+    pub partitions: BTreeMap<TopicPartition, FakePartition>,
+    pub configs: BTreeMap<ConfigResource, BTreeMap<String, String>>,
+    /// Every call, in order.
+    pub calls: Vec<Method>,
+    faults: BTreeMap<Method, VecDeque<Fault>>,
+}
+
+/// In-memory `Admin`. Clone to share.
+#[derive(Debug, Clone, Default)]
+pub struct FakeAdmin {
+    state: Arc<Mutex<FakeState>>,
+}
+
+const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
+
+fn broker_err(api: &'static str, code: i16, msg: &str) -> Error {
+    Error::broker(api, code, (!msg.is_empty()).then(|| msg.to_string()))
+}
+
+impl FakeAdmin {
+    pub fn new() -> FakeAdmin {
+        let admin = FakeAdmin::default();
+        admin.lock().cluster_id = "fake-cluster".into();
+        admin
+    }
+
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        // A panicking test thread must not make every later call panic too.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a live broker. The first broker added becomes the controller.
+    pub fn with_broker(
+        self,
+        id: BrokerId,
+        rack: Option<&str>,
+        capacity_bytes: Option<u64>,
+    ) -> Self {
+        {
+            let mut s = self.lock();
+            s.brokers.insert(
+                id,
+                FakeBrokerState {
+                    rack: rack.map(str::to_string),
+                    alive: true,
+                    capacity_bytes,
+                },
+            );
+            if s.controller.is_none() {
+                s.controller = Some(id);
+            }
+        }
+        self
+    }
+
+    /// Adds a partition with all replicas in sync and `replicas[0]` leading.
+    pub fn with_partition(
+        self,
+        topic: &str,
+        partition: i32,
+        replicas: &[BrokerId],
+        size_bytes: u64,
+    ) -> Self {
+        self.lock().partitions.insert(
+            TopicPartition::new(topic, partition),
+            FakePartition {
+                replicas: replicas.to_vec(),
+                isr: replicas.to_vec(),
+                leader: replicas.first().copied(),
+                size_bytes,
+                adding: Vec::new(),
+                removing: Vec::new(),
+            },
+        );
+        self
+    }
+
+    /// Reads the state.
+    pub fn inspect<R>(&self, f: impl FnOnce(&FakeState) -> R) -> R {
+        f(&self.lock())
+    }
+
+    /// Changes the state directly (ISR, leaders, sizes...).
+    pub fn modify<R>(&self, f: impl FnOnce(&mut FakeState) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    /// The next call of `method` fails as described; faults queue up in order.
+    pub fn fail_next(&self, method: Method, fault: Fault) {
+        self.lock()
+            .faults
+            .entry(method)
+            .or_default()
+            .push_back(fault);
+    }
+
+    /// A broker goes down: it leaves the ISR of every partition and loses leadership.
+    pub fn set_broker_alive(&self, id: BrokerId, alive: bool) {
+        let mut s = self.lock();
+        if let Some(b) = s.brokers.get_mut(&id) {
+            b.alive = alive;
+        }
+        if !alive {
+            let alive_set: BTreeSet<BrokerId> = s
+                .brokers
+                .iter()
+                .filter(|(_, b)| b.alive)
+                .map(|(id, _)| *id)
+                .collect();
+            for p in s.partitions.values_mut() {
+                p.isr.retain(|b| *b != id);
+                if p.leader == Some(id) {
+                    p.leader = p.isr.iter().copied().find(|b| alive_set.contains(b));
+                }
+            }
+        }
+    }
+
+    /// Every move in flight catches up and completes (§E2).
+    pub fn complete_moves(&self) {
+        let tps: Vec<TopicPartition> = self
+            .lock()
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.in_flight())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in tps {
+            self.complete_move(&tp);
+        }
+    }
+
+    /// One move catches up and completes: adding replicas join the ISR, then replicas :=
+    /// target, ISR := ISR − removing, leader kept unless removed (§E2, §E3).
+    pub fn complete_move(&self, tp: &TopicPartition) {
+        let mut s = self.lock();
+        let alive: BTreeSet<BrokerId> = s
+            .brokers
+            .iter()
+            .filter(|(_, b)| b.alive)
+            .map(|(id, _)| *id)
+            .collect();
+        if let Some(p) = s.partitions.get_mut(tp) {
+            if !p.in_flight() {
+                return;
+            }
+            // Every live replica of the target catches up (also ones an earlier, replaced
+            // move added, which are no longer listed as adding, §E5).
+            for a in p.target() {
+                if alive.contains(&a) && !p.isr.contains(&a) {
+                    p.isr.push(a);
+                }
+            }
+            finish_if_complete(p);
+        }
+    }
+
+    fn take_fault(&self, method: Method) -> Option<Fault> {
+        let mut s = self.lock();
+        s.calls.push(method);
+        s.faults.get_mut(&method).and_then(VecDeque::pop_front)
+    }
+
+    /// Runs `apply` under the fault rules of `method`.
+    fn run<T>(
+        &self,
+        method: Method,
+        apply: impl FnOnce(&mut FakeState) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match self.take_fault(method) {
+            Some(Fault::Fail(e)) => Err(e),
+            Some(Fault::ApplyThenFail(e)) => {
+                let _ = apply(&mut self.lock());
+                Err(e)
+            }
+            None => apply(&mut self.lock()),
+        }
+    }
+}
+
+/// §E2: complete iff `ISR − removing` is non-empty and holds every replica of the target.
+/// Returns whether it completed.
+pub fn finish_if_complete(p: &mut FakePartition) -> bool {
+    let target = p.target();
+    let isr_kept: Vec<BrokerId> = p
+        .isr
+        .iter()
+        .copied()
+        .filter(|b| !p.removing.contains(b))
+        .collect();
+    if isr_kept.is_empty() || !target.iter().all(|b| isr_kept.contains(b)) {
+        return false;
+    }
+    p.replicas = target.clone();
+    p.isr = isr_kept;
+    p.adding.clear();
+    p.removing.clear();
+    if p.leader.is_none_or(|l| !p.isr.contains(&l)) {
+        p.leader = target.iter().copied().find(|b| p.isr.contains(b));
+    }
+    true
+}
+
+fn sorted_minus(a: &[BrokerId], b: &[BrokerId]) -> Vec<BrokerId> {
+    let mut v: Vec<BrokerId> = a.iter().copied().filter(|x| !b.contains(x)).collect();
+    v.sort_unstable();
+    v
+}
+
+/// §E1: the replica lists of a move from `current` (during a move: target ++ removing) to
+/// `target`: `adding = sort(T − C)`, `removing = sort(C − T)`, `replicas = T ++ removing`.
+pub fn reassignment_replicas(current: &[BrokerId], target: &[BrokerId]) -> OngoingReassignment {
+    let adding = sorted_minus(target, current);
+    let removing = sorted_minus(current, target);
+    let mut replicas = target.to_vec();
+    replicas.extend(&removing);
+    OngoingReassignment {
+        replicas,
+        adding,
+        removing,
+    }
+}
+
+const ALTER: &str = "AlterPartitionReassignments";
+
+fn start_move(
+    s: &FakeState,
+    p: &mut FakePartition,
+    target: &[BrokerId],
+    allow_rf_change: bool,
+) -> Result<(), Error> {
+    if target.is_empty() {
+        return Err(broker_err(
+            ALTER,
+            39,
+            "Empty replica list specified in partition reassignment.",
+        ));
+    }
+    let distinct: BTreeSet<BrokerId> = target.iter().copied().collect();
+    if distinct.len() != target.len() {
+        return Err(broker_err(
+            ALTER,
+            39,
+            "Duplicate replica ids in partition reassignment replica list",
+        ));
+    }
+    if let Some(b) = target.iter().find(|b| !s.brokers.contains_key(b)) {
+        return Err(broker_err(
+            ALTER,
+            39,
+            &format!("The manual partition assignment includes broker {b}, but no such broker is registered."),
+        ));
+    }
+    if !allow_rf_change && target.len() != p.target().len() {
+        return Err(broker_err(
+            ALTER,
+            38,
+            &format!(
+                "The replication factor is changed from {} to {}",
+                p.target().len(),
+                target.len()
+            ),
+        ));
+    }
+    // §E5: a new target replaces the old one, computed against the current union.
+    let r = reassignment_replicas(&p.replicas, target);
+    p.replicas = r.replicas;
+    p.adding = r.adding;
+    p.removing = r.removing;
+    // Replicas an earlier move added but the new target drops leave the ISR.
+    p.isr.retain(|b| p.replicas.contains(b));
+    if p.adding.is_empty() && p.removing.is_empty() {
+        // Pure reorder: done at once, leader unchanged.
+        p.replicas = target.to_vec();
+        return Ok(());
+    }
+    if p.adding.is_empty() {
+        // Only removing: completes at once when the ISR without the removed covers T.
+        finish_if_complete(p);
+    }
+    Ok(())
+}
+
+/// §E6: drop the adding replicas, keep the target order of the survivors. If that empties
+/// the ISR the controller refuses unless unclean leader election is enabled for the topic.
+fn cancel_move(
+    tp: &TopicPartition,
+    p: &mut FakePartition,
+    unclean_allowed: bool,
+) -> Result<(), Error> {
+    if !p.in_flight() {
+        return Err(broker_err(
+            ALTER,
+            85,
+            "No reassignment is in progress for this partition.",
+        ));
+    }
+    let adding = p.adding.clone();
+    let replicas: Vec<BrokerId> = p
+        .replicas
+        .iter()
+        .copied()
+        .filter(|b| !adding.contains(b))
+        .collect();
+    let mut isr: Vec<BrokerId> = p
+        .isr
+        .iter()
+        .copied()
+        .filter(|b| !adding.contains(b))
+        .collect();
+    if isr.is_empty() {
+        if !unclean_allowed {
+            return Err(broker_err(
+                ALTER,
+                39,
+                &format!(
+                    "Unable to revert partition assignment for {}:{} because it would require an unclean leader election.",
+                    tp.topic, tp.partition
+                ),
+            ));
+        }
+        isr = replicas.first().copied().into_iter().collect();
+    }
+    p.replicas = replicas;
+    p.isr = isr;
+    p.adding.clear();
+    p.removing.clear();
+    if p.leader.is_none_or(|l| !p.isr.contains(&l)) {
+        p.leader = p.replicas.iter().copied().find(|b| p.isr.contains(b));
+    }
+    Ok(())
+}
+
+impl Admin for FakeAdmin {
+    async fn describe_cluster(&self) -> Result<ClusterDescription, Error> {
+        self.run(Method::DescribeCluster, |s| {
+            Ok(ClusterDescription {
+                cluster_id: Some(s.cluster_id.clone()),
+                controller_id: s.controller,
+                // Like Kafka, only live brokers are listed.
+                brokers: s
+                    .brokers
+                    .iter()
+                    .filter(|(_, b)| b.alive)
+                    .map(|(id, b)| BrokerNode {
+                        id: *id,
+                        host: format!("broker-{id}"),
+                        port: 9092,
+                        rack: b.rack.clone(),
+                        fenced: false,
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    async fn describe_topics(
+        &self,
+        topics: Option<&[String]>,
+    ) -> Result<Vec<TopicMetadata>, Error> {
+        self.run(Method::DescribeTopics, |s| {
+            let mut by_topic: BTreeMap<String, Vec<PartitionMetadata>> = BTreeMap::new();
+            for (tp, p) in &s.partitions {
+                if topics.is_some_and(|ts| !ts.contains(&tp.topic)) {
+                    continue;
+                }
+                let offline = p
+                    .replicas
+                    .iter()
+                    .copied()
+                    .filter(|b| !s.brokers.get(b).is_some_and(|x| x.alive))
+                    .collect();
+                by_topic
+                    .entry(tp.topic.clone())
+                    .or_default()
+                    .push(PartitionMetadata {
+                        partition: tp.partition,
+                        leader: p.leader,
+                        replicas: p.replicas.clone(),
+                        isr: p.isr.clone(),
+                        offline,
+                        error: p
+                            .leader
+                            .is_none()
+                            .then(|| Error::broker("Metadata", 5, None)),
+                    });
+            }
+            let mut out: Vec<TopicMetadata> = by_topic
+                .into_iter()
+                .map(|(name, partitions)| TopicMetadata {
+                    internal: INTERNAL_TOPICS.contains(&name.as_str()),
+                    name,
+                    partitions,
+                    error: None,
+                })
+                .collect();
+            if let Some(ts) = topics {
+                for t in ts {
+                    if !out.iter().any(|m| &m.name == t) {
+                        out.push(TopicMetadata {
+                            name: t.clone(),
+                            internal: false,
+                            partitions: Vec::new(),
+                            error: Some(Error::broker("Metadata", 3, None)),
+                        });
+                    }
+                }
+                out.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn describe_log_dirs(
+        &self,
+        brokers: &[BrokerId],
+    ) -> Result<BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>, Error> {
+        self.run(Method::DescribeLogDirs, |s| {
+            let mut out = BTreeMap::new();
+            for &id in brokers {
+                let r = match s.brokers.get(&id) {
+                    None => Err(Error::UnknownBroker(id)),
+                    Some(b) if !b.alive => Err(Error::Connect {
+                        addr: format!("broker-{id}:9092"),
+                        reason: "Connection refused (os error 111)".into(),
+                    }),
+                    Some(b) => {
+                        let replicas: Vec<LogDirReplica> = s
+                            .partitions
+                            .iter()
+                            .filter(|(_, p)| p.replicas.contains(&id))
+                            .map(|(tp, p)| LogDirReplica {
+                                tp: tp.clone(),
+                                // A replica still catching up holds less; report 0 until done.
+                                size_bytes: if p.adding.contains(&id) && !p.isr.contains(&id) {
+                                    0
+                                } else {
+                                    p.size_bytes
+                                },
+                                offset_lag: 0,
+                                is_future: false,
+                            })
+                            .collect();
+                        let used: u64 = replicas.iter().map(|r| r.size_bytes).sum();
+                        Ok(vec![LogDir {
+                            path: "/var/lib/kafka/data".into(),
+                            error: None,
+                            total_bytes: b.capacity_bytes,
+                            usable_bytes: b.capacity_bytes.map(|c| c.saturating_sub(used)),
+                            replicas,
+                        }])
+                    }
+                };
+                out.insert(id, r);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn list_reassignments(
+        &self,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<BTreeMap<TopicPartition, OngoingReassignment>, Error> {
+        self.run(Method::ListReassignments, |s| {
+            Ok(s.partitions
+                .iter()
+                .filter(|(tp, p)| p.in_flight() && partitions.is_none_or(|ps| ps.contains(tp)))
+                .map(|(tp, p)| {
+                    (
+                        tp.clone(),
+                        OngoingReassignment {
+                            replicas: p.replicas.clone(),
+                            adding: p.adding.clone(),
+                            removing: p.removing.clone(),
+                        },
+                    )
+                })
+                .collect())
+        })
+    }
+
+    async fn alter_reassignments(
+        &self,
+        targets: &BTreeMap<TopicPartition, Option<Vec<BrokerId>>>,
+        allow_replication_factor_change: bool,
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        self.run(Method::AlterReassignments, |s| {
+            let mut out = BTreeMap::new();
+            for (tp, target) in targets {
+                let Some(mut p) = s.partitions.get(tp).cloned() else {
+                    out.insert(
+                        tp.clone(),
+                        Err(broker_err(
+                            ALTER,
+                            3,
+                            "This server does not host this topic-partition.",
+                        )),
+                    );
+                    continue;
+                };
+                let r = match target {
+                    Some(t) => start_move(s, &mut p, t, allow_replication_factor_change),
+                    None => {
+                        let unclean = s
+                            .configs
+                            .get(&ConfigResource::Topic(tp.topic.clone()))
+                            .and_then(|m| m.get("unclean.leader.election.enable"))
+                            .is_some_and(|v| v == "true");
+                        cancel_move(tp, &mut p, unclean)
+                    }
+                };
+                if r.is_ok() {
+                    s.partitions.insert(tp.clone(), p);
+                }
+                out.insert(tp.clone(), r);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn describe_configs(
+        &self,
+        resources: &[ConfigResource],
+        keys: Option<&[String]>,
+    ) -> Result<BTreeMap<ConfigResource, Result<Vec<ConfigEntry>, Error>>, Error> {
+        self.run(Method::DescribeConfigs, |s| {
+            let mut out = BTreeMap::new();
+            for r in resources {
+                if let ConfigResource::Topic(t) = r {
+                    if !s.partitions.keys().any(|tp| &tp.topic == t) {
+                        out.insert(r.clone(), Err(Error::broker("DescribeConfigs", 3, None)));
+                        continue;
+                    }
+                }
+                let source = match r {
+                    ConfigResource::Topic(_) => ConfigSource::Topic,
+                    ConfigResource::Broker(_) => ConfigSource::DynamicBroker,
+                    ConfigResource::BrokerDefault => ConfigSource::DynamicDefaultBroker,
+                };
+                let entries = s
+                    .configs
+                    .get(r)
+                    .map(|m| {
+                        m.iter()
+                            .filter(|(k, _)| keys.is_none_or(|ks| ks.contains(k)))
+                            .map(|(k, v)| ConfigEntry {
+                                name: k.clone(),
+                                value: Some(v.clone()),
+                                source,
+                                read_only: false,
+                                sensitive: false,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.insert(r.clone(), Ok(entries));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn incremental_alter_configs(
+        &self,
+        changes: &BTreeMap<ConfigResource, Vec<(String, ConfigOp)>>,
+    ) -> Result<Outcomes<ConfigResource>, Error> {
+        self.run(Method::IncrementalAlterConfigs, |s| {
+            let mut out = BTreeMap::new();
+            for (r, ops) in changes {
+                if let ConfigResource::Topic(t) = r {
+                    if !s.partitions.keys().any(|tp| &tp.topic == t) {
+                        out.insert(
+                            r.clone(),
+                            Err(Error::broker("IncrementalAlterConfigs", 3, None)),
+                        );
+                        continue;
+                    }
+                }
+                let m = s.configs.entry(r.clone()).or_default();
+                for (k, op) in ops {
+                    match op {
+                        ConfigOp::Set(v) => {
+                            m.insert(k.clone(), v.clone());
+                        }
+                        ConfigOp::Delete => {
+                            m.remove(k);
+                        }
+                        ConfigOp::Append(v) => {
+                            let mut items: Vec<String> = m
+                                .get(k)
+                                .map(|cur| {
+                                    cur.split(',')
+                                        .filter(|x| !x.is_empty())
+                                        .map(str::to_string)
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            for x in v.split(',').filter(|x| !x.is_empty()) {
+                                if !items.iter().any(|i| i == x) {
+                                    items.push(x.to_string());
+                                }
+                            }
+                            m.insert(k.clone(), items.join(","));
+                        }
+                        ConfigOp::Subtract(v) => {
+                            if let Some(cur) = m.get(k) {
+                                let drop: Vec<&str> = v.split(',').collect();
+                                let items: Vec<&str> = cur
+                                    .split(',')
+                                    .filter(|x| !x.is_empty() && !drop.contains(x))
+                                    .collect();
+                                let joined = items.join(",");
+                                m.insert(k.clone(), joined);
+                            }
+                        }
+                    }
+                }
+                if m.is_empty() {
+                    s.configs.remove(r);
+                }
+                out.insert(r.clone(), Ok(()));
+            }
+            Ok(out)
+        })
+    }
+
+    async fn elect_preferred_leaders(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        self.run(Method::ElectLeaders, |s| {
+            let alive: BTreeSet<BrokerId> = s
+                .brokers
+                .iter()
+                .filter(|(_, b)| b.alive)
+                .map(|(id, _)| *id)
+                .collect();
+            let mut out = BTreeMap::new();
+            for tp in partitions {
+                let r = match s.partitions.get_mut(tp) {
+                    None => Err(Error::broker("ElectLeaders", 3, None)),
+                    Some(p) => match p.replicas.first().copied() {
+                        // ELECTION_NOT_NEEDED is success (§F D5).
+                        Some(pref) if p.leader == Some(pref) => Ok(()),
+                        Some(pref) if p.isr.contains(&pref) && alive.contains(&pref) => {
+                            p.leader = Some(pref);
+                            Ok(())
+                        }
+                        _ => Err(Error::broker("ElectLeaders", 80, None)),
+                    },
+                };
+                out.insert(tp.clone(), r);
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tp(p: i32) -> TopicPartition {
+        TopicPartition::new("foo", p)
+    }
+
+    fn fake() -> FakeAdmin {
+        FakeAdmin::new()
+            .with_broker(1, Some("a"), Some(1000))
+            .with_broker(2, Some("b"), Some(1000))
+            .with_broker(3, Some("c"), None)
+            .with_broker(4, Some("a"), None)
+            .with_partition("foo", 0, &[1, 2], 100)
+            .with_partition("foo", 1, &[2, 3], 50)
+    }
+
+    fn one(
+        t: TopicPartition,
+        r: Option<Vec<BrokerId>>,
+    ) -> BTreeMap<TopicPartition, Option<Vec<BrokerId>>> {
+        [(t, r)].into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn move_starts_then_completes() {
+        let f = fake();
+        let out = f
+            .alter_reassignments(&one(tp(0), Some(vec![3, 2])), true)
+            .await
+            .unwrap();
+        assert_eq!(out[&tp(0)], Ok(()));
+        let ongoing = f.list_reassignments(None).await.unwrap();
+        assert_eq!(
+            ongoing[&tp(0)],
+            OngoingReassignment {
+                replicas: vec![3, 2, 1],
+                adding: vec![3],
+                removing: vec![1]
+            }
+        );
+        f.complete_moves();
+        let p = f.inspect(|s| s.partitions[&tp(0)].clone());
+        assert_eq!(p.replicas, [3, 2]);
+        assert_eq!(p.isr, [2, 3]);
+        // Leader 1 was removed: first of the target in the ISR.
+        assert_eq!(p.leader, Some(3));
+        assert!(f.list_reassignments(None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn reorder_and_shrink_complete_at_once_and_leader_kept() {
+        let f = fake();
+        f.alter_reassignments(&one(tp(0), Some(vec![2, 1])), true)
+            .await
+            .unwrap();
+        let p = f.inspect(|s| s.partitions[&tp(0)].clone());
+        assert_eq!(p.replicas, [2, 1]);
+        assert_eq!(
+            p.leader,
+            Some(1),
+            "§E3: leader kept, so replicas[0] is not leading"
+        );
+        f.alter_reassignments(&one(tp(0), Some(vec![2])), true)
+            .await
+            .unwrap();
+        let p = f.inspect(|s| s.partitions[&tp(0)].clone());
+        assert_eq!(p.replicas, [2]);
+        assert!(!p.in_flight());
+        let out = f.elect_preferred_leaders(&[tp(0), tp(1)]).await.unwrap();
+        assert_eq!(out[&tp(0)], Ok(()));
+        assert_eq!(out[&tp(1)], Ok(()), "ELECTION_NOT_NEEDED is success");
+        assert_eq!(f.inspect(|s| s.partitions[&tp(0)].leader), Some(2));
+    }
+
+    #[tokio::test]
+    async fn cancel_and_no_reassignment_in_progress() {
+        let f = fake();
+        let out = f
+            .alter_reassignments(&one(tp(1), None), true)
+            .await
+            .unwrap();
+        assert_eq!(out[&tp(1)].clone().unwrap_err().code(), Some(85));
+        f.alter_reassignments(&one(tp(1), Some(vec![4, 3])), true)
+            .await
+            .unwrap();
+        f.alter_reassignments(&one(tp(1), None), true)
+            .await
+            .unwrap();
+        let p = f.inspect(|s| s.partitions[&tp(1)].clone());
+        // §E6: survivors keep the target order; removed-side replicas are restored.
+        assert_eq!(p.replicas, [3, 2]);
+        assert!(!p.in_flight());
+    }
+
+    #[tokio::test]
+    async fn resubmission_replaces_target() {
+        let f = fake();
+        f.alter_reassignments(&one(tp(0), Some(vec![3, 4])), true)
+            .await
+            .unwrap();
+        f.alter_reassignments(&one(tp(0), Some(vec![4, 2])), true)
+            .await
+            .unwrap();
+        let r = f.list_reassignments(None).await.unwrap()[&tp(0)].clone();
+        // §E5: computed against the union [3,4,1,2], so 4 is no longer "adding" even though
+        // it has not caught up; only removals remain.
+        assert_eq!(r.adding, Vec::<BrokerId>::new());
+        assert_eq!(r.removing, [1, 3]);
+        assert_eq!(r.replicas, [4, 2, 1, 3]);
+        f.complete_moves();
+        let p = f.inspect(|s| s.partitions[&tp(0)].clone());
+        assert_eq!(p.replicas, [4, 2]);
+        assert!(!p.in_flight());
+    }
+
+    #[tokio::test]
+    async fn validation_errors() {
+        let f = fake();
+        let mut t = BTreeMap::new();
+        t.insert(tp(0), Some(vec![1, 1]));
+        t.insert(tp(1), Some(vec![9]));
+        t.insert(TopicPartition::new("nope", 0), Some(vec![1]));
+        let out = f.alter_reassignments(&t, true).await.unwrap();
+        assert_eq!(out[&tp(0)].clone().unwrap_err().code(), Some(39));
+        assert_eq!(out[&tp(1)].clone().unwrap_err().code(), Some(39));
+        assert_eq!(
+            out[&TopicPartition::new("nope", 0)]
+                .clone()
+                .unwrap_err()
+                .code(),
+            Some(3)
+        );
+        let out = f
+            .alter_reassignments(&one(tp(0), Some(vec![1, 2, 3])), false)
+            .await
+            .unwrap();
+        assert_eq!(out[&tp(0)].clone().unwrap_err().code(), Some(38));
+    }
+
+    fn v(x: &serde_json::Value) -> Vec<BrokerId> {
+        x.as_array()
+            .map(|a| a.iter().map(|i| i.as_i64().unwrap() as BrokerId).collect())
+            .unwrap_or_default()
+    }
+
+    fn partition_from(x: &serde_json::Value) -> FakePartition {
+        FakePartition {
+            replicas: v(&x["replicas"]),
+            isr: v(&x["isr"]),
+            leader: x["leader"].as_i64().map(|l| l as BrokerId),
+            size_bytes: 0,
+            adding: v(&x["adding"]),
+            removing: v(&x["removing"]),
+        }
+    }
+
+    /// The fake follows the KRaft controller's reassignment rules (vectors K01–K17).
+    #[tokio::test]
+    async fn follows_kraft_reassignment_vectors_k01_k17() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/vectors/kraft-reassignment-state-cases.json"
+        ))
+        .unwrap();
+        let tp0 = TopicPartition::new("t", 0);
+        let mut seen = 0;
+        for c in doc["cases"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let e = &c["expected"];
+            match c["op"].as_str().unwrap() {
+                "start" => {
+                    let r = reassignment_replicas(&v(&c["current"]), &v(&c["target"]));
+                    assert_eq!(r.replicas, v(&e["replicas"]), "{id}");
+                    assert_eq!(r.adding, v(&e["adding"]), "{id}");
+                    assert_eq!(r.removing, v(&e["removing"]), "{id}");
+                }
+                "maybe_complete" => {
+                    let r = reassignment_replicas(&v(&c["current"]), &v(&c["target"]));
+                    let mut p = FakePartition {
+                        replicas: r.replicas,
+                        isr: v(&c["isr"]),
+                        leader: None,
+                        size_bytes: 0,
+                        adding: r.adding,
+                        removing: r.removing,
+                    };
+                    let done = finish_if_complete(&mut p);
+                    assert_eq!(done, e["complete"].as_bool().unwrap(), "{id}");
+                    if done {
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                    }
+                }
+                "cancel" => {
+                    let mut p = partition_from(&c["partition"]);
+                    let r = cancel_move(&tp0, &mut p, false);
+                    if id == "K09" {
+                        assert_eq!(r.unwrap_err().code(), Some(85), "{id}");
+                        continue;
+                    }
+                    if e["unclean"].as_bool().unwrap() {
+                        assert_eq!(r.unwrap_err().code(), Some(39), "{id}");
+                        let mut p = partition_from(&c["partition"]);
+                        cancel_move(&tp0, &mut p, true).unwrap();
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                    } else {
+                        r.unwrap();
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                    }
+                }
+                op @ ("start+cancel" | "start+complete") => {
+                    let f = (0..10).fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None));
+                    let f = f.with_partition("t", 0, &v(&c["current"]), 1);
+                    let leader = c["leader"].as_i64().map(|l| l as BrokerId);
+                    f.modify(|s| s.partitions.get_mut(&tp0).unwrap().leader = leader);
+                    let t = [(tp0.clone(), Some(v(&c["target"])))].into_iter().collect();
+                    f.alter_reassignments(&t, true).await.unwrap()[&tp0]
+                        .clone()
+                        .unwrap();
+                    if op == "start+cancel" {
+                        let during = f.list_reassignments(None).await.unwrap()[&tp0].clone();
+                        assert_eq!(during.replicas, v(&e["during"]["replicas"]), "{id}");
+                        assert_eq!(during.adding, v(&e["during"]["adding"]), "{id}");
+                        assert_eq!(during.removing, v(&e["during"]["removing"]), "{id}");
+                        f.modify(|s| {
+                            s.partitions.get_mut(&tp0).unwrap().isr = v(&c["isr_at_cancel"])
+                        });
+                        let c2 = [(tp0.clone(), None)].into_iter().collect();
+                        f.alter_reassignments(&c2, true).await.unwrap()[&tp0]
+                            .clone()
+                            .unwrap();
+                        let p = f.inspect(|s| s.partitions[&tp0].clone());
+                        let a = &e["after_cancel"];
+                        assert_eq!(p.replicas, v(&a["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&a["isr"]), "{id}");
+                        assert_eq!(
+                            p.leader,
+                            a["leader"].as_i64().map(|l| l as BrokerId),
+                            "{id}"
+                        );
+                    } else {
+                        f.modify(|s| {
+                            s.partitions.get_mut(&tp0).unwrap().isr = v(&c["isr_when_4_joins"])
+                        });
+                        f.complete_move(&tp0);
+                        let p = f.inspect(|s| s.partitions[&tp0].clone());
+                        assert_eq!(p.replicas, v(&e["replicas"]), "{id}");
+                        assert_eq!(p.isr, v(&e["isr"]), "{id}");
+                        assert_eq!(
+                            p.leader,
+                            e["leader"].as_i64().map(|l| l as BrokerId),
+                            "{id}"
+                        );
+                    }
+                }
+                "restart_while_in_flight" => {
+                    let f = (0..10).fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None));
+                    let mut p = partition_from(&c["partition"]);
+                    p.isr = vec![3, 1, 2];
+                    p.leader = Some(3);
+                    f.modify(|s| s.partitions.insert(tp0.clone(), p));
+                    let t = [(tp0.clone(), Some(v(&c["new_target"])))]
+                        .into_iter()
+                        .collect();
+                    f.alter_reassignments(&t, true).await.unwrap()[&tp0]
+                        .clone()
+                        .unwrap();
+                    let r = f.list_reassignments(None).await.unwrap()[&tp0].clone();
+                    assert_eq!(r.replicas, v(&e["replicas"]), "{id}");
+                    assert_eq!(r.adding, v(&e["adding"]), "{id}");
+                    assert_eq!(r.removing, v(&e["removing"]), "{id}");
+                }
+                other => panic!("{id}: unknown op {other}"),
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 16, "K01–K17 except K09's rejection path");
+    }
+
+    #[tokio::test]
+    async fn faults_are_injected_in_order() {
+        let f = fake();
+        f.fail_next(Method::AlterReassignments, Fault::connection_refused());
+        f.fail_next(Method::AlterReassignments, Fault::lost_after_apply(ALTER));
+        let t = one(tp(0), Some(vec![3, 2]));
+        assert!(matches!(
+            f.alter_reassignments(&t, true).await,
+            Err(Error::Connect { .. })
+        ));
+        assert!(
+            f.list_reassignments(None).await.unwrap().is_empty(),
+            "not applied"
+        );
+        assert!(matches!(
+            f.alter_reassignments(&t, true).await,
+            Err(Error::OutcomeUnknown { .. })
+        ));
+        assert_eq!(
+            f.list_reassignments(None).await.unwrap().len(),
+            1,
+            "applied"
+        );
+        assert!(f.alter_reassignments(&t, true).await.is_ok());
+        let calls = f.inspect(|s| s.calls.clone());
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|m| **m == Method::AlterReassignments)
+                .count(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn configs_set_append_subtract_delete() {
+        let f = fake();
+        let r = ConfigResource::Broker(1);
+        let mut ch = BTreeMap::new();
+        ch.insert(
+            r.clone(),
+            vec![
+                ("a".to_string(), ConfigOp::Set("1".into())),
+                ("l".to_string(), ConfigOp::Append("x,y".into())),
+            ],
+        );
+        f.incremental_alter_configs(&ch).await.unwrap();
+        ch.insert(
+            r.clone(),
+            vec![
+                ("a".to_string(), ConfigOp::Delete),
+                ("l".to_string(), ConfigOp::Subtract("x".into())),
+            ],
+        );
+        f.incremental_alter_configs(&ch).await.unwrap();
+        let got = f
+            .describe_configs(std::slice::from_ref(&r), None)
+            .await
+            .unwrap();
+        let entries = got[&r].clone().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].name, "l");
+        assert_eq!(entries[0].value.as_deref(), Some("y"));
+        let t = ConfigResource::Topic("missing".into());
+        let mut ch = BTreeMap::new();
+        ch.insert(t.clone(), vec![("k".to_string(), ConfigOp::Delete)]);
+        assert_eq!(
+            f.incremental_alter_configs(&ch).await.unwrap()[&t]
+                .clone()
+                .unwrap_err()
+                .code(),
+            Some(3)
+        );
+    }
+
+    #[tokio::test]
+    async fn dead_broker_leaves_isr_and_log_dirs_fail() {
+        let f = fake();
+        f.set_broker_alive(1, false);
+        let p = f.inspect(|s| s.partitions[&tp(0)].clone());
+        assert_eq!(p.isr, [2]);
+        assert_eq!(p.leader, Some(2));
+        let dirs = f.describe_log_dirs(&[1, 2]).await.unwrap();
+        assert!(dirs[&1].is_err());
+        assert_eq!(dirs[&2].as_ref().unwrap()[0].replicas.len(), 2);
+        let c = f.describe_cluster().await.unwrap();
+        assert_eq!(
+            c.brokers.iter().map(|b| b.id).collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
+        let topics = f
+            .describe_topics(Some(&["foo".into(), "bar".into()]))
+            .await
+            .unwrap();
+        assert_eq!(topics[0].name, "bar");
+        assert!(topics[0].error.is_some());
+        assert_eq!(topics[1].partitions[0].offline, [1]);
+    }
+}

@@ -1,0 +1,399 @@
+//! A `model::Cluster` read from a live cluster through any `Admin`: brokers with racks,
+//! replicas in preferred order, leader, ISR, sizes and capacities from DescribeLogDirs, and
+//! the reassignments in flight.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use regex::Regex;
+
+use super::admin::{Admin, ClusterDescription, LogDir, OngoingReassignment, TopicMetadata};
+use super::error::Error;
+use crate::model::{Broker, BrokerId, Cluster, InFlight, Partition, TopicPartition};
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotOptions {
+    /// Only topics whose whole name matches (`--topics REGEX`); `None` = all.
+    pub topics: Option<Regex>,
+    /// Skip internal topics (`__consumer_offsets`, `__transaction_state`, any `__` name).
+    pub exclude_internal: bool,
+    /// Capacity in bytes per broker where DescribeLogDirs does not report TotalBytes
+    /// (brokers before Kafka 3.3) (`--broker-capacity`).
+    pub capacity_bytes: BTreeMap<BrokerId, u64>,
+    /// Capacity for every other broker without a reported or per-broker value.
+    pub default_capacity_bytes: Option<u64>,
+}
+
+impl SnapshotOptions {
+    /// Compiles a `--topics` regex anchored to the whole topic name, as Kafka's tools match.
+    pub fn topic_regex(pattern: &str) -> Result<Regex, regex::Error> {
+        Regex::new(&format!("^(?:{pattern})$"))
+    }
+}
+
+/// A cluster read from Kafka, with what the reader should know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSnapshot {
+    pub cluster: Cluster,
+    pub cluster_id: Option<String>,
+    pub controller_id: Option<BrokerId>,
+    /// Brokers that hold replicas but are not live; included without rack or capacity.
+    pub offline_brokers: Vec<BrokerId>,
+    pub warnings: Vec<String>,
+}
+
+/// True for Kafka's internal topics: flagged by the broker, or named with a `__` prefix.
+pub fn is_internal_topic(name: &str, flagged: bool) -> bool {
+    flagged || name.starts_with("__")
+}
+
+/// Reads the cluster through `admin`.
+pub async fn snapshot(admin: &impl Admin, opts: &SnapshotOptions) -> Result<LiveSnapshot, Error> {
+    let desc = admin.describe_cluster().await?;
+    let topics = admin.describe_topics(None).await?;
+    let reassignments = admin.list_reassignments(None).await?;
+    let ids: Vec<BrokerId> = desc.brokers.iter().map(|b| b.id).collect();
+    let log_dirs = admin.describe_log_dirs(&ids).await?;
+    Ok(build_snapshot(
+        &desc,
+        &topics,
+        &log_dirs,
+        &reassignments,
+        opts,
+    ))
+}
+
+/// The pure part of `snapshot`: wire results (already in model terms) to a `Cluster`.
+pub fn build_snapshot(
+    desc: &ClusterDescription,
+    topics: &[TopicMetadata],
+    log_dirs: &BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>,
+    reassignments: &BTreeMap<TopicPartition, OngoingReassignment>,
+    opts: &SnapshotOptions,
+) -> LiveSnapshot {
+    let mut warnings = Vec::new();
+
+    // Replica sizes per (topic, partition, broker), current (non-future) copies only.
+    let mut sizes: HashMap<(&str, i32, BrokerId), u64> = HashMap::new();
+    let mut capacity: BTreeMap<BrokerId, u64> = BTreeMap::new();
+    for (&broker, result) in log_dirs {
+        let dirs = match result {
+            Ok(d) => d,
+            Err(e) => {
+                warnings.push(format!(
+                    "broker {broker}: log dirs unavailable ({e}); its replica sizes are unknown"
+                ));
+                continue;
+            }
+        };
+        let mut total = Some(0u64);
+        for dir in dirs {
+            if let Some(e) = &dir.error {
+                warnings.push(format!(
+                    "broker {broker}: log dir {} is offline ({e})",
+                    dir.path
+                ));
+                continue;
+            }
+            total = match (total, dir.total_bytes) {
+                (Some(t), Some(d)) => Some(t.saturating_add(d)),
+                _ => None,
+            };
+            for r in &dir.replicas {
+                if r.is_future {
+                    continue;
+                }
+                let e = sizes
+                    .entry((r.tp.topic.as_str(), r.tp.partition, broker))
+                    .or_insert(0);
+                *e = (*e).max(r.size_bytes);
+            }
+        }
+        if let Some(t) = total.filter(|t| *t > 0) {
+            capacity.insert(broker, t);
+        }
+    }
+    for (b, c) in &opts.capacity_bytes {
+        capacity.entry(*b).or_insert(*c);
+    }
+    if let Some(c) = opts.default_capacity_bytes {
+        for b in &desc.brokers {
+            capacity.entry(b.id).or_insert(c);
+        }
+    }
+
+    let mut brokers: Vec<Broker> = desc
+        .brokers
+        .iter()
+        .map(|b| Broker {
+            id: b.id,
+            rack: b.rack.clone(),
+            capacity_bytes: capacity.get(&b.id).copied(),
+        })
+        .collect();
+    let live: BTreeSet<BrokerId> = brokers.iter().map(|b| b.id).collect();
+    let mut offline: BTreeSet<BrokerId> = BTreeSet::new();
+
+    let mut partitions = Vec::new();
+    let mut unsized_count = 0usize;
+    for t in topics {
+        if let Some(e) = &t.error {
+            warnings.push(format!("topic {}: skipped ({e})", t.name));
+            continue;
+        }
+        if opts.exclude_internal && is_internal_topic(&t.name, t.internal) {
+            continue;
+        }
+        if opts.topics.as_ref().is_some_and(|re| !re.is_match(&t.name)) {
+            continue;
+        }
+        for p in &t.partitions {
+            let tp = TopicPartition::new(t.name.clone(), p.partition);
+            if p.replicas.is_empty() {
+                warnings.push(format!("partition {tp}: no replicas reported; skipped"));
+                continue;
+            }
+            for r in &p.replicas {
+                if !live.contains(r) {
+                    offline.insert(*r);
+                }
+            }
+            let size_of = |b: &BrokerId| sizes.get(&(t.name.as_str(), p.partition, *b)).copied();
+            // The largest in-sync copy is the partition's size; lagging copies are smaller.
+            let in_sync = p
+                .replicas
+                .iter()
+                .filter(|b| p.isr.contains(b))
+                .filter_map(size_of)
+                .max();
+            let size = match in_sync.or_else(|| p.replicas.iter().filter_map(size_of).max()) {
+                Some(s) => s,
+                None => {
+                    unsized_count += 1;
+                    0
+                }
+            };
+            let in_flight = reassignments.get(&tp).map(|r| InFlight {
+                adding: r.adding.clone(),
+                removing: r.removing.clone(),
+            });
+            partitions.push(Partition {
+                tp,
+                replicas: p.replicas.clone(),
+                size_bytes: size,
+                leader: p.leader,
+                isr: Some(p.isr.clone()),
+                in_flight,
+            });
+        }
+    }
+    if unsized_count > 0 {
+        warnings.push(format!(
+            "{unsized_count} partitions have no size in any log dir report; counted as 0 bytes"
+        ));
+    }
+    for id in &offline {
+        warnings.push(format!(
+            "broker {id} holds replicas but is not live; included without rack or capacity"
+        ));
+        brokers.push(Broker {
+            id: *id,
+            rack: None,
+            capacity_bytes: opts
+                .capacity_bytes
+                .get(id)
+                .copied()
+                .or(opts.default_capacity_bytes),
+        });
+    }
+    LiveSnapshot {
+        cluster: Cluster::new(brokers, partitions),
+        cluster_id: desc.cluster_id.clone(),
+        controller_id: desc.controller_id,
+        offline_brokers: offline.into_iter().collect(),
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::admin::Admin;
+    use crate::kafka::fake::FakeAdmin;
+    use crate::model::validate_cluster;
+
+    fn fake() -> FakeAdmin {
+        FakeAdmin::new()
+            .with_broker(1, Some("a"), Some(10_000))
+            .with_broker(2, Some("b"), None)
+            .with_broker(3, None, None)
+            .with_partition("foo", 0, &[1, 2], 100)
+            .with_partition("foo", 1, &[2, 3], 50)
+            .with_partition("bar", 0, &[3, 1], 7)
+            .with_partition("__consumer_offsets", 0, &[1, 2, 3], 1)
+    }
+
+    /// The admin futures are `Send`, so a snapshot (or an executor) can run on a
+    /// multi-threaded runtime or in a spawned task.
+    #[test]
+    fn futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let real = crate::kafka::KafkaAdmin::new("127.0.0.1:1", Default::default()).unwrap();
+        let opts = SnapshotOptions::default();
+        assert_send(&snapshot(&real, &opts));
+        let f = fake();
+        assert_send(&snapshot(&f, &opts));
+    }
+
+    #[tokio::test]
+    async fn snapshot_from_fake() {
+        let f = fake();
+        let opts = SnapshotOptions {
+            capacity_bytes: [(1, 5), (2, 20_000)].into_iter().collect(),
+            ..Default::default()
+        };
+        let s = snapshot(&f, &opts).await.unwrap();
+        assert!(validate_cluster(&s.cluster).is_empty());
+        assert_eq!(s.cluster.broker_ids(), [1, 2, 3]);
+        assert_eq!(s.cluster.brokers[0].rack.as_deref(), Some("a"));
+        // Reported total wins over the flag; the flag fills the gap.
+        assert_eq!(s.cluster.brokers[0].capacity_bytes, Some(10_000));
+        assert_eq!(s.cluster.brokers[1].capacity_bytes, Some(20_000));
+        assert_eq!(s.cluster.brokers[2].capacity_bytes, None);
+        let all = SnapshotOptions {
+            default_capacity_bytes: Some(7),
+            ..opts.clone()
+        };
+        let s2 = snapshot(&f, &all).await.unwrap();
+        assert_eq!(s2.cluster.brokers[2].capacity_bytes, Some(7));
+        assert_eq!(s2.cluster.brokers[1].capacity_bytes, Some(20_000));
+        let tps: Vec<String> = s
+            .cluster
+            .partitions
+            .iter()
+            .map(|p| p.tp.to_string())
+            .collect();
+        assert_eq!(tps, ["__consumer_offsets-0", "bar-0", "foo-0", "foo-1"]);
+        let foo0 = &s.cluster.partitions[2];
+        assert_eq!(foo0.size_bytes, 100);
+        assert_eq!(foo0.leader, Some(1));
+        assert_eq!(foo0.isr.as_deref(), Some(&[1, 2][..]));
+        assert_eq!(s.cluster_id.as_deref(), Some("fake-cluster"));
+    }
+
+    #[tokio::test]
+    async fn filters_and_in_flight() {
+        let f = fake();
+        let t = [(TopicPartition::new("foo", 0), Some(vec![3, 2]))]
+            .into_iter()
+            .collect();
+        f.alter_reassignments(&t, true).await.unwrap();
+        let opts = SnapshotOptions {
+            topics: Some(SnapshotOptions::topic_regex("foo|__.*").unwrap()),
+            exclude_internal: true,
+            ..Default::default()
+        };
+        let s = snapshot(&f, &opts).await.unwrap();
+        let tps: Vec<String> = s
+            .cluster
+            .partitions
+            .iter()
+            .map(|p| p.tp.to_string())
+            .collect();
+        assert_eq!(tps, ["foo-0", "foo-1"]);
+        let p = &s.cluster.partitions[0];
+        assert_eq!(p.replicas, [3, 2, 1]);
+        assert_eq!(
+            p.in_flight,
+            Some(InFlight {
+                adding: vec![3],
+                removing: vec![1]
+            })
+        );
+        // The adding copy on 3 is not in sync: the size comes from the in-sync copies.
+        assert_eq!(p.size_bytes, 100);
+        // Whole-name match: "foo" does not match "foobar".
+        assert!(!SnapshotOptions::topic_regex("foo")
+            .unwrap()
+            .is_match("foobar"));
+    }
+
+    #[tokio::test]
+    async fn dead_broker_is_kept_with_warning() {
+        let f = fake();
+        f.set_broker_alive(3, false);
+        let s = snapshot(&f, &SnapshotOptions::default()).await.unwrap();
+        assert_eq!(s.offline_brokers, [3]);
+        assert!(validate_cluster(&s.cluster).is_empty());
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("broker 3 holds replicas")));
+        // bar-0 had 3 as leader; its size still comes from broker 1.
+        let bar = &s.cluster.partitions[1];
+        assert_eq!(bar.tp.to_string(), "bar-0");
+        assert_eq!(bar.size_bytes, 7);
+    }
+
+    #[test]
+    fn future_replicas_and_largest_in_sync() {
+        use crate::kafka::admin::{BrokerNode, LogDirReplica, PartitionMetadata};
+        let desc = ClusterDescription {
+            cluster_id: None,
+            controller_id: Some(1),
+            brokers: (1..=2)
+                .map(|id| BrokerNode {
+                    id,
+                    host: "h".into(),
+                    port: 1,
+                    rack: None,
+                    fenced: false,
+                })
+                .collect(),
+        };
+        let topics = vec![TopicMetadata {
+            name: "t".into(),
+            internal: false,
+            partitions: vec![PartitionMetadata {
+                partition: 0,
+                leader: Some(1),
+                replicas: vec![1, 2],
+                isr: vec![1],
+                offline: vec![],
+                error: None,
+            }],
+            error: None,
+        }];
+        let rep = |b: u64, fut: bool| LogDirReplica {
+            tp: TopicPartition::new("t", 0),
+            size_bytes: b,
+            offset_lag: 0,
+            is_future: fut,
+        };
+        let dir = |replicas, total| LogDir {
+            path: "/d".into(),
+            error: None,
+            total_bytes: total,
+            usable_bytes: None,
+            replicas,
+        };
+        let mut log_dirs = BTreeMap::new();
+        // Broker 1 (in sync): 10 bytes, plus a bigger future copy that must be ignored.
+        log_dirs.insert(
+            1,
+            Ok(vec![dir(vec![rep(10, false), rep(99, true)], Some(1000))]),
+        );
+        // Broker 2 (out of sync) claims more: ignored because not in the ISR.
+        log_dirs.insert(2, Ok(vec![dir(vec![rep(50, false)], None)]));
+        let s = build_snapshot(
+            &desc,
+            &topics,
+            &log_dirs,
+            &BTreeMap::new(),
+            &SnapshotOptions::default(),
+        );
+        assert_eq!(s.cluster.partitions[0].size_bytes, 10);
+        assert_eq!(s.cluster.brokers[0].capacity_bytes, Some(1000));
+        assert_eq!(s.cluster.brokers[1].capacity_bytes, None);
+    }
+}
