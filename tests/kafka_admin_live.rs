@@ -3,8 +3,8 @@
 //! otherwise each test returns at once. SASL checks run when
 //! `KAFKA_REPLAN_TEST_SASL_BOOTSTRAP` and the client property files are set too.
 //!
-//! Everything here reads, or changes and restores one broker config: the tests can share a
-//! cluster with others.
+//! Everything here reads, or works on topics it creates and deletes (named
+//! `kafka-replan-live-*`); no broker config is touched, so the tests can share a cluster.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +14,12 @@ use kafka_replan::kafka::properties::ClientConfig;
 use kafka_replan::kafka::snapshot::{snapshot, SnapshotOptions};
 use kafka_replan::kafka::{Error, KafkaAdmin};
 use kafka_replan::model::{validate_cluster, TopicPartition};
+
+/// Topics these tests create (and delete) start with this.
+const OWN_PREFIX: &str = "kafka-replan-live-";
+
+/// The tests change cluster state (topics, moves): one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn bootstrap() -> Option<String> {
     std::env::var("KAFKA_REPLAN_TEST_BOOTSTRAP")
@@ -37,6 +43,7 @@ async fn live_read_calls_and_snapshot() {
         eprintln!("KAFKA_REPLAN_TEST_BOOTSTRAP not set: skipped");
         return;
     };
+    let _serial = SERIAL.lock().await;
     let admin = plain_admin(&bs);
     let cluster = admin.describe_cluster().await.unwrap();
     assert!(!cluster.brokers.is_empty());
@@ -82,7 +89,7 @@ async fn live_read_calls_and_snapshot() {
     // election where the preferred replica leads is a success (§F D4, D5).
     if let Some(p) = topics
         .iter()
-        .filter(|t| !t.name.starts_with("__"))
+        .filter(|t| !t.name.starts_with("__") && !t.name.starts_with(OWN_PREFIX))
         .flat_map(|t| t.partitions.iter().map(move |p| (t, p)))
         .find(|(_, p)| p.leader.is_some() && p.leader == p.replicas.first().copied())
     {
@@ -114,29 +121,37 @@ async fn live_read_calls_and_snapshot() {
     assert!(validate_cluster(&snap.cluster).is_empty());
 }
 
+async fn config_entry(
+    admin: &KafkaAdmin,
+    res: &ConfigResource,
+    key: &str,
+) -> Option<kafka_replan::kafka::admin::ConfigEntry> {
+    let keys = [key.to_string()];
+    let got = admin
+        .describe_configs(std::slice::from_ref(res), Some(&keys))
+        .await
+        .unwrap();
+    got[res]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.name == key)
+        .cloned()
+}
+
 #[tokio::test]
 async fn live_incremental_alter_configs_set_and_delete() {
     let Some(bs) = bootstrap() else {
         return;
     };
+    let _serial = SERIAL.lock().await;
     let admin = plain_admin(&bs);
     let id = admin.describe_cluster().await.unwrap().brokers[0].id;
-    let res = ConfigResource::Broker(id);
-    let key = "follower.replication.throttled.rate".to_string();
-    let before = admin
-        .describe_configs(std::slice::from_ref(&res), Some(std::slice::from_ref(&key)))
-        .await
-        .unwrap();
-    let had = before[&res]
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|c| c.name == key)
-        .and_then(|c| c.value.clone());
-    if had.is_some() {
-        // Someone else's throttle is in place: leave it alone.
-        return;
-    }
+    // A topic of its own, so no other test sees the config change.
+    let topic = format!("{OWN_PREFIX}configs-{}", std::process::id());
+    admin.create_topic(&topic, &[vec![id]]).await.unwrap();
+    let res = ConfigResource::Topic(topic.clone());
+    let key = "retention.ms".to_string();
     let set: BTreeMap<_, _> = [(
         res.clone(),
         vec![(key.clone(), ConfigOp::Set("123456789".into()))],
@@ -147,25 +162,18 @@ async fn live_incremental_alter_configs_set_and_delete() {
         admin.incremental_alter_configs(&set).await.unwrap()[&res],
         Ok(())
     );
-    // The controller applies the change; the broker sees it once metadata propagates.
+    // The controller applies the change; brokers see it once metadata propagates.
     let mut seen = None;
     for _ in 0..50 {
-        let now = admin
-            .describe_configs(std::slice::from_ref(&res), Some(std::slice::from_ref(&key)))
+        seen = config_entry(&admin, &res, &key)
             .await
-            .unwrap();
-        seen = now[&res]
-            .as_ref()
-            .unwrap()
-            .iter()
-            .find(|c| c.name == key)
-            .and_then(|c| c.value.clone());
+            .filter(|c| c.value.as_deref() == Some("123456789"));
         if seen.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(seen.as_deref(), Some("123456789"));
+    assert!(seen.is_some(), "the SET never became visible");
     let del: BTreeMap<_, _> = [(res.clone(), vec![(key.clone(), ConfigOp::Delete)])]
         .into_iter()
         .collect();
@@ -173,6 +181,7 @@ async fn live_incremental_alter_configs_set_and_delete() {
         admin.incremental_alter_configs(&del).await.unwrap()[&res],
         Ok(())
     );
+    admin.delete_topic(&topic).await.unwrap();
 }
 
 #[tokio::test]
@@ -213,6 +222,7 @@ async fn live_move_between_brokers() {
     let Some(bs) = bootstrap() else {
         return;
     };
+    let _serial = SERIAL.lock().await;
     let admin = plain_admin(&bs);
     let ids: Vec<i32> = admin
         .describe_cluster()
@@ -227,7 +237,7 @@ async fn live_move_between_brokers() {
         return;
     }
     let (a, b) = (ids[0], ids[1]);
-    let topic = format!("kafka-replan-live-move-{}", std::process::id());
+    let topic = format!("{OWN_PREFIX}move-{}", std::process::id());
     admin
         .create_topic(&topic, &[vec![a], vec![a]])
         .await

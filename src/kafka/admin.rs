@@ -1274,6 +1274,70 @@ mod tests {
         );
     }
 
+    #[test]
+    fn log_dirs_wire_to_model_v1_and_v4() {
+        use kafka_protocol::messages::describe_log_dirs_response::{
+            DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
+        };
+        let part = |p: i32, size: i64, future: bool| {
+            DescribeLogDirsPartition::default()
+                .with_partition_index(p)
+                .with_partition_size(size)
+                .with_is_future_key(future)
+        };
+        let resp = DescribeLogDirsResponse::default().with_results(vec![
+            DescribeLogDirsResult::default()
+                .with_log_dir(StrBytes::from_static_str("/b"))
+                .with_error_code(56),
+            DescribeLogDirsResult::default()
+                .with_log_dir(StrBytes::from_static_str("/a"))
+                .with_total_bytes(1000)
+                .with_usable_bytes(400)
+                .with_topics(vec![DescribeLogDirsTopic::default()
+                    .with_name(topic_name("foo"))
+                    .with_partitions(vec![
+                        part(1, 5, true),
+                        part(1, 7, false),
+                        part(0, 3, false),
+                    ])]),
+        ]);
+        for version in [1i16, 4] {
+            let mut buf = bytes::BytesMut::new();
+            let wire = if version < 4 {
+                // v1 cannot carry the sizes: a broker before 3.3 does not report them.
+                resp.clone().with_results(
+                    resp.results
+                        .iter()
+                        .map(|r| r.clone().with_total_bytes(-1).with_usable_bytes(-1))
+                        .collect(),
+                )
+            } else {
+                resp.clone()
+            };
+            wire.encode(&mut buf, version).unwrap();
+            let decoded = DescribeLogDirsResponse::decode(&mut buf.freeze(), version).unwrap();
+            let dirs = log_dirs_from_response(&decoded).unwrap();
+            assert_eq!(dirs[0].path, "/a");
+            assert_eq!(dirs[1].error.as_ref().and_then(Error::code), Some(56));
+            let r = &dirs[0].replicas;
+            assert_eq!(r.len(), 3);
+            assert_eq!((r[0].tp.partition, r[0].size_bytes), (0, 3));
+            assert_eq!((r[1].size_bytes, r[1].is_future), (7, false));
+            assert_eq!((r[2].size_bytes, r[2].is_future), (5, true));
+            if version == 4 {
+                assert_eq!(dirs[0].total_bytes, Some(1000));
+                assert_eq!(dirs[0].usable_bytes, Some(400));
+            } else {
+                assert_eq!(dirs[0].total_bytes, None);
+            }
+        }
+        let top = DescribeLogDirsResponse::default().with_error_code(31);
+        assert!(log_dirs_from_response(&top)
+            .unwrap_err()
+            .to_string()
+            .contains("CLUSTER_AUTHORIZATION_FAILED"));
+    }
+
     fn respond_body<T: Encodable>(version: i16, resp: &T) -> Option<Vec<u8>> {
         Some(testbroker::body(version, resp))
     }
