@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use kafka_replan::formats::racks::CapacitySpec;
 use kafka_replan::kafka::properties::{parse_properties, ClientConfig};
 use kafka_replan::kafka::snapshot::{snapshot, LiveSnapshot, SnapshotOptions};
 use kafka_replan::kafka::KafkaAdmin;
-use kafka_replan::formats::racks::CapacitySpec;
 
 use super::{read_input, CliError};
 

@@ -7,9 +7,9 @@ use std::time::Instant;
 use clap::Args;
 
 use kafka_replan::formats::election::emit_election_json;
+use kafka_replan::formats::racks::parse_capacity_spec;
 use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
-use kafka_replan::formats::racks::parse_capacity_spec;
 use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
 use kafka_replan::plan::schedule::schedule;

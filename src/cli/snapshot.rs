@@ -183,7 +183,11 @@ pub fn run(args: SnapshotArgs) -> CliResult {
                 .cluster
                 .partitions
                 .iter()
-                .filter(|p| p.in_flight.as_ref().is_some_and(|f| !f.adding.is_empty() || !f.removing.is_empty()))
+                .filter(|p| {
+                    p.in_flight
+                        .as_ref()
+                        .is_some_and(|f| !f.adding.is_empty() || !f.removing.is_empty())
+                })
                 .count();
             if in_flight > 0 {
                 warnings.push(format!(
@@ -191,7 +195,10 @@ pub fn run(args: SnapshotArgs) -> CliResult {
                 ));
             }
             if !snap.cluster.has_capacity() {
-                warnings.push("no disk capacity known: capacity checks are off (give --broker-capacity)".into());
+                warnings.push(
+                    "no disk capacity known: capacity checks are off (give --broker-capacity)"
+                        .into(),
+                );
             }
             (snap.cluster, warnings)
         }

@@ -1,0 +1,293 @@
+//! `snapshot` and `plan` from a live cluster (the real Kafka that scripts/test.sh starts):
+//! the live snapshot equals what the topics were created with and what Kafka's own tools
+//! report offline; TLS + SASL (PLAIN, SCRAM-SHA-512) from client.properties files; clear,
+//! quick errors for a wrong password, an unreachable address and an untrusted certificate.
+
+mod support;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::kafka::{unique_topic, Cluster};
+
+fn replan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args(args)
+        .output()
+        .expect("run kafka-replan")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "kafka-replan failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn read_json(path: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
+}
+
+/// `topic-partition` → (replicas, size) of a snapshot, for the given topics.
+fn partitions(snapshot: &Value, topics: &[&str]) -> Vec<(String, i64, Vec<i64>, u64)> {
+    let mut out: Vec<_> = snapshot["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .filter(|p| topics.contains(&p["topic"].as_str().unwrap_or("")))
+        .map(|p| {
+            (
+                p["topic"].as_str().unwrap_or("").to_string(),
+                p["partition"].as_i64().unwrap_or(-1),
+                p["replicas"]
+                    .as_array()
+                    .expect("replicas")
+                    .iter()
+                    .map(|r| r.as_i64().unwrap_or(-1))
+                    .collect(),
+                p["size_bytes"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
+    let cluster = Cluster::from_env();
+    let topic = unique_topic("live");
+    let assignment: &[&[i32]] = &[&[0, 1, 2], &[1, 2, 3], &[2, 3, 0]];
+    let _guard = cluster.create_topic_with_assignment(&topic, assignment);
+    cluster.produce(&topic, 4_000, 250);
+    let described = cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
+        d.partitions.len() == assignment.len()
+            && d.partitions
+                .values()
+                .all(|p| p.isr.len() == p.replicas.len())
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let pattern = regex_escape(&topic);
+
+    // Live.
+    ok(replan(&[
+        "snapshot",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--topics",
+        &pattern,
+        "--output",
+        &path("live.json"),
+    ]));
+    let live = read_json(&path("live.json"));
+    let brokers: Vec<(i64, String)> = live["brokers"]
+        .as_array()
+        .expect("brokers")
+        .iter()
+        .map(|b| {
+            (
+                b["id"].as_i64().unwrap_or(-1),
+                b["rack"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let want_brokers: Vec<(i64, String)> = cluster
+        .racks
+        .iter()
+        .map(|(id, r)| (*id as i64, r.clone()))
+        .collect();
+    assert_eq!(brokers, want_brokers);
+    let live_parts = partitions(&live, &[&topic]);
+    assert_eq!(live_parts.len(), assignment.len());
+    for (p, replicas) in assignment.iter().enumerate() {
+        let got = &live_parts[p];
+        assert_eq!(
+            got.2,
+            replicas.iter().map(|&r| r as i64).collect::<Vec<_>>(),
+            "{topic}-{p}"
+        );
+        assert!(got.3 > 0, "{topic}-{p}: size of produced data: {got:?}");
+    }
+    for p in live["partitions"].as_array().expect("partitions") {
+        if p["topic"] == Value::String(topic.clone()) {
+            assert_eq!(
+                p["leader"], p["replicas"][0],
+                "leader is the preferred replica: {p}"
+            );
+            assert_eq!(p["isr"].as_array().map(|a| a.len()), Some(3), "{p}");
+        }
+    }
+
+    // Offline, from Kafka's own tools' output: the same replicas and sizes.
+    std::fs::write(path("describe.txt"), &described.text).expect("write");
+    std::fs::write(
+        path("log-dirs.txt"),
+        cluster.describe_log_dirs(&[&topic], &[]),
+    )
+    .expect("write");
+    let racks: String = cluster
+        .racks
+        .iter()
+        .map(|(id, r)| format!("{id} {r}\n"))
+        .collect();
+    std::fs::write(path("racks.txt"), racks).expect("write");
+    ok(replan(&[
+        "snapshot",
+        "--topics-describe",
+        &path("describe.txt"),
+        "--log-dirs",
+        &path("log-dirs.txt"),
+        "--broker-racks",
+        &path("racks.txt"),
+        "--output",
+        &path("offline.json"),
+    ]));
+    let offline = read_json(&path("offline.json"));
+    assert_eq!(
+        partitions(&offline, &[&topic]),
+        live_parts,
+        "live and offline snapshots differ"
+    );
+
+    // plan straight from the live cluster.
+    let report = ok(replan(&[
+        "plan",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--topics",
+        &pattern,
+        "--exclude-brokers",
+        "3",
+        "--output",
+        &path("plan.json"),
+        "--save-snapshot",
+        &path("saved.json"),
+    ]));
+    assert!(report.contains("replica moves:"), "{report}");
+    let plan = read_json(&path("plan.json"));
+    for e in plan["partitions"].as_array().expect("plan") {
+        assert!(
+            !e["replicas"]
+                .as_array()
+                .expect("replicas")
+                .contains(&Value::from(3)),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        partitions(&read_json(&path("saved.json")), &[&topic]),
+        live_parts
+    );
+}
+
+#[test]
+fn tls_and_sasl_from_client_properties_and_clear_errors() {
+    let cluster = Cluster::from_env();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_path = dir.path().join("s.json").to_string_lossy().into_owned();
+    for props in [
+        &cluster.plain_client_properties,
+        &cluster.scram_client_properties,
+    ] {
+        let props = props.to_string_lossy().into_owned();
+        ok(replan(&[
+            "snapshot",
+            "--bootstrap-server",
+            &cluster.sasl_bootstrap,
+            "--command-config",
+            &props,
+            "--output",
+            &out_path,
+        ]));
+        let snap = read_json(&out_path);
+        assert_eq!(
+            snap["brokers"].as_array().map(|b| b.len()),
+            Some(cluster.broker_ids.len())
+        );
+
+        // The same file with a wrong password: exit 1, a one-line reason, no secret, no file.
+        let text = std::fs::read_to_string(&props).expect("read properties");
+        let bad = dir.path().join("bad.properties");
+        std::fs::write(&bad, text.replace("password=\"", "password=\"wrong-")).expect("write");
+        let bad_out = dir.path().join("bad.json");
+        let started = Instant::now();
+        let out = replan(&[
+            "snapshot",
+            "--bootstrap-server",
+            &cluster.sasl_bootstrap,
+            "--command-config",
+            &bad.to_string_lossy(),
+            "--output",
+            &bad_out.to_string_lossy(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.to_lowercase().contains("auth"), "{err}");
+        assert!(!err.contains("wrong-"), "the password leaked: {err}");
+        assert!(!bad_out.exists());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "took {:?}",
+            started.elapsed()
+        );
+
+        // An untrusted certificate: the CA left out.
+        let untrusted = dir.path().join("untrusted.properties");
+        let no_ca: String = text
+            .lines()
+            .filter(|l| !l.starts_with("ssl.truststore"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&untrusted, no_ca).expect("write");
+        let out = replan(&[
+            "snapshot",
+            "--bootstrap-server",
+            &cluster.sasl_bootstrap,
+            "--command-config",
+            &untrusted.to_string_lossy(),
+            "--output",
+            &bad_out.to_string_lossy(),
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+    }
+
+    // Unreachable: a closed port on loopback.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = replan(&[
+        "snapshot",
+        "--bootstrap-server",
+        &addr,
+        "--output",
+        &out_path.replace("s.json", "u.json"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&addr), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
