@@ -62,7 +62,7 @@ enum SnapshotSource {
         broker_racks: PathBuf,
         log_dirs: Option<PathBuf>,
     },
-    Live(LiveConfig),
+    Live(Box<LiveConfig>),
 }
 
 /// The checked configuration of one run.
@@ -95,7 +95,7 @@ impl SnapshotConfig {
             }
             let live = args.live.resolve(capacity.as_ref())?;
             return Ok(SnapshotConfig {
-                source: SnapshotSource::Live(live),
+                source: SnapshotSource::Live(Box::new(live)),
                 capacity,
                 output: args.output,
             });
