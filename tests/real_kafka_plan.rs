@@ -198,4 +198,33 @@ fn generate_proposal_cut_out_like_scripts_do_is_executed_by_kafka() {
     for p in after.partitions.values() {
         assert!(!p.replicas.contains(&3), "broker 3 still holds {p:?}");
     }
+
+    // The same from the live cluster: a proposal that keeps broker 3 empty.
+    let stdout = replan(&[
+        "generate",
+        "-q",
+        "--topics-to-move-json-file",
+        &path("topics.json"),
+        "--broker-list",
+        "0,1,2",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+    ]);
+    let proposal = stdout
+        .lines()
+        .skip_while(|l| *l != "Proposed partition reassignment configuration")
+        .nth(1)
+        .expect("proposal line");
+    let v: serde_json::Value = serde_json::from_str(proposal).expect("proposal JSON");
+    let entries = v["partitions"].as_array().expect("partitions");
+    assert_eq!(entries.len(), assignment.len(), "{proposal}");
+    for e in entries {
+        assert!(
+            !e["replicas"]
+                .as_array()
+                .expect("replicas")
+                .contains(&serde_json::Value::from(3)),
+            "{e}"
+        );
+    }
 }

@@ -32,6 +32,7 @@ use kafka_replan::plan::kafka_placement::{
 use kafka_replan::plan::scope::effective_excluded;
 use kafka_replan::plan::{plan, Infeasible, PlanConfig, PlanError};
 
+use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
 use super::plan::load_cluster;
 use super::{read_input, CliError, CliResult, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
@@ -58,9 +59,13 @@ from one random stream.
 Errors are Kafka's messages, printed as Kafka prints them (`Error: <message>` on stdout) and on
 stderr; exit codes are this tool's: 1 the plan cannot be made, 2 bad input or usage.
 
+The cluster comes from a snapshot (--snapshot) or, like Kafka's tool, from the brokers
+(--bootstrap-server, with --command-config for TLS/SASL); live, every topic is read so that
+the unlisted ones count towards broker loads.
+
 Example:
   kafka-replan generate --topics-to-move-json-file topics.json --broker-list 1,2,3 \\
-      --snapshot cluster.json > out.txt
+      --bootstrap-server kafka1:9092 > out.txt
   sed -n '/^Proposed partition reassignment configuration$/{n;p;}' out.txt > plan.json";
 
 /// The newest Kafka version whose `--generate` we reproduce (the default of
@@ -81,6 +86,9 @@ pub struct GenerateArgs {
     pub disable_rack_aware: bool,
     #[command(flatten)]
     pub source: ClusterSource,
+    /// Client properties for --bootstrap-server (`security.protocol`, `sasl.*`, PEM `ssl.*`).
+    #[arg(long, value_name = "FILE", requires = "bootstrap_server")]
+    pub command_config: Option<PathBuf>,
     /// Propose only the partitions that change (Kafka lists every partition of the topics).
     #[arg(long)]
     pub only_changes: bool,
@@ -121,6 +129,9 @@ pub struct ClusterSource {
     /// Cluster snapshot (`.json` or `.json.gz`; see `kafka-replan snapshot`).
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
+    /// Read the cluster live from these brokers (`host:port[,host:port]`), as Kafka's tool.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT]")]
+    pub bootstrap_server: Option<String>,
 }
 
 /// Options of `kafka-reassign-partitions` that Kafka refuses with `--generate`; accepted
@@ -234,10 +245,24 @@ pub fn run(args: GenerateArgs) -> CliResult {
     let topics = parse_topics_to_move(topics_text.trim_start_matches('\u{feff}'))
         .map_err(|m| kafka_error(EXIT_BAD_INPUT, m))?;
 
-    let Some(snapshot) = &args.source.snapshot else {
-        return Err(usage("a cluster source (--snapshot) is required".into()));
+    let mut cluster = match (&args.source.snapshot, &args.source.bootstrap_server) {
+        (Some(snapshot), _) => load_cluster(snapshot)?,
+        (None, Some(bootstrap)) => {
+            // The whole cluster is read: unlisted topics count towards broker loads.
+            let live = LiveArgs {
+                bootstrap_server: Some(bootstrap.clone()),
+                command_config: args.command_config.clone(),
+                topics: None,
+                exclude_internal: false,
+            };
+            read_cluster(&live.resolve(None)?)?.cluster
+        }
+        (None, None) => {
+            return Err(usage(
+                "a cluster source (--snapshot or --bootstrap-server) is required".into(),
+            ))
+        }
     };
-    let mut cluster = load_cluster(snapshot)?;
 
     // Unknown topics: Kafka's describeTopics failure, first missing topic in file order.
     let known: BTreeSet<&str> = cluster
