@@ -521,7 +521,7 @@ impl Connection {
     /// UNSUPPORTED_VERSION with a v0 body listing its own range: retry at its max (§D1).
     async fn api_versions(&mut self) -> Result<(), Error> {
         let mut version = ApiVersionsRequest::VERSIONS.max;
-        for _attempt in 0..2 {
+        for _attempt in 0..3 {
             let mut req = ApiVersionsRequest::default();
             if version >= 3 {
                 req = req
@@ -539,13 +539,20 @@ impl Connection {
                 return Err(self.protocol("ApiVersions", "empty response".into()));
             };
             if error_code == 35 && version > 0 {
-                let v0: ApiVersionsResponse = decode_body(body, 0, "ApiVersions")
-                    .map_err(|r| self.protocol("ApiVersions", r))?;
-                let theirs = v0
-                    .api_keys
-                    .iter()
-                    .find(|k| k.api_key == ApiKey::ApiVersions as i16)
-                    .map(|k| k.max_version)
+                // Kafka answers in v0; some other implementations (librdkafka's mock cluster)
+                // answer in the version asked for. Either way take their ApiVersions range;
+                // when neither decodes, fall back to v0, which every broker speaks.
+                let decoded: Option<ApiVersionsResponse> =
+                    decode_body::<ApiVersionsResponse>(body.clone(), 0, "ApiVersions")
+                        .ok()
+                        .or_else(|| decode_body(body.clone(), version, "ApiVersions").ok());
+                let theirs = decoded
+                    .and_then(|r| {
+                        r.api_keys
+                            .iter()
+                            .find(|k| k.api_key == ApiKey::ApiVersions as i16)
+                            .map(|k| k.max_version)
+                    })
                     .unwrap_or(0);
                 let next = theirs.clamp(0, version - 1);
                 version = next;

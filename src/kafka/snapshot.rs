@@ -51,16 +51,33 @@ pub fn is_internal_topic(name: &str, flagged: bool) -> bool {
 pub async fn snapshot(admin: &impl Admin, opts: &SnapshotOptions) -> Result<LiveSnapshot, Error> {
     let desc = admin.describe_cluster().await?;
     let topics = admin.describe_topics(None).await?;
-    let reassignments = admin.list_reassignments(None).await?;
+    // Brokers (or stand-ins such as librdkafka's mock cluster) without an API: the snapshot
+    // still has brokers, racks and replicas, and says what it lacks.
+    let mut lacking = Vec::new();
+    let reassignments = match admin.list_reassignments(None).await {
+        Ok(r) => r,
+        Err(Error::UnsupportedApi { api, .. }) => {
+            lacking.push(format!(
+                "the brokers do not support {api}: in-flight reassignments are unknown"
+            ));
+            BTreeMap::new()
+        }
+        Err(e) => return Err(e),
+    };
     let ids: Vec<BrokerId> = desc.brokers.iter().map(|b| b.id).collect();
-    let log_dirs = admin.describe_log_dirs(&ids).await?;
-    Ok(build_snapshot(
-        &desc,
-        &topics,
-        &log_dirs,
-        &reassignments,
-        opts,
-    ))
+    let log_dirs = match admin.describe_log_dirs(&ids).await {
+        Ok(l) => l,
+        Err(Error::UnsupportedApi { api, .. }) => {
+            lacking.push(format!(
+                "the brokers do not support {api}: partition sizes and disk capacity are unknown (0)"
+            ));
+            BTreeMap::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let mut snap = build_snapshot(&desc, &topics, &log_dirs, &reassignments, opts);
+    snap.warnings.splice(0..0, lacking);
+    Ok(snap)
 }
 
 /// The pure part of `snapshot`: wire results (already in model terms) to a `Cluster`.
