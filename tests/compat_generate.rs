@@ -396,8 +396,7 @@ fn f_a20_cli_validation_of_generate_options() {
             assert!(stdout(&o).is_empty(), "{id}");
         }
     }
-    // `--generate` itself is accepted (Kafka's action flag), `--bootstrap-server` is not an
-    // option of this build (snapshots only).
+    // `--generate` itself is accepted (Kafka's action flag).
     let o = run(&[
         "--generate",
         "--topics-to-move-json-file",
@@ -409,15 +408,22 @@ fn f_a20_cli_validation_of_generate_options() {
         "-q",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The live source: an address nothing listens on is a one-line error, exit 1.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
     let o = run(&[
         "--topics-to-move-json-file",
         &topics,
         "--broker-list",
         "0,1,3",
         "--bootstrap-server",
-        "localhost:9092",
+        &closed,
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&closed), "{}", stderr(&o));
     // A cluster source is required.
     let o = run(&[
         "--topics-to-move-json-file",

@@ -291,6 +291,48 @@ pub fn rack_limits(cluster: &Cluster, topo: &Topology) -> (Vec<usize>, Vec<usize
     (rack_min, rack_max)
 }
 
+/// Water-filling over racks: a rack whose brokers' share of the common level is below
+/// `rack_lo` (or above `rack_hi`) is fixed at that limit and the level is recomputed over the
+/// other racks' brokers, until no rack moves. Returns each rack's fixed load (`None` = free,
+/// sharing the rest evenly per broker).
+pub fn water_fill(
+    total: usize,
+    rack_sizes: &[usize],
+    rack_lo: &[usize],
+    rack_hi: &[usize],
+) -> Vec<Option<usize>> {
+    let nr = rack_sizes.len();
+    let mut fixed: Vec<Option<usize>> = vec![None; nr];
+    loop {
+        let fixed_load: usize = fixed.iter().flatten().sum();
+        let free_brokers: usize = (0..nr)
+            .filter(|&r| fixed[r].is_none())
+            .map(|r| rack_sizes[r])
+            .sum();
+        if free_brokers == 0 {
+            return fixed;
+        }
+        let level = total.saturating_sub(fixed_load) as f64 / free_brokers as f64;
+        let mut changed = false;
+        for r in 0..nr {
+            if fixed[r].is_some() {
+                continue;
+            }
+            let want = level * rack_sizes[r] as f64;
+            if want < rack_lo[r] as f64 {
+                fixed[r] = Some(rack_lo[r]);
+                changed = true;
+            } else if want > rack_hi[r] as f64 {
+                fixed[r] = Some(rack_hi[r]);
+                changed = true;
+            }
+        }
+        if !changed {
+            return fixed;
+        }
+    }
+}
+
 /// Bands that respect what each rack can hold: water-filling over the brokers, where a rack
 /// that must hold more (or can hold less) than its brokers' share of the average is fixed
 /// at that limit and the other brokers share the rest evenly. Equals the uniform band when
@@ -300,36 +342,8 @@ pub fn rack_aware_bands(cluster: &Cluster, topo: &Topology) -> Bands {
     let nr = topo.racks.len();
     let (rack_min, rack_max) = rack_limits(cluster, topo);
     let total = cluster.total_replicas();
-    // None = free; Some(load) = rack fixed at a limit.
-    let mut fixed: Vec<Option<usize>> = vec![None; nr];
-    loop {
-        let fixed_load: usize = fixed.iter().flatten().sum();
-        let free_brokers: usize = (0..nr)
-            .filter(|&r| fixed[r].is_none())
-            .map(|r| topo.racks[r].len())
-            .sum();
-        if free_brokers == 0 {
-            break;
-        }
-        let level = total.saturating_sub(fixed_load) as f64 / free_brokers as f64;
-        let mut changed = false;
-        for r in 0..nr {
-            if fixed[r].is_some() {
-                continue;
-            }
-            let want = level * topo.racks[r].len() as f64;
-            if want < rack_min[r] as f64 {
-                fixed[r] = Some(rack_min[r]);
-                changed = true;
-            } else if want > rack_max[r] as f64 {
-                fixed[r] = Some(rack_max[r]);
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let sizes: Vec<usize> = topo.racks.iter().map(|m| m.len()).collect();
+    let fixed = water_fill(total, &sizes, &rack_min, &rack_max);
     let fixed_load: usize = fixed.iter().flatten().sum();
     let free_brokers: usize = (0..nr)
         .filter(|&r| fixed[r].is_none())

@@ -223,36 +223,10 @@ pub fn rack_aware_base_bands(cluster: &Cluster, topo: &Topology, base: &BaseLoad
         .map(|m| m.iter().map(|&b| base_at(&base.counts, b)).sum())
         .collect();
     let total = cluster.total_replicas() + rack_base.iter().sum::<usize>();
-    let mut fixed_rack: Vec<Option<usize>> = vec![None; nr];
-    loop {
-        let fixed_load: usize = fixed_rack.iter().flatten().sum();
-        let free_brokers: usize = (0..nr)
-            .filter(|&r| fixed_rack[r].is_none())
-            .map(|r| topo.racks[r].len())
-            .sum();
-        if free_brokers == 0 {
-            break;
-        }
-        let level = total.saturating_sub(fixed_load) as f64 / free_brokers as f64;
-        let mut changed = false;
-        for r in 0..nr {
-            if fixed_rack[r].is_some() {
-                continue;
-            }
-            let want = level * topo.racks[r].len() as f64;
-            let (lo, hi) = (rack_min[r] + rack_base[r], rack_max[r] + rack_base[r]);
-            if want < lo as f64 {
-                fixed_rack[r] = Some(lo);
-                changed = true;
-            } else if want > hi as f64 {
-                fixed_rack[r] = Some(hi);
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let sizes: Vec<usize> = topo.racks.iter().map(|m| m.len()).collect();
+    let lo: Vec<usize> = (0..nr).map(|r| rack_min[r] + rack_base[r]).collect();
+    let hi: Vec<usize> = (0..nr).map(|r| rack_max[r] + rack_base[r]).collect();
+    let fixed_rack = replicas::water_fill(total, &sizes, &lo, &hi);
     let mut bands = Bands {
         lo: vec![0; nb],
         hi: vec![0; nb],
