@@ -7,6 +7,7 @@
 //! terms; the CLI writes the outputs.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod apply;
 pub mod formats;
 pub mod kafka;
 pub mod model;

@@ -291,3 +291,84 @@ fn regex_escape(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn elect_moves_leadership_to_the_preferred_replica_and_status_lists_moves() {
+    let cluster = Cluster::from_env();
+    let topic = unique_topic("elect");
+    let _guard = cluster.create_topic_with_assignment(&topic, &[&[0, 1], &[2, 3]]);
+    cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
+        d.partitions.values().all(|p| p.isr.len() == 2)
+    });
+    // Reorder the replicas with Kafka's own tool: the leader stays where it is (automatic
+    // leader rebalancing is off on the test cluster), so the preferred leader is not leading.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(
+        path("reorder.json"),
+        format!(
+            "{{\"version\":1,\"partitions\":[{{\"topic\":\"{topic}\",\"partition\":0,\"replicas\":[1,0]}},{{\"topic\":\"{topic}\",\"partition\":1,\"replicas\":[3,2]}}]}}"
+        ),
+    )
+    .expect("write");
+    cluster.execute_and_verify_reassignment(
+        std::path::Path::new(&path("reorder.json")),
+        Duration::from_secs(60),
+    );
+    let before = cluster.describe_topic(&topic);
+    assert_eq!(before.partitions[&0].leader, Some(0), "{}", before.text);
+
+    // The plan file is accepted as the list of partitions.
+    let out = ok(replan(&[
+        "elect",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--plan",
+        &path("reorder.json"),
+        "--batch-size",
+        "1",
+    ]));
+    assert_eq!(
+        out.trim(),
+        format!("Successfully completed leader election (PREFERRED) for partitions {topic}-0, {topic}-1")
+    );
+    let after = cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
+        d.partitions[&0].leader == Some(1) && d.partitions[&1].leader == Some(3)
+    });
+    assert_eq!(after.partitions[&0].leader, Some(1), "{}", after.text);
+    assert_eq!(after.partitions[&1].leader, Some(3), "{}", after.text);
+
+    // A partition that does not exist: reported, exit 1.
+    std::fs::write(
+        path("missing.json"),
+        format!("{{\"partitions\":[{{\"topic\":\"{topic}\",\"partition\":7}}]}}"),
+    )
+    .expect("write");
+    let out = replan(&[
+        "elect",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--partitions",
+        &path("missing.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "Error completing leader election (PREFERRED) for partition: {topic}-7: "
+        )),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 replica(s) could not be elected"));
+
+    let status = ok(replan(&[
+        "status",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+    ]));
+    let first = status.lines().next().unwrap_or("");
+    assert!(
+        first == "No partition reassignments found." || first == "Current partition reassignments:",
+        "{status}"
+    );
+}

@@ -177,3 +177,42 @@ mod tests {
         );
     }
 }
+
+/// Connection options alone, for subcommands that act on the cluster (`elect`, `status`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConnectArgs {
+    /// Kafka brokers to bootstrap from, `host:port[,host:port]`; overrides
+    /// `bootstrap.servers` in --command-config.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT]")]
+    pub bootstrap_server: Option<String>,
+    /// Client properties file as Kafka's tools take it.
+    #[arg(long, value_name = "FILE")]
+    pub command_config: Option<PathBuf>,
+}
+
+/// An admin client and a runtime to drive it.
+pub struct Connected {
+    pub admin: KafkaAdmin,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl ConnectArgs {
+    pub fn connect(&self) -> Result<Connected, CliError> {
+        let cfg = LiveArgs {
+            bootstrap_server: self.bootstrap_server.clone(),
+            command_config: self.command_config.clone(),
+            topics: None,
+            exclude_internal: false,
+        }
+        .resolve(None)?;
+        for w in &cfg.client.warnings {
+            eprintln!("warning: {w}");
+        }
+        let admin = KafkaAdmin::new(&cfg.bootstrap, cfg.client).map_err(CliError::bad_input)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))?;
+        Ok(Connected { admin, runtime })
+    }
+}

@@ -1,6 +1,7 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
+pub mod elect;
 pub mod generate;
 pub mod live;
 pub mod output;
@@ -80,6 +81,10 @@ pub enum Command {
     Score(score::ScoreArgs),
     /// Batch a plan as `apply` would and estimate its wall time under a throttle.
     Simulate(simulate::SimulateArgs),
+    /// Elect the preferred leaders of the partitions of an election JSON or a plan.
+    Elect(elect::ElectArgs),
+    /// Show the partition reassignments in progress on the cluster.
+    Status(elect::StatusArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
@@ -89,6 +94,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Snapshot(a) => snapshot::run(a),
         Command::Score(a) => score::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Elect(a) => elect::run_elect(a),
+        Command::Status(a) => elect::run_status(a),
     }
 }
 

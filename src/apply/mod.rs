@@ -1,0 +1,6 @@
+//! Executing plans against a cluster, over any `kafka::Admin` (the real client or the
+//! in-memory fake, so every step can be tested with injected faults). This module has the
+//! preferred-leader election and the in-flight status; batching lives in `plan::schedule`.
+
+pub mod elect;
+pub mod status;
