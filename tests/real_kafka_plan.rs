@@ -99,7 +99,40 @@ fn plan_from_kafka_tool_output_is_executed_and_verified_by_kafka() {
     // Kafka's own tool accepts the plan unchanged and completes it; the helper then checks
     // every partition's replica list (order included) against the plan.
     let plan = std::path::Path::new(&path("plan.json")).to_path_buf();
+    // Before it runs, `verify` says the partitions differ and exits 1.
+    let before = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args([
+            "verify",
+            "--bootstrap-server",
+            &cluster.bootstrap,
+            "--plan",
+            &path("plan.json"),
+        ])
+        .output()
+        .expect("run verify");
+    assert_eq!(before.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&before.stdout);
+    assert!(
+        text.starts_with("Status of partition reassignment:\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("There is no active reassignment of partition"),
+        "{text}"
+    );
     cluster.execute_and_verify_reassignment(&plan, Duration::from_secs(120));
+    // After: every partition completed, exit 0.
+    let done = replan(&[
+        "verify",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--plan",
+        &path("plan.json"),
+    ]);
+    assert!(
+        done.lines().skip(1).all(|l| l.ends_with(" is completed.")),
+        "{done}"
+    );
 
     // The result is balanced and rack-safe on the real cluster.
     let mut per_broker: BTreeMap<i32, usize> = BTreeMap::new();

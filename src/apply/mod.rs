@@ -4,3 +4,4 @@
 
 pub mod elect;
 pub mod status;
+pub mod verify;

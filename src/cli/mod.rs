@@ -1,9 +1,9 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
-pub mod elect;
 pub mod generate;
 pub mod live;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod score;
@@ -82,9 +82,11 @@ pub enum Command {
     /// Batch a plan as `apply` would and estimate its wall time under a throttle.
     Simulate(simulate::SimulateArgs),
     /// Elect the preferred leaders of the partitions of an election JSON or a plan.
-    Elect(elect::ElectArgs),
+    Elect(ops::ElectArgs),
     /// Show the partition reassignments in progress on the cluster.
-    Status(elect::StatusArgs),
+    Status(ops::StatusArgs),
+    /// Check a plan against the cluster: completed, in progress or different, per partition.
+    Verify(ops::VerifyArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
@@ -94,8 +96,9 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Snapshot(a) => snapshot::run(a),
         Command::Score(a) => score::run(a),
         Command::Simulate(a) => simulate::run(a),
-        Command::Elect(a) => elect::run_elect(a),
-        Command::Status(a) => elect::run_status(a),
+        Command::Elect(a) => ops::run_elect(a),
+        Command::Status(a) => ops::run_status(a),
+        Command::Verify(a) => ops::run_verify(a),
     }
 }
 

@@ -1,11 +1,12 @@
-//! `kafka-replan elect`: preferred-leader election for the partitions of an election JSON or
-//! a plan, in batches; `kafka-replan status`: the reassignments in flight.
+//! Subcommands that act on or look at a live cluster: `elect` (preferred-leader election for
+//! the partitions of an election JSON or a plan, in batches), `status` (the reassignments in
+//! flight) and `verify` (the state of a plan's partitions).
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use kafka_replan::apply::{elect, status};
+use kafka_replan::apply::{elect, status, verify};
 use kafka_replan::formats::decode_text;
 use kafka_replan::formats::election::parse_election_json;
 use kafka_replan::formats::reassignment::parse_reassignment_json;
@@ -30,21 +31,28 @@ pub struct ElectArgs {
     pub batch_size: usize,
 }
 
+fn read_plan(path: &std::path::Path) -> Result<kafka_replan::model::Plan, CliError> {
+    let name = path.display().to_string();
+    let bytes = read_input(path)?;
+    let text = decode_text(&name, &bytes).map_err(CliError::bad_input)?;
+    parse_reassignment_json(&name, text)
+        .and_then(|j| j.to_plan(&name))
+        .map_err(CliError::bad_input)
+}
+
 fn partitions_of(args: &ElectArgs) -> Result<Vec<TopicPartition>, CliError> {
     let (path, is_plan) = match (&args.partitions, &args.plan) {
         (Some(p), _) => (p, false),
         (None, Some(p)) => (p, true),
         (None, None) => return Err(CliError::bad_input("give --partitions or --plan")),
     };
+    if is_plan {
+        return Ok(read_plan(path)?.changes.into_keys().collect());
+    }
     let name = path.display().to_string();
     let bytes = read_input(path)?;
     let text = decode_text(&name, &bytes).map_err(CliError::bad_input)?;
-    if is_plan {
-        let plan = parse_reassignment_json(&name, text)
-            .and_then(|j| j.to_plan(&name))
-            .map_err(CliError::bad_input)?;
-        Ok(plan.changes.into_keys().collect())
-    } else {
+    {
         let set = parse_election_json(&name, text).map_err(CliError::bad_input)?;
         Ok(set.into_iter().collect())
     }
@@ -94,4 +102,35 @@ pub fn run_status(args: StatusArgs) -> CliResult {
     }
     super::print_stdout(&out);
     Ok(EXIT_OK)
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The plan (Kafka reassignment JSON) to check.
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+}
+
+/// Prints Kafka's `--verify` status block; exit 0 when every partition is complete, 1 while
+/// any is in progress or differs (scripts can poll on the exit code).
+pub fn run_verify(args: VerifyArgs) -> CliResult {
+    let plan = read_plan(&args.plan)?;
+    if plan.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "{}: the plan lists no partitions",
+            args.plan.display()
+        )));
+    }
+    let c = args.connect.connect()?;
+    let states = c
+        .runtime
+        .block_on(verify::plan_status(&c.admin, &plan))
+        .map_err(CliError::failed)?;
+    super::print_stdout(&verify::status_block(&plan, &states));
+    let done = states
+        .values()
+        .all(|s| *s == verify::PartitionStatus::Completed);
+    Ok(if done { EXIT_OK } else { EXIT_FAILED })
 }
