@@ -63,7 +63,13 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
     let topic = unique_topic("live");
     let assignment: &[&[i32]] = &[&[0, 1, 2], &[1, 2, 3], &[2, 3, 0]];
     let _guard = cluster.create_topic_with_assignment(&topic, assignment);
-    cluster.produce(&topic, 4_000, 250);
+    let produced = produce_with_rdkafka(
+        &cluster.bootstrap,
+        &topic,
+        assignment.len() as i32,
+        2_000,
+        500,
+    );
     let described = cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
         d.partitions.len() == assignment.len()
             && d.partitions
@@ -111,7 +117,13 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
             replicas.iter().map(|&r| r as i64).collect::<Vec<_>>(),
             "{topic}-{p}"
         );
-        assert!(got.3 > 0, "{topic}-{p}: size of produced data: {got:?}");
+        // The log holds every produced byte plus record-batch framing (no compression).
+        let payload = produced[p];
+        assert!(
+            got.3 >= payload && got.3 < payload * 2 + 4096,
+            "{topic}-{p}: size {} for {payload} payload bytes produced",
+            got.3
+        );
     }
     for p in live["partitions"].as_array().expect("partitions") {
         if p["topic"] == Value::String(topic.clone()) {
@@ -278,6 +290,51 @@ fn tls_and_sasl_from_client_properties_and_clear_errors() {
     assert!(err.contains(&addr), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
     assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// Fills `partitions` partitions of `topic` with `records` records of `size` bytes each (round
+/// robin) through librdkafka's producer, waits for every ack (acks=all), and returns the
+/// payload bytes written per partition.
+fn produce_with_rdkafka(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    records: usize,
+    size: usize,
+) -> Vec<u64> {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("acks", "all")
+        .set("compression.type", "none")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer");
+    let value = vec![b'x'; size];
+    let mut bytes = vec![0u64; partitions as usize];
+    for i in 0..records {
+        let p = (i % partitions as usize) as i32;
+        let key = i.to_string();
+        loop {
+            match producer.send(BaseRecord::to(topic).partition(p).key(&key).payload(&value)) {
+                Ok(()) => break,
+                Err((e, _)) => {
+                    assert!(
+                        matches!(
+                            e.rdkafka_error_code(),
+                            Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                        ),
+                        "produce: {e}"
+                    );
+                    producer.poll(Duration::from_millis(50));
+                }
+            }
+        }
+        bytes[p as usize] += (size + key.len()) as u64;
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(60)).expect("flush");
+    bytes
 }
 
 fn regex_escape(s: &str) -> String {
