@@ -7,11 +7,12 @@ use std::time::Instant;
 use clap::Args;
 
 use kafka_replan::formats::election::emit_election_json;
-use kafka_replan::formats::racks::parse_capacity_spec;
+use kafka_replan::formats::racks::{parse_byte_size, parse_capacity_spec};
 use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
+use kafka_replan::plan::scenario::{add_brokers, rack_brokers};
 use kafka_replan::plan::schedule::schedule;
 use kafka_replan::plan::{plan, PlanConfig, PlanError};
 
@@ -70,6 +71,18 @@ pub struct PlanArgs {
     /// their target replicas (current minus removing), and listed nowhere in the plan.
     #[arg(long)]
     pub plan_around_in_flight: bool,
+    /// What-if: add N hypothetical empty brokers (ids after the largest) before planning.
+    #[arg(long, value_name = "N")]
+    pub add_brokers: Option<usize>,
+    /// Rack of the --add-brokers brokers (default: none).
+    #[arg(long, value_name = "RACK", requires = "add_brokers")]
+    pub rack: Option<String>,
+    /// Disk capacity of the --add-brokers brokers (default: the capacity most brokers have).
+    #[arg(long, value_name = "SIZE", requires = "add_brokers")]
+    pub capacity: Option<String>,
+    /// What-if: empty every broker of this rack (like --exclude-brokers with its brokers).
+    #[arg(long, value_name = "RACK")]
+    pub drain_rack: Option<String>,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -188,7 +201,34 @@ pub fn run(args: PlanArgs) -> CliResult {
             read_cluster(&live)?.cluster
         }
     };
-    let excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
+    let mut excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
+    let mut notes = Vec::new();
+    if let Some(rack) = &args.drain_rack {
+        let ids = rack_brokers(&cluster, rack)
+            .map_err(|m| CliError::bad_input(format!("--drain-rack: {m}")))?;
+        notes.push(format!("draining rack {rack}: brokers {}", join(&ids)));
+        excluded.extend(ids);
+    }
+    if let Some(n) = args.add_brokers {
+        if n == 0 {
+            return Err(CliError::bad_input("--add-brokers must be at least 1"));
+        }
+        let capacity = match &args.capacity {
+            Some(s) => Some(
+                parse_byte_size(s).map_err(|m| CliError::bad_input(format!("--capacity: {m}")))?,
+            ),
+            None => None,
+        };
+        let ids = add_brokers(&mut cluster, n, args.rack.as_deref(), capacity);
+        notes.push(format!(
+            "hypothetical brokers {} added{}: the plan can only be executed once they exist",
+            join(&ids),
+            args.rack
+                .as_deref()
+                .map(|r| format!(" in rack {r}"))
+                .unwrap_or_default()
+        ));
+    }
     let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
     let config = PlanConfig {
         excluded,
@@ -219,7 +259,11 @@ pub fn run(args: PlanArgs) -> CliResult {
     }
     out.commit()?;
     if !args.quiet {
-        let mut text = rep.to_text();
+        let mut text = String::new();
+        for n in &notes {
+            text.push_str(&format!("scenario: {n}\n"));
+        }
+        text.push_str(&rep.to_text());
         if let Some(t) = throttle {
             let s = schedule(&cluster, &outcome.plan, &limits);
             text.push_str(&super::simulate::estimate_text(&s, t));

@@ -16,6 +16,7 @@ pub mod leaders;
 pub mod mcf;
 pub mod metrics;
 pub mod replicas;
+pub mod scenario;
 pub mod schedule;
 pub mod scope;
 pub mod verify;

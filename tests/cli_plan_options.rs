@@ -1,5 +1,6 @@
-//! `simulate` and `plan --throttle` end to end: the batches respect the per-broker byte
-//! limit, the estimate is printed, and bad rates are rejected with exit 2.
+//! `plan` options end to end (`--throttle`, in-flight partitions, what-if scenarios) and
+//! `simulate`: the batches respect the per-broker byte limit, the estimate is printed, and
+//! bad rates are rejected with exit 2.
 
 use std::process::Command;
 
@@ -169,4 +170,93 @@ fn in_flight_partitions_are_refused_or_planned_around() {
     let rb: serde_json::Value = serde_json::from_str(&text).unwrap();
     // Brokers 4-6 receive replicas; broker 4 already counts busy-3's target replica.
     assert!(!rb["partitions"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn what_if_added_brokers_and_drained_rack() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let report = dir.path().join("report.json");
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "--snapshot",
+            &fixture("skewed"),
+            "--add-brokers",
+            "3",
+            "--rack",
+            "r1",
+            "--capacity",
+            "2TB",
+            "--output",
+        ])
+        .arg(&plan)
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("scenario: hypothetical brokers 10,11,12 added in rack r1"),
+        "{text}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let new: Vec<&serde_json::Value> = r["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["id"].as_i64().unwrap() >= 10)
+        .collect();
+    assert_eq!(new.len(), 3);
+    assert!(new.iter().all(|b| b["rack"] == "r1"
+        && b["capacity_bytes"] == 2_000_000_000_000u64
+        && b["replicas_after"].as_u64().unwrap() > 0));
+
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "--snapshot",
+            &fixture("skewed"),
+            "--drain-rack",
+            "r3",
+            "--output",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("scenario: draining rack r3: brokers 3,6,9"),
+        "{text}"
+    );
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    for e in p["partitions"].as_array().unwrap() {
+        for b in e["replicas"].as_array().unwrap() {
+            assert!(![3, 6, 9].contains(&b.as_i64().unwrap()), "{e}");
+        }
+    }
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "--snapshot",
+            &fixture("skewed"),
+            "--drain-rack",
+            "r9",
+            "--output",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rack r9 has no brokers"));
 }
