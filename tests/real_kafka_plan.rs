@@ -261,3 +261,77 @@ fn generate_proposal_cut_out_like_scripts_do_is_executed_by_kafka() {
         );
     }
 }
+
+#[test]
+fn cancel_stops_a_throttled_move_and_restores_the_replica_order() {
+    let cluster = Cluster::from_env();
+    let topic = unique_topic("cancel");
+    let _guard = cluster.create_topic_with_assignment(&topic, &[&[0, 1, 2]]);
+    cluster.produce(&topic, 2_000, 500);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(
+        path("plan.json"),
+        format!("{{\"version\":1,\"partitions\":[{{\"topic\":\"{topic}\",\"partition\":0,\"replicas\":[2,3,0]}}]}}"),
+    )
+    .expect("write");
+    std::fs::write(
+        path("rollback.json"),
+        format!("{{\"version\":1,\"partitions\":[{{\"topic\":\"{topic}\",\"partition\":0,\"replicas\":[0,1,2]}}]}}"),
+    )
+    .expect("write");
+    // Kafka's own tool starts the move at 1 byte/s, so it is still copying when we cancel.
+    cluster.tool_ok(
+        "reassign-partitions",
+        &[
+            "--bootstrap-server",
+            &cluster.bootstrap,
+            "--execute",
+            "--throttle",
+            "1",
+            "--reassignment-json-file",
+            &path("plan.json"),
+        ],
+    );
+    let status = replan(&["status", "--bootstrap-server", &cluster.bootstrap]);
+    assert!(
+        status.contains(&format!("{topic}-0: replicas: ")),
+        "{status}"
+    );
+
+    let out = replan(&[
+        "cancel",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--plan",
+        &path("plan.json"),
+        "--rollback",
+        &path("rollback.json"),
+    ]);
+    assert!(
+        out.contains(&format!("{topic}-0: cancelled; replicas 0,1,2")),
+        "{out}"
+    );
+    let after = cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
+        d.partitions[&0].replicas == vec![0, 1, 2]
+    });
+    assert_eq!(
+        after.partitions[&0].replicas,
+        vec![0, 1, 2],
+        "{}",
+        after.text
+    );
+    let status = replan(&["status", "--bootstrap-server", &cluster.bootstrap]);
+    assert!(!status.contains(&format!("{topic}-0:")), "{status}");
+    // Kafka's tool set the throttles; its --verify clears them now that nothing is in flight.
+    cluster.tool_ok(
+        "reassign-partitions",
+        &[
+            "--bootstrap-server",
+            &cluster.bootstrap,
+            "--verify",
+            "--reassignment-json-file",
+            &path("rollback.json"),
+        ],
+    );
+}

@@ -2,6 +2,7 @@
 //! in-memory fake, so every step can be tested with injected faults). This module has the
 //! preferred-leader election and the in-flight status; batching lives in `plan::schedule`.
 
+pub mod cancel;
 pub mod elect;
 pub mod status;
 pub mod verify;

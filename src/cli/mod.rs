@@ -87,6 +87,8 @@ pub enum Command {
     Status(ops::StatusArgs),
     /// Check a plan against the cluster: completed, in progress or different, per partition.
     Verify(ops::VerifyArgs),
+    /// Cancel the in-flight moves of a plan and restore the original replica order.
+    Cancel(ops::CancelArgs),
 }
 
 pub fn run(cli: Cli) -> CliResult {
@@ -99,6 +101,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Elect(a) => ops::run_elect(a),
         Command::Status(a) => ops::run_status(a),
         Command::Verify(a) => ops::run_verify(a),
+        Command::Cancel(a) => ops::run_cancel(a),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use kafka_replan::apply::{elect, status, verify};
+use kafka_replan::apply::{cancel, elect, status, verify};
 use kafka_replan::formats::decode_text;
 use kafka_replan::formats::election::parse_election_json;
 use kafka_replan::formats::reassignment::parse_reassignment_json;
@@ -133,4 +133,37 @@ pub fn run_verify(args: VerifyArgs) -> CliResult {
         .values()
         .all(|s| *s == verify::PartitionStatus::Completed);
     Ok(if done { EXIT_OK } else { EXIT_FAILED })
+}
+
+#[derive(Args, Debug)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The plan whose in-flight moves to cancel (moves of other partitions are left alone).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+    /// The plan's rollback JSON (`plan --rollback`): cancelled partitions get their original
+    /// replica order back (a KRaft cancel keeps the set but not the order).
+    #[arg(long, value_name = "FILE")]
+    pub rollback: Option<PathBuf>,
+}
+
+pub fn run_cancel(args: CancelArgs) -> CliResult {
+    let plan = read_plan(&args.plan)?;
+    let rollback = args.rollback.as_deref().map(read_plan).transpose()?;
+    let c = args.connect.connect()?;
+    let outcomes = c
+        .runtime
+        .block_on(cancel::cancel_plan(&c.admin, &plan, rollback.as_ref()))
+        .map_err(CliError::failed)?;
+    let mut out = String::new();
+    for l in cancel::lines(&outcomes) {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    super::print_stdout(&out);
+    let failed = outcomes
+        .values()
+        .any(|o| matches!(o, cancel::CancelOutcome::Failed(_)));
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
 }
