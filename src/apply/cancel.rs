@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::formats::join_ids;
 use crate::kafka::{Admin, Error};
 use crate::model::{BrokerId, Plan, TopicPartition};
 
@@ -134,26 +135,20 @@ async fn current_replicas(
 
 /// One line per partition, for the operator.
 pub fn lines(outcomes: &BTreeMap<TopicPartition, CancelOutcome>) -> Vec<String> {
-    let ids = |v: &[BrokerId]| {
-        v.iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     outcomes
         .iter()
         .map(|(tp, o)| match o {
             CancelOutcome::Cancelled { replicas, order_restored: true } => {
-                format!("{tp}: cancelled; replicas {} (original order restored)", ids(replicas))
+                format!("{tp}: cancelled; replicas {} (original order restored)", join_ids(replicas))
             }
             CancelOutcome::Cancelled { replicas, order_restored: false } => {
-                format!("{tp}: cancelled; replicas {}", ids(replicas))
+                format!("{tp}: cancelled; replicas {}", join_ids(replicas))
             }
             CancelOutcome::AlreadyComplete => format!(
                 "{tp}: already complete (the move finished before the cancel; use the rollback JSON to undo it)"
             ),
             CancelOutcome::NotInFlight { replicas } => {
-                format!("{tp}: no move in flight; replicas {}", ids(replicas))
+                format!("{tp}: no move in flight; replicas {}", join_ids(replicas))
             }
             CancelOutcome::Failed(e) => format!("{tp}: could not be cancelled: {e}"),
         })

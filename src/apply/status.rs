@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::formats::join_ids;
 use crate::kafka::admin::OngoingReassignment;
 use crate::kafka::{Admin, Error};
 use crate::model::TopicPartition;
@@ -19,19 +20,13 @@ pub fn lines(reassignments: &BTreeMap<TopicPartition, OngoingReassignment>) -> V
     if reassignments.is_empty() {
         return vec!["No partition reassignments found.".to_string()];
     }
-    let ids = |v: &[i32]| {
-        v.iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     let mut out = vec!["Current partition reassignments:".to_string()];
     for (tp, r) in reassignments {
         out.push(format!(
             "{tp}: replicas: {}. adding: {}. removing: {}.",
-            ids(&r.replicas),
-            ids(&r.adding),
-            ids(&r.removing)
+            join_ids(&r.replicas),
+            join_ids(&r.adding),
+            join_ids(&r.removing)
         ));
     }
     out

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::formats::join_ids;
 use crate::kafka::{Admin, Error};
 use crate::model::{BrokerId, Plan, TopicPartition};
 
@@ -64,12 +65,6 @@ pub async fn plan_status(
 
 /// Kafka's status block, partitions sorted.
 pub fn status_block(plan: &Plan, states: &BTreeMap<TopicPartition, PartitionStatus>) -> String {
-    let ids = |v: &[BrokerId]| {
-        v.iter()
-            .map(|b| b.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     let mut out = String::from("Status of partition reassignment:\n");
     for (tp, state) in states {
         match state {
@@ -80,10 +75,14 @@ pub fn status_block(plan: &Plan, states: &BTreeMap<TopicPartition, PartitionStat
                 "Reassignment of partition {tp} is still in progress.\n"
             )),
             PartitionStatus::Different { current } => {
-                let target = plan.changes.get(tp).map(|t| ids(t)).unwrap_or_default();
+                let target = plan
+                    .changes
+                    .get(tp)
+                    .map(|t| join_ids(t))
+                    .unwrap_or_default();
                 out.push_str(&format!(
                     "There is no active reassignment of partition {tp}, but replica set is {} rather than {target}.\n",
-                    ids(current)
+                    join_ids(current)
                 ));
             }
         }

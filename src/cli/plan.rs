@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use kafka_replan::formats::election::emit_election_json;
+use kafka_replan::formats::join_ids;
 use kafka_replan::formats::racks::{parse_byte_size, parse_capacity_spec};
 use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
@@ -109,8 +110,8 @@ pub fn excluded_set(cluster: &Cluster, flag: Option<&str>) -> Result<BTreeSet<Br
     if !unknown.is_empty() {
         return Err(CliError::bad_input(format!(
             "--exclude-brokers: broker(s) {} not in the cluster (known: {})",
-            join(&unknown),
-            join(&cluster.broker_ids())
+            join_ids(&unknown),
+            join_ids(&cluster.broker_ids())
         )));
     }
     Ok(set)
@@ -134,8 +135,8 @@ pub fn in_flight_partitions(
         listed.push(format!(
             "{} (adding {}, removing {})",
             p.tp,
-            join(&f.adding),
-            join(&f.removing)
+            join_ids(&f.adding),
+            join_ids(&f.removing)
         ));
         found.insert(p.tp.clone());
         if plan_around {
@@ -165,13 +166,6 @@ pub fn in_flight_partitions(
         );
     }
     Ok(found)
-}
-
-pub fn join(ids: &[BrokerId]) -> String {
-    ids.iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 pub fn run(args: PlanArgs) -> CliResult {
@@ -206,7 +200,7 @@ pub fn run(args: PlanArgs) -> CliResult {
     if let Some(rack) = &args.drain_rack {
         let ids = rack_brokers(&cluster, rack)
             .map_err(|m| CliError::bad_input(format!("--drain-rack: {m}")))?;
-        notes.push(format!("draining rack {rack}: brokers {}", join(&ids)));
+        notes.push(format!("draining rack {rack}: brokers {}", join_ids(&ids)));
         excluded.extend(ids);
     }
     if let Some(n) = args.add_brokers {
@@ -222,7 +216,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         let ids = add_brokers(&mut cluster, n, args.rack.as_deref(), capacity);
         notes.push(format!(
             "hypothetical brokers {} added{}: the plan can only be executed once they exist",
-            join(&ids),
+            join_ids(&ids),
             args.rack
                 .as_deref()
                 .map(|r| format!(" in rack {r}"))

@@ -11,7 +11,9 @@ use kafka_replan::plan::metrics::{score_plan, LayoutStats, Score};
 
 use kafka_replan::formats::report::human_bytes;
 
-use super::plan::{excluded_set, join, load_cluster};
+use kafka_replan::formats::join_ids;
+
+use super::plan::{excluded_set, load_cluster};
 use super::{read_input, CliError, CliResult, EXIT_FAILED, EXIT_OK};
 
 #[derive(Args, Debug)]
@@ -117,7 +119,7 @@ fn render_text(score: &Score, snapshot: &Path, plan: &Path, excluded: &[i32]) ->
         human_bytes(m.cluster.total_bytes),
     );
     if !excluded.is_empty() {
-        let _ = writeln!(out, "excluded  {}", join(excluded));
+        let _ = writeln!(out, "excluded  {}", join_ids(excluded));
     }
     let _ = writeln!(
         out,
@@ -198,7 +200,7 @@ fn render_text(score: &Score, snapshot: &Path, plan: &Path, excluded: &[i32]) ->
         let _ = writeln!(
             out,
             "\nover capacity after the plan: brokers {}",
-            join(&m.after.capacity_violation_brokers)
+            join_ids(&m.after.capacity_violation_brokers)
         );
     }
     out.trim_end().to_string()

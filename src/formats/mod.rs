@@ -144,7 +144,7 @@ pub fn decode_text<'a>(source_name: &str, bytes: &'a [u8]) -> Result<&'a str, Fo
 }
 
 /// Renders broker ids as `1,2,3` (the form Kafka's text tools print).
-pub(crate) fn join_ids(ids: &[crate::model::BrokerId]) -> String {
+pub fn join_ids(ids: &[crate::model::BrokerId]) -> String {
     ids.iter()
         .map(|i| i.to_string())
         .collect::<Vec<_>>()

@@ -183,7 +183,6 @@ pub struct PlanOutcome {
     pub leader_band_reached: bool,
     /// Why the optimum is above LB*, or why the band is out of reach.
     pub explanations: Vec<String>,
-    pub rack_violations_before: usize,
     pub capacity_checked: bool,
     pub capacity_repair: capacity::Repair,
     pub facts: SolverFacts,
@@ -267,7 +266,7 @@ fn plan_core(
     let mut explanations = Vec::new();
     loop {
         facts.rounds += 1;
-        let (sol, _net) = replicas::solve_flow(cluster, &topo, &bands).map_err(|e| match e {
+        let sol = replicas::solve_flow(cluster, &topo, &bands).map_err(|e| match e {
             PlacementError::Flow(f) => PlanError::Internal(f.to_string()),
             other => PlanError::Internal(format!("{other:?}")),
         })?;
@@ -401,7 +400,6 @@ fn plan_core(
             optimum_moves,
         ));
     }
-    let rack_violations_before = count_rack_violations(cluster, &before, &topo);
 
     let rules = verify::VerifyRules {
         excluded: &config.excluded,
@@ -429,7 +427,6 @@ fn plan_core(
         replica_band_reached,
         leader_band_reached,
         explanations,
-        rack_violations_before,
         capacity_checked,
         capacity_repair: repair,
         facts,
@@ -597,33 +594,6 @@ fn explain_gap(
         ));
     }
     out
-}
-
-fn count_rack_violations(cluster: &Cluster, layout: &Layout, topo: &Topology) -> usize {
-    let mut n = 0;
-    for reps in &layout.replicas {
-        let cap = topo.rack_cap(reps.len());
-        let mut keys: Vec<String> = reps
-            .iter()
-            .filter_map(|id| cluster.broker(*id))
-            .map(Cluster::rack_key)
-            .collect();
-        keys.sort();
-        let mut run = 0;
-        let mut worst = 0;
-        for i in 0..keys.len() {
-            run = if i > 0 && keys[i] == keys[i - 1] {
-                run + 1
-            } else {
-                1
-            };
-            worst = worst.max(run);
-        }
-        if worst > cap {
-            n += 1;
-        }
-    }
-    n
 }
 
 fn capacity_precheck(

@@ -391,7 +391,7 @@ pub fn solve_flow(
     cluster: &Cluster,
     topo: &Topology,
     bands: &Bands,
-) -> Result<(FlowSolution, FlowNetwork), PlacementError> {
+) -> Result<FlowSolution, PlacementError> {
     let nb = topo.ids.len();
     let nr = topo.racks.len();
     let total: usize = cluster.total_replicas();
@@ -535,18 +535,15 @@ pub fn solve_flow(
             .filter(|&&bi| !p.replicas.contains(&topo.ids[bi]))
             .count();
     }
-    Ok((
-        FlowSolution {
-            replicas,
-            moves,
-            band_violation,
-            certified,
-            phases: net.phases,
-            nodes,
-            arcs: arcs_n,
-        },
-        net,
-    ))
+    Ok(FlowSolution {
+        replicas,
+        moves,
+        band_violation,
+        certified,
+        phases: net.phases,
+        nodes,
+        arcs: arcs_n,
+    })
 }
 
 /// Turns the flow into replica sets. Pool units are matched to brokers per rack: largest
