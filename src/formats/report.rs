@@ -1,5 +1,5 @@
-//! The plan's outputs besides the layout itself: Kafka's JSON files and the readable and
-//! JSON reports.
+//! The plan report: per-broker before/after figures and the summary (bounds, optimum,
+//! explanations, solver facts), rendered as text or JSON.
 
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -177,8 +177,8 @@ pub struct PlanOutcome {
     pub moves: usize,
     pub bytes_moved: u64,
     pub leader_changes: usize,
-    /// The replica band the plan reached per allowed broker (None when the uniform band
-    /// was reached).
+    /// Every allowed broker ends inside the uniform band `[floor(avg), ceil(avg)]` (of
+    /// replicas, resp. preferred leaders); false when the rack rule puts it out of reach.
     pub replica_band_reached: bool,
     pub leader_band_reached: bool,
     /// Why the optimum is above LB*, or why the band is out of reach.
