@@ -1,6 +1,7 @@
 //! The command line: clap arguments per subcommand, turned into configs in one fallible
 //! step, then the library does the work. Files are written atomically (`output`).
 
+pub mod apply;
 pub mod generate;
 pub mod live;
 pub mod ops;
@@ -81,6 +82,9 @@ pub enum Command {
     Score(score::ScoreArgs),
     /// Batch a plan as `apply` would and estimate its wall time under a throttle.
     Simulate(simulate::SimulateArgs),
+    /// Run a plan on the cluster: byte-limited batches, throttles on moving replicas only,
+    /// a journal to resume or cancel from, progress, and a preferred-leader election.
+    Apply(apply::ApplyArgs),
     /// Elect the preferred leaders of the partitions of an election JSON or a plan.
     Elect(ops::ElectArgs),
     /// Show the partition reassignments in progress on the cluster.
@@ -98,6 +102,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Snapshot(a) => snapshot::run(a),
         Command::Score(a) => score::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Apply(a) => apply::run_apply(a),
         Command::Elect(a) => ops::run_elect(a),
         Command::Status(a) => ops::run_status(a),
         Command::Verify(a) => ops::run_verify(a),

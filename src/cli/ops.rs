@@ -6,12 +6,16 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use kafka_replan::apply::executor::{self, ApplyOptions};
+use kafka_replan::apply::journal::{plan_digest, Journal};
 use kafka_replan::apply::{cancel, elect, status, verify};
 use kafka_replan::formats::decode_text;
 use kafka_replan::formats::election::parse_election_json;
+use kafka_replan::formats::join_ids;
 use kafka_replan::formats::reassignment::parse_reassignment_json;
-use kafka_replan::model::TopicPartition;
+use kafka_replan::model::{Plan, TopicPartition};
 
+use super::apply::DEFAULT_JOURNAL;
 use super::live::ConnectArgs;
 use super::{read_input, CliError, CliResult, EXIT_FAILED, EXIT_OK};
 
@@ -31,7 +35,7 @@ pub struct ElectArgs {
     pub batch_size: usize,
 }
 
-fn read_plan(path: &std::path::Path) -> Result<kafka_replan::model::Plan, CliError> {
+pub fn read_plan(path: &std::path::Path) -> Result<kafka_replan::model::Plan, CliError> {
     let name = path.display().to_string();
     let bytes = read_input(path)?;
     let text = decode_text(&name, &bytes).map_err(CliError::bad_input)?;
@@ -87,6 +91,9 @@ pub fn run_elect(args: ElectArgs) -> CliResult {
 pub struct StatusArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// An apply journal to report on too (default: ./kafka-replan-journal if present).
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
 }
 
 pub fn run_status(args: StatusArgs) -> CliResult {
@@ -100,6 +107,12 @@ pub fn run_status(args: StatusArgs) -> CliResult {
         out.push_str(&l);
         out.push('\n');
     }
+    if let Some(j) = journal_of(args.journal.as_deref(), None)? {
+        for l in j.state.summary_lines() {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
     super::print_stdout(&out);
     Ok(EXIT_OK)
 }
@@ -111,10 +124,40 @@ pub struct VerifyArgs {
     /// The plan (Kafka reassignment JSON) to check.
     #[arg(long, value_name = "FILE")]
     pub plan: PathBuf,
+    /// The apply journal of this plan (default: ./kafka-replan-journal when it holds this
+    /// plan): once complete, the throttles its run left set are removed.
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<PathBuf>,
+    /// Keep the throttles even when the reassignment is complete.
+    #[arg(long)]
+    pub preserve_throttles: bool,
+}
+
+/// The journal of `plan`: the one named, or the default directory when it holds this plan.
+fn journal_of(
+    named: Option<&std::path::Path>,
+    plan: Option<&Plan>,
+) -> Result<Option<Journal>, CliError> {
+    match named {
+        Some(dir) => Journal::open(dir).map(Some).map_err(CliError::failed),
+        None => {
+            let dir = std::path::Path::new(DEFAULT_JOURNAL);
+            if !Journal::exists(dir) {
+                return Ok(None);
+            }
+            let j = Journal::open(dir).map_err(CliError::failed)?;
+            Ok(match plan {
+                Some(p) if plan_digest(p) != j.state.plan_sha256 => None,
+                _ => Some(j),
+            })
+        }
+    }
 }
 
 /// Prints Kafka's `--verify` status block; exit 0 when every partition is complete, 1 while
-/// any is in progress or differs (scripts can poll on the exit code).
+/// any is in progress or differs (scripts can poll on the exit code). On completion the
+/// throttles an apply run of this plan left set (its journal's ledger) are removed; values
+/// set by anyone else are never touched.
 pub fn run_verify(args: VerifyArgs) -> CliResult {
     let plan = read_plan(&args.plan)?;
     if plan.is_empty() {
@@ -123,33 +166,81 @@ pub fn run_verify(args: VerifyArgs) -> CliResult {
             args.plan.display()
         )));
     }
+    let journal = journal_of(args.journal.as_deref(), Some(&plan))?;
     let c = args.connect.connect()?;
     let states = c
         .runtime
         .block_on(verify::plan_status(&c.admin, &plan))
         .map_err(CliError::failed)?;
-    super::print_stdout(&verify::status_block(&plan, &states));
+    let mut out = verify::status_block(&plan, &states);
     let done = states
         .values()
         .all(|s| *s == verify::PartitionStatus::Completed);
+    if let Some(mut j) = journal {
+        if let Some(ledger) = j.state.ledger.clone() {
+            if done && !args.preserve_throttles {
+                c.runtime
+                    .block_on(executor::restore(
+                        &c.admin,
+                        &ledger,
+                        &ApplyOptions::default(),
+                    ))
+                    .map_err(CliError::failed)?;
+                j.state.ledger = None;
+                j.record(None, "verify: complete; throttles restored")
+                    .map_err(CliError::failed)?;
+                out.push_str(&format!(
+                    "Removed the throttles kafka-replan set on brokers {} and topics {}\n",
+                    join_ids(&ledger.broker_ids().into_iter().collect::<Vec<_>>()),
+                    ledger
+                        .topic_names()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            } else {
+                out.push_str(&format!(
+                    "Throttles kafka-replan set stay on brokers {} and topics {}\n",
+                    join_ids(&ledger.broker_ids().into_iter().collect::<Vec<_>>()),
+                    ledger
+                        .topic_names()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            }
+        }
+    }
+    super::print_stdout(&out);
     Ok(if done { EXIT_OK } else { EXIT_FAILED })
 }
 
 #[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
 pub struct CancelArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// The plan whose in-flight moves to cancel (moves of other partitions are left alone).
-    #[arg(long, value_name = "FILE")]
-    pub plan: PathBuf,
+    #[arg(long, value_name = "FILE", group = "what")]
+    pub plan: Option<PathBuf>,
     /// The plan's rollback JSON (`plan --rollback`): cancelled partitions get their original
     /// replica order back (a KRaft cancel keeps the set but not the order).
     #[arg(long, value_name = "FILE")]
     pub rollback: Option<PathBuf>,
+    /// The journal of an `apply` run: cancel its running batch, restore the throttles it
+    /// set, and write the rollback of the moves that completed to DIR/rollback.json.
+    #[arg(long, value_name = "DIR", group = "what")]
+    pub journal: Option<PathBuf>,
 }
 
 pub fn run_cancel(args: CancelArgs) -> CliResult {
-    let plan = read_plan(&args.plan)?;
+    if let Some(dir) = &args.journal {
+        return cancel_with_journal(&args, dir);
+    }
+    let Some(plan_path) = &args.plan else {
+        return Err(CliError::bad_input("give --plan or --journal"));
+    };
+    let plan = read_plan(plan_path)?;
     let rollback = args.rollback.as_deref().map(read_plan).transpose()?;
     let c = args.connect.connect()?;
     let outcomes = c
@@ -166,4 +257,66 @@ pub fn run_cancel(args: CancelArgs) -> CliResult {
         .values()
         .any(|o| matches!(o, cancel::CancelOutcome::Failed(_)));
     Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// Cancels an apply run from its journal and reports which partitions had already moved,
+/// with their rollback JSON.
+fn cancel_with_journal(args: &CancelArgs, dir: &std::path::Path) -> CliResult {
+    let mut journal = Journal::open(dir).map_err(CliError::failed)?;
+    if let Some(p) = args.plan.as_deref() {
+        if plan_digest(&read_plan(p)?) != journal.state.plan_sha256 {
+            return Err(CliError::bad_input(format!(
+                "{} is a run of a different plan than {}",
+                dir.display(),
+                p.display()
+            )));
+        }
+    }
+    let c = args.connect.connect()?;
+    let lines = c
+        .runtime
+        .block_on(executor::cancel_journal(
+            &c.admin,
+            &mut journal,
+            &ApplyOptions::default(),
+        ))
+        .map_err(CliError::failed)?;
+    let original = journal.state.original_plan();
+    let states = c
+        .runtime
+        .block_on(verify::plan_status(&c.admin, &original))
+        .map_err(CliError::failed)?;
+    let moved: Plan = Plan {
+        changes: states
+            .iter()
+            .filter(|(_, s)| **s != verify::PartitionStatus::Completed)
+            .filter_map(|(tp, _)| original.changes.get(tp).map(|r| (tp.clone(), r.clone())))
+            .collect(),
+    };
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    if moved.is_empty() {
+        out.push_str("Every partition of the plan has its original replicas.\n");
+    } else {
+        let path = dir.join("rollback.json");
+        let mut set = super::output::OutputSet::default();
+        set.add(
+            &path,
+            kafka_replan::formats::reassignment::plan_json_bytes(&moved),
+        );
+        set.commit()?;
+        out.push_str(&format!(
+            "{} partition(s) had already moved: {}\nTheir original replicas are in {}; to move them back: kafka-replan apply --plan {} --no-fingerprint-check --throttle RATE --journal {}-rollback\n",
+            moved.changes.len(),
+            moved.changes.keys().map(|tp| tp.to_string()).collect::<Vec<_>>().join(", "),
+            path.display(),
+            path.display(),
+            dir.display()
+        ));
+    }
+    super::print_stdout(&out);
+    Ok(EXIT_OK)
 }

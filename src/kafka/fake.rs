@@ -106,6 +106,11 @@ pub struct FakeState {
     /// Every call, in order.
     pub calls: Vec<Method>,
     faults: BTreeMap<Method, VecDeque<Fault>>,
+    /// Moves complete on their own after this many ListPartitionReassignments calls that
+    /// saw them in flight (`None`: only `complete_move(s)` completes them).
+    pub auto_complete_after: Option<usize>,
+    /// ListPartitionReassignments calls that saw each move in flight.
+    pub polls: BTreeMap<TopicPartition, usize>,
 }
 
 /// In-memory `Admin`. Clone to share.
@@ -197,6 +202,11 @@ impl FakeAdmin {
             .push_back(fault);
     }
 
+    /// Drops every fault still queued (the network is back).
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
     /// A broker goes down: it leaves the ISR of every partition and loses leadership.
     pub fn set_broker_alive(&self, id: BrokerId, alive: bool) {
         let mut s = self.lock();
@@ -236,26 +246,13 @@ impl FakeAdmin {
     /// One move catches up and completes: adding replicas join the ISR, then replicas :=
     /// target, ISR := ISR − removing, leader kept unless removed (§E2, §E3).
     pub fn complete_move(&self, tp: &TopicPartition) {
-        let mut s = self.lock();
-        let alive: BTreeSet<BrokerId> = s
-            .brokers
-            .iter()
-            .filter(|(_, b)| b.alive)
-            .map(|(id, _)| *id)
-            .collect();
-        if let Some(p) = s.partitions.get_mut(tp) {
-            if !p.in_flight() {
-                return;
-            }
-            // Every live replica of the target catches up (also ones an earlier, replaced
-            // move added, which are no longer listed as adding, §E5).
-            for a in p.target() {
-                if alive.contains(&a) && !p.isr.contains(&a) {
-                    p.isr.push(a);
-                }
-            }
-            finish_if_complete(p);
-        }
+        complete_in(&mut self.lock(), tp);
+    }
+
+    /// Moves complete by themselves after `polls` ListPartitionReassignments calls that
+    /// saw them (an adding replica on a dead broker never catches up).
+    pub fn auto_complete_after(&self, polls: usize) {
+        self.lock().auto_complete_after = Some(polls);
     }
 
     fn take_fault(&self, method: Method) -> Option<Fault> {
@@ -278,6 +275,29 @@ impl FakeAdmin {
             }
             None => apply(&mut self.lock()),
         }
+    }
+}
+
+fn complete_in(s: &mut FakeState, tp: &TopicPartition) {
+    let alive: BTreeSet<BrokerId> = s
+        .brokers
+        .iter()
+        .filter(|(_, b)| b.alive)
+        .map(|(id, _)| *id)
+        .collect();
+    s.polls.remove(tp);
+    if let Some(p) = s.partitions.get_mut(tp) {
+        if !p.in_flight() {
+            return;
+        }
+        // Every live replica of the target catches up (also ones an earlier, replaced
+        // move added, which are no longer listed as adding, §E5).
+        for a in p.target() {
+            if alive.contains(&a) && !p.isr.contains(&a) {
+                p.isr.push(a);
+            }
+        }
+        finish_if_complete(p);
     }
 }
 
@@ -534,9 +554,18 @@ impl Admin for FakeAdmin {
                             .filter(|(_, p)| p.replicas.contains(&id))
                             .map(|(tp, p)| LogDirReplica {
                                 tp: tp.clone(),
-                                // A replica still catching up holds less; report 0 until done.
+                                // A replica still catching up holds what it has copied:
+                                // a share of the size by polls when moves auto-complete,
+                                // else nothing until done.
                                 size_bytes: if p.adding.contains(&id) && !p.isr.contains(&id) {
-                                    0
+                                    match s.auto_complete_after {
+                                        Some(n) => {
+                                            p.size_bytes
+                                                * s.polls.get(tp).copied().unwrap_or(0) as u64
+                                                / n.max(1) as u64
+                                        }
+                                        None => 0,
+                                    }
                                 } else {
                                     p.size_bytes
                                 },
@@ -565,6 +594,21 @@ impl Admin for FakeAdmin {
         partitions: Option<&[TopicPartition]>,
     ) -> Result<BTreeMap<TopicPartition, OngoingReassignment>, Error> {
         self.run(Method::ListReassignments, |s| {
+            if let Some(n) = s.auto_complete_after {
+                let moving: Vec<TopicPartition> = s
+                    .partitions
+                    .iter()
+                    .filter(|(_, p)| p.in_flight())
+                    .map(|(tp, _)| tp.clone())
+                    .collect();
+                for tp in moving {
+                    let seen = s.polls.entry(tp.clone()).or_insert(0);
+                    *seen += 1;
+                    if *seen >= n {
+                        complete_in(s, &tp);
+                    }
+                }
+            }
             Ok(s.partitions
                 .iter()
                 .filter(|(tp, p)| p.in_flight() && partitions.is_none_or(|ps| ps.contains(tp)))
@@ -614,6 +658,8 @@ impl Admin for FakeAdmin {
                 };
                 if r.is_ok() {
                     s.partitions.insert(tp.clone(), p);
+                    // A new or replaced move starts copying from scratch.
+                    s.polls.remove(tp);
                 }
                 out.insert(tp.clone(), r);
             }

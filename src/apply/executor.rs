@@ -1,0 +1,1073 @@
+//! `apply`: runs a plan against a cluster in byte-limited batches, over any `Admin`.
+//!
+//! Per batch: record the throttle configs in the journal's ledger, set the throttles for the
+//! batch's moving replicas only, submit the batch, wait until every move completes
+//! (ListPartitionReassignments), restore the throttles exactly, move on. After the last
+//! batch: a preferred-leader election for the plan's partitions and a final verify.
+//!
+//! Every step is written to the journal before and after it happens, so a run killed at any
+//! moment can be resumed (`resume`) or rolled back (`cancel`). A run that stops on an error,
+//! a lost broker or Ctrl-C cancels the moves of its running batch (KIP-455), restores their
+//! replica order and the throttles, and records the stop: the cluster is then as it was
+//! before the batch, minus any move that had already completed. A run that loses the
+//! cluster altogether cannot clean up: it says so, and the journal has what `--resume` or
+//! `cancel` needs.
+//!
+//! A resumed batch never resubmits a partition whose move is in flight to the batch's
+//! target (KRaft would restart it, §E5) nor one that moves anywhere else (someone else's
+//! move): the latter stops the run, naming the partition.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::cancel::{cancel_plan, lines as cancel_lines};
+use super::elect::{elect_preferred, ElectionReport};
+use super::journal::{Journal, JournalBatch, JournalError, JournalState, Move, Phase};
+use super::ledger::{
+    build_ledger, first_read_error, resources_to_read, throttle_keys, wanted_throttles,
+    ThrottleLedger,
+};
+use super::verify::{plan_status, PartitionStatus};
+use crate::formats::join_ids;
+use crate::kafka::admin::{ConfigResource, OngoingReassignment};
+use crate::kafka::snapshot::{snapshot, SnapshotOptions};
+use crate::kafka::{Admin, Error};
+use crate::model::{BrokerId, Cluster, Plan, TopicPartition};
+use crate::plan::schedule::{schedule, BatchLimits, Schedule};
+
+/// How `apply` runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Replication throttle, bytes/s per broker and direction.
+    pub throttle: u64,
+    pub limits: BatchLimits,
+    /// Start even if other reassignments are in flight (Kafka's `--additional`).
+    pub additional: bool,
+    /// Run the preferred-leader election at the end.
+    pub elect: bool,
+    pub poll_interval: Duration,
+    /// How long a broker of the running batch may be missing before the run stops.
+    pub broker_down_grace: Duration,
+    /// How long the cluster may be unreachable before the run gives up.
+    pub unreachable_grace: Duration,
+    pub election_batch: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            throttle: 50_000_000,
+            limits: BatchLimits {
+                max_bytes_per_broker: 20_000_000_000,
+                max_moves_per_broker: None,
+            },
+            additional: false,
+            elect: true,
+            poll_interval: Duration::from_secs(2),
+            broker_down_grace: Duration::from_secs(300),
+            unreachable_grace: Duration::from_secs(120),
+            election_batch: super::elect::DEFAULT_BATCH,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Pre-flight refused to start (or resume); nothing was changed.
+    #[error("{}", .0.join("\n"))]
+    Refused(Vec<String>),
+    /// The run stopped and cleaned up: the running batch is cancelled, throttles restored.
+    #[error("{reason}\n{}", .lines.join("\n"))]
+    Stopped { reason: String, lines: Vec<String> },
+    /// The run could not clean up (the cluster is unreachable): throttles may still be
+    /// set and moves in flight; the journal has what `--resume` and `cancel` need.
+    #[error("{0}")]
+    LostCluster(String),
+    #[error("{0}")]
+    Kafka(#[from] Error),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Progress of a run, for a progress bar or periodic lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// 1-based.
+    pub batch: usize,
+    pub batches: usize,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub partitions_done: usize,
+    pub partitions_total: usize,
+}
+
+/// Where a run reports to.
+pub trait Reporter {
+    fn progress(&mut self, p: &Progress);
+    fn line(&mut self, text: &str);
+}
+
+/// A reporter that drops everything (tests).
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn progress(&mut self, _: &Progress) {}
+    fn line(&mut self, _: &str) {}
+}
+
+/// Set by Ctrl-C (or a test): the run stops at its next poll and cleans up.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What pre-flight found: the batches to run, and the partitions the plan leaves as they
+/// are.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub state: JournalState,
+    pub schedule: Schedule,
+    pub unchanged: Vec<TopicPartition>,
+    pub cluster: Cluster,
+}
+
+/// What a finished run did.
+#[derive(Debug)]
+pub struct Summary {
+    pub batches: usize,
+    pub bytes: u64,
+    pub election: Option<ElectionReport>,
+    pub status: BTreeMap<TopicPartition, PartitionStatus>,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn complete(&self) -> bool {
+        self.status
+            .values()
+            .all(|s| *s == PartitionStatus::Completed)
+    }
+}
+
+/// Turns a schedule into journal batches: each move carries the replicas it starts from
+/// (the previous step's target, or the current replicas) and the bytes it copies.
+pub fn journal_batches(cluster: &Cluster, schedule: &Schedule) -> Vec<JournalBatch> {
+    let mut last: BTreeMap<TopicPartition, Vec<BrokerId>> = BTreeMap::new();
+    schedule
+        .batches
+        .iter()
+        .map(|b| {
+            let moves = b
+                .targets
+                .iter()
+                .map(|(tp, to)| {
+                    let from = last.get(tp).cloned().unwrap_or_else(|| {
+                        cluster
+                            .partition_index(tp)
+                            .map(|i| cluster.partitions[i].replicas.clone())
+                            .unwrap_or_default()
+                    });
+                    last.insert(tp.clone(), to.clone());
+                    let bytes = b
+                        .copies
+                        .iter()
+                        .filter(|c| &c.tp == tp)
+                        .map(|c| c.size)
+                        .sum();
+                    Move {
+                        topic: tp.topic.clone(),
+                        partition: tp.partition,
+                        from,
+                        to: to.clone(),
+                        bytes,
+                    }
+                })
+                .collect();
+            JournalBatch { moves }
+        })
+        .collect()
+}
+
+fn tp_list(tps: &[TopicPartition]) -> String {
+    tps.iter()
+        .map(|tp| tp.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads the cluster and checks that the plan can start: every partition exists, every
+/// target broker is live, the current replicas are the ones the plan was made from
+/// (`fingerprint`, the plan's rollback), no other reassignment runs (unless
+/// `additional`), none runs on a planned partition, and no target is smaller than the
+/// topic's `min.insync.replicas`. Then batches the plan.
+pub async fn prepare(
+    admin: &impl Admin,
+    plan: &Plan,
+    fingerprint: Option<&Plan>,
+    opts: &ApplyOptions,
+    bootstrap: &str,
+) -> Result<Prepared, ApplyError> {
+    if plan.is_empty() {
+        return Err(ApplyError::Refused(vec![
+            "Partition reassignment list cannot be empty".into(),
+        ]));
+    }
+    let snap = snapshot(admin, &SnapshotOptions::default()).await?;
+    let cluster = snap.cluster;
+    let live: BTreeSet<BrokerId> = admin
+        .describe_cluster()
+        .await?
+        .brokers
+        .iter()
+        .filter(|b| !b.fenced)
+        .map(|b| b.id)
+        .collect();
+    let mut problems = Vec::new();
+    let topics: BTreeSet<&str> = cluster
+        .partitions
+        .iter()
+        .map(|p| p.tp.topic.as_str())
+        .collect();
+    let mut missing_topics = BTreeSet::new();
+    let mut missing_parts = Vec::new();
+    let mut current: BTreeMap<TopicPartition, Vec<BrokerId>> = BTreeMap::new();
+    for (tp, target) in &plan.changes {
+        match cluster.partition_index(tp) {
+            Some(i) => {
+                current.insert(tp.clone(), cluster.partitions[i].replicas.clone());
+            }
+            None if !topics.contains(tp.topic.as_str()) => {
+                missing_topics.insert(tp.topic.clone());
+            }
+            None => missing_parts.push(tp.clone()),
+        }
+        for b in target {
+            if !live.contains(b) {
+                problems.push(format!(
+                    "{tp}: target broker {b} is not a live broker of the cluster (Unknown broker id {b})"
+                ));
+            }
+        }
+    }
+    for t in &missing_topics {
+        problems.push(format!("Topic {t} not found."));
+    }
+    if !missing_parts.is_empty() {
+        problems.push(format!(
+            "Unable to find partition: {}",
+            tp_list(&missing_parts)
+        ));
+    }
+    let in_flight = admin.list_reassignments(None).await?;
+    for (tp, o) in &in_flight {
+        if plan.changes.contains_key(tp) {
+            problems.push(format!(
+                "{tp}: a reassignment is in flight on this partition (replicas {}, adding {}, removing {}); wait for it or cancel it first",
+                join_ids(&o.replicas),
+                join_ids(&o.adding),
+                join_ids(&o.removing)
+            ));
+        }
+    }
+    if !in_flight.is_empty() && !opts.additional {
+        problems.push(format!(
+            "Cannot execute because there is an existing partition assignment.  Use --additional to override this and create a new partition assignment in addition to the existing one. ({} in flight: {})",
+            in_flight.len(),
+            tp_list(&in_flight.keys().take(10).cloned().collect::<Vec<_>>())
+        ));
+    }
+    if let Some(fp) = fingerprint {
+        for (tp, now) in &current {
+            match fp.changes.get(tp) {
+                Some(expected) if expected != now => problems.push(format!(
+                    "{tp}: replicas are {} but the plan was made from {}: the cluster changed since the plan was made; plan again",
+                    join_ids(now),
+                    join_ids(expected)
+                )),
+                Some(_) => {}
+                None => problems.push(format!(
+                    "{tp}: not in the rollback JSON the plan was checked against"
+                )),
+            }
+        }
+    }
+    let min_isr = min_insync(admin, plan).await?;
+    for (tp, target) in &plan.changes {
+        if let Some(&m) = min_isr.get(&tp.topic) {
+            if (target.len() as i64) < m {
+                problems.push(format!(
+                    "{tp}: the target has {} replicas, fewer than the topic's min.insync.replicas={m}",
+                    target.len()
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApplyError::Refused(problems));
+    }
+    let mut changes = Plan::default();
+    let mut unchanged = Vec::new();
+    for (tp, target) in &plan.changes {
+        if current.get(tp) == Some(target) {
+            unchanged.push(tp.clone());
+        } else {
+            changes.changes.insert(tp.clone(), target.clone());
+        }
+    }
+    let schedule = schedule(&cluster, &changes, &opts.limits);
+    let original = Plan { changes: current };
+    let batches = journal_batches(&cluster, &schedule);
+    let state = JournalState::new(plan, &original, bootstrap, opts.throttle, batches);
+    Ok(Prepared {
+        state,
+        schedule,
+        unchanged,
+        cluster,
+    })
+}
+
+/// `min.insync.replicas` per planned topic (topics whose config cannot be read are left
+/// out: the broker enforces it anyway).
+async fn min_insync(admin: &impl Admin, plan: &Plan) -> Result<BTreeMap<String, i64>, Error> {
+    let topics: BTreeSet<String> = plan.changes.keys().map(|tp| tp.topic.clone()).collect();
+    let resources: Vec<ConfigResource> = topics.into_iter().map(ConfigResource::Topic).collect();
+    let keys = vec!["min.insync.replicas".to_string()];
+    let configs = admin.describe_configs(&resources, Some(&keys)).await?;
+    Ok(configs
+        .into_iter()
+        .filter_map(|(r, entries)| {
+            let ConfigResource::Topic(t) = r else {
+                return None;
+            };
+            let v = entries
+                .ok()?
+                .into_iter()
+                .find(|e| e.name == "min.insync.replicas")?
+                .value?;
+            Some((t, v.parse().ok()?))
+        })
+        .collect())
+}
+
+/// The state of one move of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MoveState {
+    NotStarted,
+    InFlight,
+    Done,
+    /// Neither the batch's start nor its target, nor moving to it.
+    Elsewhere(String),
+}
+
+fn classify(
+    m: &Move,
+    current: Option<&Vec<BrokerId>>,
+    ongoing: Option<&OngoingReassignment>,
+) -> MoveState {
+    if let Some(o) = ongoing {
+        let target: Vec<BrokerId> = o
+            .replicas
+            .iter()
+            .copied()
+            .filter(|b| !o.removing.contains(b))
+            .collect();
+        return if target == m.to {
+            MoveState::InFlight
+        } else {
+            MoveState::Elsewhere(format!(
+                "{}: moving to {}, not to {} as the plan's batch says; cancel that move or re-plan",
+                m.tp(),
+                join_ids(&target),
+                join_ids(&m.to)
+            ))
+        };
+    }
+    match current {
+        Some(c) if *c == m.to => MoveState::Done,
+        Some(c) if *c == m.from => MoveState::NotStarted,
+        Some(c) => MoveState::Elsewhere(format!(
+            "{}: replicas are {}, expected {} (before this batch) or {} (after it); the cluster changed under the plan",
+            m.tp(),
+            join_ids(c),
+            join_ids(&m.from),
+            join_ids(&m.to)
+        )),
+        None => MoveState::Elsewhere(format!("{}: the partition no longer exists", m.tp())),
+    }
+}
+
+async fn current_replicas(
+    admin: &impl Admin,
+    tps: &[TopicPartition],
+) -> Result<BTreeMap<TopicPartition, Vec<BrokerId>>, Error> {
+    let topics: Vec<String> = tps
+        .iter()
+        .map(|tp| tp.topic.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = BTreeMap::new();
+    for t in admin.describe_topics(Some(&topics)).await? {
+        for p in t.partitions {
+            out.insert(TopicPartition::new(t.name.clone(), p.partition), p.replicas);
+        }
+    }
+    Ok(out)
+}
+
+/// The state of every move of a batch.
+async fn batch_states(admin: &impl Admin, batch: &JournalBatch) -> Result<Vec<MoveState>, Error> {
+    let tps = batch.partitions();
+    let ongoing = admin.list_reassignments(Some(&tps)).await?;
+    let current = current_replicas(admin, &tps).await?;
+    Ok(batch
+        .moves
+        .iter()
+        .map(|m| classify(m, current.get(&m.tp()), ongoing.get(&m.tp())))
+        .collect())
+}
+
+/// Retries a call on retriable errors until `grace` has passed. Only for calls that are
+/// idempotent in effect (reads, and the throttle changes: SET to the same value, APPEND of
+/// an entry already there, SUBTRACT or DELETE of one gone are no-ops), so an answer lost
+/// after the broker acted (`OutcomeUnknown`) is safe to resend too.
+async fn patient<T, F, Fut>(grace: Duration, poll: Duration, mut f: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let start = Instant::now();
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e)
+                if (e.is_retriable() || matches!(e, Error::OutcomeUnknown { .. }))
+                    && start.elapsed() < grace =>
+            {
+                tokio::time::sleep(poll.min(Duration::from_secs(1))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+struct Runner<'a, A: Admin, R: Reporter> {
+    admin: &'a A,
+    journal: &'a mut Journal,
+    opts: &'a ApplyOptions,
+    reporter: &'a mut R,
+    stop: &'a StopFlag,
+}
+
+/// Why the copy wait ended early.
+enum WaitEnd {
+    Stop(String),
+    Lost(String),
+}
+
+impl<A: Admin, R: Reporter> Runner<'_, A, R> {
+    fn batch(&self) -> JournalBatch {
+        self.journal.state.batches[self.journal.state.current_batch].clone()
+    }
+
+    fn k(&self) -> usize {
+        self.journal.state.current_batch
+    }
+
+    fn record(&mut self, phase: Phase, event: &str) -> Result<(), ApplyError> {
+        self.journal.state.phase = phase;
+        let k = self.k();
+        self.journal.record(Some(k), event)?;
+        Ok(())
+    }
+
+    fn progress(&mut self, in_batch_bytes: u64, in_batch_done: usize) {
+        let s = &self.journal.state;
+        let done_parts: usize = s
+            .batches
+            .iter()
+            .take(s.current_batch)
+            .map(|b| b.moves.len())
+            .sum();
+        let p = Progress {
+            batch: (s.current_batch + 1).min(s.batches.len()),
+            batches: s.batches.len(),
+            bytes_done: s.done_bytes() + in_batch_bytes,
+            bytes_total: s.total_bytes(),
+            partitions_done: done_parts + in_batch_done,
+            partitions_total: s.batches.iter().map(|b| b.moves.len()).sum(),
+        };
+        self.reporter.progress(&p);
+    }
+
+    /// Sets the throttles for the moves still to copy, recording the ledger first.
+    async fn set_throttles(
+        &mut self,
+        batch: &JournalBatch,
+        states: &[MoveState],
+    ) -> Result<(), ApplyError> {
+        let moves: Vec<(TopicPartition, Vec<BrokerId>, Vec<BrokerId>)> = batch
+            .moves
+            .iter()
+            .zip(states)
+            .filter(|(_, s)| matches!(s, MoveState::NotStarted | MoveState::InFlight))
+            .map(|(m, _)| (m.tp(), m.from.clone(), m.to.clone()))
+            .collect();
+        let wanted = wanted_throttles(moves.iter().map(|(tp, f, t)| (tp, &f[..], &t[..])));
+        let topics: BTreeSet<String> = wanted
+            .leader
+            .keys()
+            .chain(wanted.follower.keys())
+            .cloned()
+            .collect();
+        let resources = resources_to_read(&wanted.brokers, &topics);
+        let keys = throttle_keys();
+        let current = if resources.is_empty() {
+            BTreeMap::new()
+        } else {
+            patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                self.admin.describe_configs(&resources, Some(&keys))
+            })
+            .await?
+        };
+        if let Some((r, e)) = first_read_error(&current) {
+            return Err(ApplyError::Refused(vec![format!(
+                "cannot read the throttle configs of {r}: {e}"
+            )]));
+        }
+        let ledger = build_ledger(self.opts.throttle, &wanted, &current);
+        // A resumed batch keeps what the first run recorded: those are the values from
+        // before kafka-replan.
+        match &mut self.journal.state.ledger {
+            Some(existing) => existing.merge(ledger),
+            None => self.journal.state.ledger = Some(ledger),
+        }
+        self.record(Phase::SettingThrottles, "throttle ledger recorded")?;
+        self.send_throttles().await
+    }
+
+    async fn send_throttles(&mut self) -> Result<(), ApplyError> {
+        let Some(ledger) = self.journal.state.ledger.clone() else {
+            return Ok(());
+        };
+        let ops = ledger.set_ops();
+        if !ops.is_empty() {
+            let outcomes = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                self.admin.incremental_alter_configs(&ops)
+            })
+            .await?;
+            if let Some((r, Err(e))) = outcomes.iter().find(|(_, r)| r.is_err()) {
+                return Err(ApplyError::Stopped {
+                    reason: format!("could not set the throttle on {r}: {e}"),
+                    lines: Vec::new(),
+                });
+            }
+        }
+        self.record(Phase::Submitting, "throttles set")?;
+        Ok(())
+    }
+
+    /// Puts the throttle configs back as the ledger says, then forgets the ledger.
+    async fn restore_throttles(&mut self) -> Result<(), Error> {
+        if let Some(ledger) = self.journal.state.ledger.clone() {
+            restore(self.admin, &ledger, self.opts).await?;
+        }
+        self.journal.state.ledger = None;
+        Ok(())
+    }
+
+    /// Submits the moves not started yet. A submission whose answer was lost is checked
+    /// against the cluster, and only moves that did not start are sent again.
+    async fn submit(&mut self, batch: &JournalBatch) -> Result<(), ApplyError> {
+        for _attempt in 0..3 {
+            let states = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                batch_states(self.admin, batch)
+            })
+            .await?;
+            if let Some(MoveState::Elsewhere(why)) =
+                states.iter().find(|s| matches!(s, MoveState::Elsewhere(_)))
+            {
+                return Err(ApplyError::Stopped {
+                    reason: why.clone(),
+                    lines: Vec::new(),
+                });
+            }
+            let targets: BTreeMap<TopicPartition, Option<Vec<BrokerId>>> = batch
+                .moves
+                .iter()
+                .zip(&states)
+                .filter(|(_, s)| **s == MoveState::NotStarted)
+                .map(|(m, _)| (m.tp(), Some(m.to.clone())))
+                .collect();
+            if targets.is_empty() {
+                self.record(Phase::Copying, "submitted")?;
+                return Ok(());
+            }
+            let allow_rf_change = batch.moves.iter().any(|m| m.from.len() != m.to.len());
+            match self
+                .admin
+                .alter_reassignments(&targets, allow_rf_change)
+                .await
+            {
+                Ok(outcomes) => {
+                    let failed: Vec<String> = outcomes
+                        .iter()
+                        .filter_map(|(tp, r)| r.as_ref().err().map(|e| format!("{tp}: {e}")))
+                        .collect();
+                    if !failed.is_empty() {
+                        return Err(ApplyError::Stopped {
+                            reason: "Error reassigning partition(s):".into(),
+                            lines: failed,
+                        });
+                    }
+                    self.record(
+                        Phase::Copying,
+                        &format!("submitted {} partitions", targets.len()),
+                    )?;
+                    return Ok(());
+                }
+                Err(e) if e.is_retriable() || matches!(e, Error::OutcomeUnknown { .. }) => {
+                    self.reporter.line(&format!(
+                        "submission of batch {}: {e}; checking the cluster",
+                        self.k() + 1
+                    ));
+                    tokio::time::sleep(self.opts.poll_interval.min(Duration::from_secs(1))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApplyError::Stopped {
+            reason: format!(
+                "batch {}: the submission could not be confirmed after 3 attempts",
+                self.k() + 1
+            ),
+            lines: Vec::new(),
+        })
+    }
+
+    /// Waits until every move of the batch completes, reporting progress.
+    async fn wait(&mut self, batch: &JournalBatch) -> Result<(), WaitEnd> {
+        let tps = batch.partitions();
+        let brokers: BTreeSet<BrokerId> = batch
+            .moves
+            .iter()
+            .flat_map(|m| m.from.iter().chain(m.to.iter()).copied())
+            .collect();
+        let mut last_ok = Instant::now();
+        let mut missing_since: BTreeMap<BrokerId, Instant> = BTreeMap::new();
+        loop {
+            if self.stop.is_set() {
+                return Err(WaitEnd::Stop("interrupted".into()));
+            }
+            let polled = async {
+                let ongoing = self.admin.list_reassignments(Some(&tps)).await?;
+                let live: BTreeSet<BrokerId> = self
+                    .admin
+                    .describe_cluster()
+                    .await?
+                    .brokers
+                    .iter()
+                    .filter(|b| !b.fenced)
+                    .map(|b| b.id)
+                    .collect();
+                Ok::<_, Error>((ongoing, live))
+            }
+            .await;
+            let (ongoing, live) = match polled {
+                Ok(v) => {
+                    last_ok = Instant::now();
+                    v
+                }
+                Err(e) if e.is_retriable() => {
+                    if last_ok.elapsed() >= self.opts.unreachable_grace {
+                        return Err(WaitEnd::Lost(format!(
+                            "lost the cluster for {} s: {e}",
+                            last_ok.elapsed().as_secs()
+                        )));
+                    }
+                    tokio::time::sleep(self.opts.poll_interval).await;
+                    continue;
+                }
+                Err(e) => return Err(WaitEnd::Stop(e.to_string())),
+            };
+            let now = Instant::now();
+            for b in &brokers {
+                if live.contains(b) {
+                    if missing_since.remove(b).is_some() {
+                        self.reporter.line(&format!("broker {b} is back"));
+                    }
+                } else if !missing_since.contains_key(b) {
+                    missing_since.insert(*b, now);
+                    self.reporter.line(&format!(
+                        "broker {b} (in batch {}) is down; waiting up to {} s for it",
+                        self.k() + 1,
+                        self.opts.broker_down_grace.as_secs()
+                    ));
+                }
+            }
+            if let Some((b, _)) = missing_since
+                .iter()
+                .find(|(_, t)| t.elapsed() >= self.opts.broker_down_grace)
+            {
+                return Err(WaitEnd::Stop(format!(
+                    "broker {b} has been down for {} s during batch {}",
+                    self.opts.broker_down_grace.as_secs(),
+                    self.k() + 1
+                )));
+            }
+            if ongoing.is_empty() {
+                let current = match current_replicas(self.admin, &tps).await {
+                    Ok(c) => c,
+                    Err(e) if e.is_retriable() => {
+                        tokio::time::sleep(self.opts.poll_interval).await;
+                        continue;
+                    }
+                    Err(e) => return Err(WaitEnd::Stop(e.to_string())),
+                };
+                let wrong: Vec<String> = batch
+                    .moves
+                    .iter()
+                    .filter_map(|m| match classify(m, current.get(&m.tp()), None) {
+                        MoveState::Done => None,
+                        MoveState::Elsewhere(why) => Some(why),
+                        MoveState::NotStarted | MoveState::InFlight => Some(format!(
+                            "{}: the move ended without reaching its target (replicas {})",
+                            m.tp(),
+                            join_ids(current.get(&m.tp()).map(Vec::as_slice).unwrap_or(&[]))
+                        )),
+                    })
+                    .collect();
+                if !wrong.is_empty() {
+                    return Err(WaitEnd::Stop(wrong.join("\n")));
+                }
+                self.progress(batch.bytes(), batch.moves.len());
+                return Ok(());
+            }
+            let copied = self.copied_bytes(batch, &ongoing).await;
+            let done = batch.moves.len() - ongoing.len().min(batch.moves.len());
+            self.progress(copied, done);
+            tokio::time::sleep(self.opts.poll_interval).await;
+        }
+    }
+
+    /// Bytes the batch has copied: finished moves in full, running ones by the size of
+    /// their new replicas (DescribeLogDirs). Best effort: a failed read reports finished
+    /// moves only.
+    async fn copied_bytes(
+        &self,
+        batch: &JournalBatch,
+        ongoing: &BTreeMap<TopicPartition, OngoingReassignment>,
+    ) -> u64 {
+        let mut done = 0u64;
+        let mut running: BTreeMap<(TopicPartition, BrokerId), u64> = BTreeMap::new();
+        for m in &batch.moves {
+            let tp = m.tp();
+            if !ongoing.contains_key(&tp) {
+                done += m.bytes;
+                continue;
+            }
+            let added = m.added();
+            let per = m.bytes / added.len().max(1) as u64;
+            for b in added {
+                running.insert((tp.clone(), b), per);
+            }
+        }
+        if running.is_empty() {
+            return done;
+        }
+        let dests: Vec<BrokerId> = running
+            .keys()
+            .map(|(_, b)| *b)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if let Ok(dirs) = self.admin.describe_log_dirs(&dests).await {
+            for (b, r) in dirs {
+                let Ok(dirs) = r else { continue };
+                for d in dirs {
+                    for rep in d.replicas {
+                        if rep.is_future {
+                            continue;
+                        }
+                        if let Some(want) = running.get(&(rep.tp.clone(), b)) {
+                            done += rep.size_bytes.min(*want);
+                        }
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// Cancels the running batch's unfinished moves (restoring their order), restores the
+    /// throttles and records the stop. If the cluster cannot be reached for that, the
+    /// journal keeps the batch as it is for `--resume` or `cancel`.
+    async fn stop_batch(&mut self, reason: String, mut lines: Vec<String>) -> ApplyError {
+        let batch = self.batch();
+        let cleanup = async {
+            let outcomes = if self.journal.state.phase == Phase::Copying
+                || self.journal.state.phase == Phase::Submitting
+            {
+                cancel_plan(self.admin, &batch.targets(), Some(&batch.sources())).await?
+            } else {
+                BTreeMap::new()
+            };
+            self.restore_throttles().await?;
+            Ok::<_, Error>(outcomes)
+        }
+        .await;
+        match cleanup {
+            Ok(outcomes) => {
+                lines.extend(cancel_lines(&outcomes));
+                self.journal.state.stop_reason = Some(reason.clone());
+                if let Err(e) = self.record(Phase::Stopped, &format!("stopped: {reason}")) {
+                    return e;
+                }
+                lines.push(format!(
+                    "batch {} was rolled back and the throttles restored; `apply --resume` runs it again, `cancel` leaves the cluster as it is now",
+                    self.k() + 1
+                ));
+                ApplyError::Stopped { reason, lines }
+            }
+            Err(e) => ApplyError::LostCluster(format!(
+                "{reason}\ncould not clean up: {e}\nmoves of batch {} may still be in flight and the throttles set; run `apply --resume` or `cancel` with this journal once the cluster is reachable",
+                self.k() + 1
+            )),
+        }
+    }
+
+    async fn run_batches(&mut self) -> Result<(), ApplyError> {
+        while self.k() < self.journal.state.batches.len() {
+            let batch = self.batch();
+            let k = self.k();
+            if self.stop.is_set() && !self.journal.state.batch_active() {
+                self.journal.state.stop_reason = Some("interrupted".into());
+                self.record(Phase::Stopped, "stopped before the batch: interrupted")?;
+                return Err(ApplyError::Stopped {
+                    reason: "interrupted".into(),
+                    lines: vec![format!(
+                        "stopped between batches; `apply --resume` continues with batch {}",
+                        k + 1
+                    )],
+                });
+            }
+            let step: Result<(), ApplyError> = async {
+                match self.journal.state.phase {
+                    Phase::Ready | Phase::Stopped | Phase::Cancelled => {
+                        let states =
+                            patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                                batch_states(self.admin, &batch)
+                            })
+                            .await?;
+                        if let Some(MoveState::Elsewhere(why)) =
+                            states.iter().find(|s| matches!(s, MoveState::Elsewhere(_)))
+                        {
+                            return Err(ApplyError::Refused(vec![why.clone()]));
+                        }
+                        if states.iter().all(|s| *s == MoveState::Done) {
+                            self.record(Phase::RestoringThrottles, "batch already complete")?;
+                            return Ok(());
+                        }
+                        self.reporter.line(&format!(
+                            "batch {} of {}: {} partitions, {} bytes",
+                            k + 1,
+                            self.journal.state.batches.len(),
+                            batch.moves.len(),
+                            batch.bytes()
+                        ));
+                        self.set_throttles(&batch, &states).await?;
+                        self.submit(&batch).await?;
+                    }
+                    Phase::SettingThrottles => {
+                        self.send_throttles().await?;
+                        self.submit(&batch).await?;
+                    }
+                    Phase::Submitting => {
+                        // Killed around the submission: the ledger may predate moves that
+                        // were resumed, so make sure the throttles are set, then submit
+                        // only what did not start.
+                        self.send_throttles().await?;
+                        self.submit(&batch).await?;
+                    }
+                    Phase::Copying | Phase::RestoringThrottles => {}
+                    Phase::Electing | Phase::Done => return Ok(()),
+                }
+                if self.journal.state.phase == Phase::Copying {
+                    match self.wait(&batch).await {
+                        Ok(()) => self.record(Phase::RestoringThrottles, "batch complete")?,
+                        Err(WaitEnd::Stop(reason)) => {
+                            return Err(ApplyError::Stopped {
+                                reason,
+                                lines: Vec::new(),
+                            })
+                        }
+                        Err(WaitEnd::Lost(reason)) => return Err(ApplyError::LostCluster(reason)),
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            match step {
+                Ok(()) => {}
+                Err(ApplyError::Stopped { reason, lines }) => {
+                    return Err(self.stop_batch(reason, lines).await)
+                }
+                Err(ApplyError::Kafka(e)) if self.journal.state.batch_active() => {
+                    return Err(self.stop_batch(e.to_string(), Vec::new()).await)
+                }
+                Err(ApplyError::LostCluster(reason)) => {
+                    return Err(ApplyError::LostCluster(format!(
+                        "{reason}\nmoves of batch {} may still be in flight and the throttles set; run `apply --resume` or `cancel` with this journal once the cluster is reachable",
+                        k + 1
+                    )))
+                }
+                Err(e) => return Err(e),
+            }
+            if matches!(self.journal.state.phase, Phase::Electing | Phase::Done) {
+                return Ok(());
+            }
+            // Phase::RestoringThrottles
+            if let Err(e) = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                restore_once(self.admin, self.journal.state.ledger.as_ref())
+            })
+            .await
+            {
+                return Err(ApplyError::LostCluster(format!(
+                    "batch {} is complete but its throttles could not be restored: {e}; run `apply --resume` or `verify` with this journal",
+                    k + 1
+                )));
+            }
+            self.journal.state.ledger = None;
+            self.journal.state.current_batch += 1;
+            self.journal.state.stop_reason = None;
+            self.journal.state.phase = Phase::Ready;
+            self.journal
+                .record(Some(k), "throttles restored; batch done")?;
+        }
+        Ok(())
+    }
+}
+
+async fn restore_once(admin: &impl Admin, ledger: Option<&ThrottleLedger>) -> Result<(), Error> {
+    let Some(ledger) = ledger else {
+        return Ok(());
+    };
+    let resources = resources_to_read(&ledger.broker_ids(), &ledger.topic_names());
+    if resources.is_empty() {
+        return Ok(());
+    }
+    let keys = throttle_keys();
+    let current = admin.describe_configs(&resources, Some(&keys)).await?;
+    let ops = ledger.restore_ops(&current);
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let outcomes = admin.incremental_alter_configs(&ops).await?;
+    match outcomes.into_iter().find(|(_, r)| r.is_err()) {
+        Some((r, Err(e))) => Err(Error::Other(format!("restoring the throttle on {r}: {e}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Restores the throttle configs a ledger records, retrying while the cluster is briefly
+/// unreachable.
+pub async fn restore(
+    admin: &impl Admin,
+    ledger: &ThrottleLedger,
+    opts: &ApplyOptions,
+) -> Result<(), Error> {
+    patient(opts.unreachable_grace, opts.poll_interval, || {
+        restore_once(admin, Some(ledger))
+    })
+    .await
+}
+
+/// Runs (or resumes) the journal's plan to the end.
+pub async fn run(
+    admin: &impl Admin,
+    journal: &mut Journal,
+    opts: &ApplyOptions,
+    reporter: &mut impl Reporter,
+    stop: &StopFlag,
+) -> Result<Summary, ApplyError> {
+    let started = Instant::now();
+    let mut r = Runner {
+        admin,
+        journal,
+        opts,
+        reporter,
+        stop,
+    };
+    if r.journal.state.phase == Phase::Done {
+        r.reporter.line("the journal's plan is already applied");
+    }
+    r.progress(0, 0);
+    r.run_batches().await?;
+    let plan = r.journal.state.plan();
+    let mut election = None;
+    if r.journal.state.phase != Phase::Done {
+        if r.journal.state.phase != Phase::Electing {
+            r.journal.state.phase = Phase::Electing;
+            r.journal.record(None, "all batches done")?;
+        }
+        if opts.elect {
+            let tps: Vec<TopicPartition> = plan.changes.keys().cloned().collect();
+            let report = elect_preferred(r.admin, &tps, opts.election_batch).await;
+            r.reporter.line(&format!(
+                "preferred-leader election: {} partitions led by their preferred replica, {} not",
+                report.elected.len(),
+                report.failed.len()
+            ));
+            election = Some(report);
+        }
+        r.journal.state.phase = Phase::Done;
+        r.journal.record(None, "done")?;
+    }
+    let status = patient(opts.unreachable_grace, opts.poll_interval, || {
+        plan_status(r.admin, &plan)
+    })
+    .await?;
+    Ok(Summary {
+        batches: r.journal.state.batches.len(),
+        bytes: r.journal.state.total_bytes(),
+        election,
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// `cancel` with a journal: cancels the in-flight moves of the running batch (restoring
+/// their order), restores the throttles the ledger records, and marks the journal
+/// cancelled. Moves of finished batches stay; the journal's `original` is their rollback.
+pub async fn cancel_journal(
+    admin: &impl Admin,
+    journal: &mut Journal,
+    opts: &ApplyOptions,
+) -> Result<Vec<String>, ApplyError> {
+    let mut lines = Vec::new();
+    if journal.state.current_batch < journal.state.batches.len() {
+        let batch = journal.state.batches[journal.state.current_batch].clone();
+        let outcomes = cancel_plan(admin, &batch.targets(), Some(&batch.sources())).await?;
+        lines.extend(cancel_lines(&outcomes));
+    }
+    if let Some(ledger) = journal.state.ledger.clone() {
+        restore(admin, &ledger, opts).await?;
+        lines.push("throttles set by kafka-replan restored".into());
+    }
+    journal.state.ledger = None;
+    journal.state.phase = Phase::Cancelled;
+    let k = journal.state.current_batch;
+    journal.record(Some(k), "cancelled")?;
+    Ok(lines)
+}

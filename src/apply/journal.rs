@@ -1,0 +1,461 @@
+//! The apply journal: one JSON file (`journal.json` in the journal directory) rewritten
+//! atomically (temporary file, fsync, rename, fsync of the directory) before and after every
+//! step that changes the cluster, so a process killed at any moment leaves a record from
+//! which `apply --resume` finishes the job or `cancel` rolls it back. The file is created
+//! with mode 0600 and holds no secrets: broker addresses, partitions, replica lists, the
+//! throttle ledger and a timestamped event list.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::ledger::ThrottleLedger;
+use crate::model::{BrokerId, Plan, TopicPartition};
+
+pub const JOURNAL_FILE: &str = "journal.json";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One partition's replica list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub topic: String,
+    pub partition: i32,
+    pub replicas: Vec<BrokerId>,
+}
+
+/// One step of one partition: from the replicas it has to the replicas of this step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub topic: String,
+    pub partition: i32,
+    pub from: Vec<BrokerId>,
+    pub to: Vec<BrokerId>,
+    /// Bytes this step copies (partition size × replicas added).
+    pub bytes: u64,
+}
+
+impl Move {
+    pub fn tp(&self) -> TopicPartition {
+        TopicPartition::new(self.topic.clone(), self.partition)
+    }
+
+    pub fn added(&self) -> Vec<BrokerId> {
+        self.to
+            .iter()
+            .copied()
+            .filter(|b| !self.from.contains(b))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JournalBatch {
+    pub moves: Vec<Move>,
+}
+
+impl JournalBatch {
+    pub fn bytes(&self) -> u64 {
+        self.moves.iter().map(|m| m.bytes).sum()
+    }
+
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.moves.iter().map(Move::tp).collect()
+    }
+
+    /// The batch's targets as a plan (for cancel and verify).
+    pub fn targets(&self) -> Plan {
+        Plan {
+            changes: self.moves.iter().map(|m| (m.tp(), m.to.clone())).collect(),
+        }
+    }
+
+    /// The replicas before the batch, as a plan (the order a cancel restores).
+    pub fn sources(&self) -> Plan {
+        Plan {
+            changes: self
+                .moves
+                .iter()
+                .map(|m| (m.tp(), m.from.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Where the run is. The batch concerned is `JournalState::current_batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The batch has not started: no throttle set, nothing submitted.
+    Ready,
+    /// The ledger is recorded; the throttles may or may not be set.
+    SettingThrottles,
+    /// Throttles set; the reassignment may or may not have been submitted.
+    Submitting,
+    /// Submitted; data is copying.
+    Copying,
+    /// The batch finished; throttles may or may not be restored yet.
+    RestoringThrottles,
+    /// Every batch done; the preferred-leader election runs.
+    Electing,
+    Done,
+    /// Stopped on an error or Ctrl-C after cancelling the batch and restoring the
+    /// throttles; `apply --resume` runs the batch again.
+    Stopped,
+    /// `cancel` rolled the running batch back.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub unix_ms: u64,
+    pub batch: Option<usize>,
+    pub event: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalState {
+    pub format: u32,
+    /// SHA-256 of the plan's canonical JSON, so `--resume` refuses a different plan.
+    pub plan_sha256: String,
+    pub bootstrap: String,
+    /// Replication throttle, bytes/s per broker and direction.
+    pub throttle: u64,
+    /// The replicas of every planned partition before the run (the rollback).
+    pub original: Vec<Assignment>,
+    /// The plan.
+    pub targets: Vec<Assignment>,
+    pub batches: Vec<JournalBatch>,
+    /// The batch running, or the next to run.
+    pub current_batch: usize,
+    pub phase: Phase,
+    /// Throttle configs kafka-replan has set and not yet restored.
+    pub ledger: Option<ThrottleLedger>,
+    pub stop_reason: Option<String>,
+    pub events: Vec<Event>,
+}
+
+fn assignments(plan: &Plan) -> Vec<Assignment> {
+    plan.changes
+        .iter()
+        .map(|(tp, r)| Assignment {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            replicas: r.clone(),
+        })
+        .collect()
+}
+
+fn plan_of(a: &[Assignment]) -> Plan {
+    Plan {
+        changes: a
+            .iter()
+            .map(|x| {
+                (
+                    TopicPartition::new(x.topic.clone(), x.partition),
+                    x.replicas.clone(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// SHA-256 (hex) of the plan in Kafka's compact JSON.
+pub fn plan_digest(plan: &Plan) -> String {
+    use sha2::Digest;
+    let json = crate::formats::reassignment::emit_plan(plan);
+    sha2::Sha256::digest(json.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl JournalState {
+    pub fn new(
+        plan: &Plan,
+        original: &Plan,
+        bootstrap: &str,
+        throttle: u64,
+        batches: Vec<JournalBatch>,
+    ) -> JournalState {
+        JournalState {
+            format: FORMAT_VERSION,
+            plan_sha256: plan_digest(plan),
+            bootstrap: bootstrap.to_string(),
+            throttle,
+            original: assignments(original),
+            targets: assignments(plan),
+            batches,
+            current_batch: 0,
+            phase: Phase::Ready,
+            ledger: None,
+            stop_reason: None,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn plan(&self) -> Plan {
+        plan_of(&self.targets)
+    }
+
+    pub fn original_plan(&self) -> Plan {
+        plan_of(&self.original)
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.batches.iter().map(JournalBatch::bytes).sum()
+    }
+
+    pub fn done_bytes(&self) -> u64 {
+        self.batches
+            .iter()
+            .take(self.current_batch)
+            .map(JournalBatch::bytes)
+            .sum()
+    }
+
+    /// True while a batch has changed the cluster and is not finished.
+    pub fn batch_active(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::SettingThrottles
+                | Phase::Submitting
+                | Phase::Copying
+                | Phase::RestoringThrottles
+        )
+    }
+
+    /// A human summary for `status`.
+    pub fn summary_lines(&self) -> Vec<String> {
+        let mut out = vec![
+            format!(
+                "journal: plan {} partitions in {} batches, {} bytes to copy at {} B/s",
+                self.targets.len(),
+                self.batches.len(),
+                self.total_bytes(),
+                self.throttle
+            ),
+            format!(
+                "journal: phase {} at batch {} of {} ({} of {} bytes in finished batches)",
+                serde_json::to_value(self.phase)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                (self.current_batch + 1).min(self.batches.len().max(1)),
+                self.batches.len(),
+                self.done_bytes(),
+                self.total_bytes()
+            ),
+        ];
+        match &self.ledger {
+            Some(l) => out.push(format!(
+                "journal: throttles set by kafka-replan on brokers {} and topics {} (restored by apply --resume, cancel or verify)",
+                crate::formats::join_ids(&l.broker_ids().into_iter().collect::<Vec<_>>()),
+                l.topic_names().into_iter().collect::<Vec<_>>().join(",")
+            )),
+            None => out.push("journal: no throttle set by kafka-replan".into()),
+        }
+        if let Some(r) = &self.stop_reason {
+            out.push(format!("journal: stopped: {r}"));
+        }
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {reason}")]
+    Io { path: String, reason: String },
+    #[error("journal {path}: not a kafka-replan journal: {reason}")]
+    Corrupt { path: String, reason: String },
+    /// Test hook: the process "dies" right after this many journal writes.
+    #[error("simulated crash after journal write {0}")]
+    SimulatedCrash(usize),
+}
+
+/// The journal on disk.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    pub state: JournalState,
+    writes: usize,
+    crash_after_writes: Option<usize>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Journal {
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join(JOURNAL_FILE)
+    }
+
+    pub fn exists(dir: &Path) -> bool {
+        Self::path_in(dir).exists()
+    }
+
+    /// Creates the directory (mode 0700) and writes the first record.
+    pub fn create(dir: &Path, state: JournalState) -> Result<Journal, JournalError> {
+        let io = |e: std::io::Error| JournalError::Io {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        }
+        let mut j = Journal {
+            dir: dir.to_path_buf(),
+            state,
+            writes: 0,
+            crash_after_writes: None,
+        };
+        j.record(None, "journal created")?;
+        Ok(j)
+    }
+
+    pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        let path = Self::path_in(dir);
+        let text = std::fs::read_to_string(&path).map_err(|e| JournalError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let state: JournalState =
+            serde_json::from_str(&text).map_err(|e| JournalError::Corrupt {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        if state.format != FORMAT_VERSION {
+            return Err(JournalError::Corrupt {
+                path: path.display().to_string(),
+                reason: format!(
+                    "format {} (this kafka-replan writes {FORMAT_VERSION})",
+                    state.format
+                ),
+            });
+        }
+        Ok(Journal {
+            dir: dir.to_path_buf(),
+            state,
+            writes: 0,
+            crash_after_writes: None,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Test hook: after `n` more writes the next one persists and then fails as if the
+    /// process died there.
+    pub fn crash_after_writes(&mut self, n: usize) {
+        self.crash_after_writes = Some(self.writes + n);
+    }
+
+    /// Appends an event and writes the whole state atomically.
+    pub fn record(&mut self, batch: Option<usize>, event: &str) -> Result<(), JournalError> {
+        self.state.events.push(Event {
+            unix_ms: now_ms(),
+            batch,
+            event: event.to_string(),
+        });
+        self.write()?;
+        self.writes += 1;
+        if self.crash_after_writes == Some(self.writes) {
+            return Err(JournalError::SimulatedCrash(self.writes));
+        }
+        Ok(())
+    }
+
+    fn write(&self) -> Result<(), JournalError> {
+        let path = Self::path_in(&self.dir);
+        let tmp = self.dir.join(format!("{JOURNAL_FILE}.tmp"));
+        let io = |e: std::io::Error| JournalError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let json = serde_json::to_vec_pretty(&self.state).map_err(|e| JournalError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(io)?;
+        f.write_all(&json).map_err(io)?;
+        f.write_all(b"\n").map_err(io)?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        // The rename is durable only once the directory entry is.
+        if let Ok(d) = std::fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_private_writes_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let jdir = dir.path().join("j");
+        let mut plan = Plan::default();
+        plan.changes.insert(TopicPartition::new("t", 0), vec![2, 3]);
+        let mut orig = Plan::default();
+        orig.changes.insert(TopicPartition::new("t", 0), vec![1, 2]);
+        let batches = vec![JournalBatch {
+            moves: vec![Move {
+                topic: "t".into(),
+                partition: 0,
+                from: vec![1, 2],
+                to: vec![2, 3],
+                bytes: 10,
+            }],
+        }];
+        let mut j =
+            Journal::create(&jdir, JournalState::new(&plan, &orig, "b:9092", 5, batches)).unwrap();
+        j.state.phase = Phase::Copying;
+        j.record(Some(0), "submitted").unwrap();
+        let back = Journal::open(&jdir).unwrap();
+        assert_eq!(back.state, j.state);
+        assert_eq!(back.state.plan(), plan);
+        assert_eq!(back.state.original_plan(), orig);
+        assert!(!jdir.join("journal.json.tmp").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(Journal::path_in(&jdir))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        j.crash_after_writes(1);
+        assert!(matches!(
+            j.record(None, "x"),
+            Err(JournalError::SimulatedCrash(_))
+        ));
+        // The write that "crashed" is on disk.
+        assert_eq!(Journal::open(&jdir).unwrap().state.events.len(), 3);
+        std::fs::write(Journal::path_in(&jdir), "{").unwrap();
+        assert!(matches!(
+            Journal::open(&jdir),
+            Err(JournalError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,640 @@
+//! `apply` against the in-memory cluster with injected faults: the happy path, a crash
+//! (journal replay) between any two steps, dropped connections, retriable and fatal errors
+//! on each call, a broker disappearing, Ctrl-C and a lost cluster. After each: the cluster
+//! ends at the plan or in a documented safe state, no throttle config is left that was not
+//! there before, and the journal says where the run is.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kafka_replan::apply::executor::{
+    cancel_journal, prepare, run, ApplyError, ApplyOptions, Progress, Reporter, Silent, StopFlag,
+};
+use kafka_replan::apply::journal::{Journal, JournalError, Phase};
+use kafka_replan::kafka::admin::ConfigResource;
+use kafka_replan::kafka::fake::{FakeAdmin, Fault, Method};
+use kafka_replan::kafka::Admin;
+use kafka_replan::model::{BrokerId, Plan, TopicPartition};
+use kafka_replan::plan::schedule::BatchLimits;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn tp(t: &str, p: i32) -> TopicPartition {
+    TopicPartition::new(t, p)
+}
+
+type Configs = BTreeMap<ConfigResource, BTreeMap<String, String>>;
+
+/// Four brokers on two racks, two topics, manual throttle values someone else set.
+fn cluster() -> (FakeAdmin, Plan, Plan, Configs) {
+    let admin = FakeAdmin::new()
+        .with_broker(1, Some("a"), None)
+        .with_broker(2, Some("b"), None)
+        .with_broker(3, Some("a"), None)
+        .with_broker(4, Some("b"), None)
+        .with_partition("t", 0, &[1, 2], 100)
+        .with_partition("t", 1, &[2, 1], 80)
+        .with_partition("t", 2, &[1, 2], 60)
+        .with_partition("u", 0, &[1, 2], 50)
+        .with_partition("u", 1, &[2, 1], 40);
+    admin.modify(|s| {
+        let b1 = s.configs.entry(ConfigResource::Broker(1)).or_default();
+        b1.insert("leader.replication.throttled.rate".into(), "7".into());
+        let t = s
+            .configs
+            .entry(ConfigResource::Topic("t".into()))
+            .or_default();
+        t.insert("leader.replication.throttled.replicas".into(), "9:9".into());
+        let u = s
+            .configs
+            .entry(ConfigResource::Topic("u".into()))
+            .or_default();
+        u.insert("follower.replication.throttled.replicas".into(), "*".into());
+    });
+    let mut plan = Plan::default();
+    plan.changes.insert(tp("t", 0), vec![3, 4]);
+    plan.changes.insert(tp("t", 1), vec![4, 1]);
+    plan.changes.insert(tp("t", 2), vec![2, 1]); // leader change only
+    plan.changes.insert(tp("u", 0), vec![1, 4]);
+    plan.changes.insert(tp("u", 1), vec![3, 2]);
+    let mut rollback = Plan::default();
+    for (t, r) in [
+        (tp("t", 0), vec![1, 2]),
+        (tp("t", 1), vec![2, 1]),
+        (tp("t", 2), vec![1, 2]),
+        (tp("u", 0), vec![1, 2]),
+        (tp("u", 1), vec![2, 1]),
+    ] {
+        rollback.changes.insert(t, r);
+    }
+    let configs = admin.inspect(|s| s.configs.clone());
+    (admin, plan, rollback, configs)
+}
+
+fn opts() -> ApplyOptions {
+    ApplyOptions {
+        throttle: 1000,
+        limits: BatchLimits {
+            // Small enough for several batches.
+            max_bytes_per_broker: 120,
+            max_moves_per_broker: None,
+        },
+        poll_interval: Duration::from_millis(1),
+        broker_down_grace: Duration::from_millis(30),
+        unreachable_grace: Duration::from_millis(50),
+        ..ApplyOptions::default()
+    }
+}
+
+fn replicas(admin: &FakeAdmin) -> BTreeMap<TopicPartition, Vec<BrokerId>> {
+    admin.inspect(|s| {
+        s.partitions
+            .iter()
+            .map(|(tp, p)| (tp.clone(), p.replicas.clone()))
+            .collect()
+    })
+}
+
+/// Nothing in flight and the throttle configs exactly as before the run.
+fn assert_clean(admin: &FakeAdmin, before: &Configs) {
+    let in_flight: Vec<TopicPartition> = admin.inspect(|s| {
+        s.partitions
+            .iter()
+            .filter(|(_, p)| p.in_flight())
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    });
+    assert!(in_flight.is_empty(), "still in flight: {in_flight:?}");
+    assert_eq!(&admin.inspect(|s| s.configs.clone()), before);
+}
+
+fn assert_applied(admin: &FakeAdmin, plan: &Plan) {
+    let now = replicas(admin);
+    for (tp, target) in &plan.changes {
+        assert_eq!(&now[tp], target, "{tp}");
+        assert_eq!(
+            admin.inspect(|s| s.partitions[tp].leader),
+            target.first().copied(),
+            "{tp} leader"
+        );
+    }
+}
+
+fn start(admin: &FakeAdmin, plan: &Plan, rollback: &Plan, dir: &std::path::Path) -> Journal {
+    let prepared = rt()
+        .block_on(prepare(admin, plan, Some(rollback), &opts(), "fake:9092"))
+        .unwrap();
+    Journal::create(dir, prepared.state).unwrap()
+}
+
+/// Checks, while data copies, that throttles exist only for the moving replicas.
+struct ThrottleSpy {
+    admin: FakeAdmin,
+    seen: Vec<Configs>,
+    stop_at_progress: Option<(usize, StopFlag)>,
+    progress_calls: usize,
+}
+
+impl Reporter for ThrottleSpy {
+    fn progress(&mut self, _: &Progress) {
+        self.progress_calls += 1;
+        let moving = self
+            .admin
+            .inspect(|s| s.partitions.values().any(|p| p.in_flight()));
+        if moving {
+            self.seen.push(self.admin.inspect(|s| s.configs.clone()));
+        }
+        if let Some((n, flag)) = &self.stop_at_progress {
+            if self.progress_calls >= *n {
+                flag.stop();
+            }
+        }
+    }
+    fn line(&mut self, _: &str) {}
+}
+
+#[test]
+fn applies_in_batches_with_throttles_only_on_moving_replicas() {
+    let (admin, plan, rollback, before) = cluster();
+    admin.auto_complete_after(3);
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = start(&admin, &plan, &rollback, dir.path());
+    assert!(
+        journal.state.batches.len() >= 2,
+        "{:?}",
+        journal.state.batches
+    );
+    let mut spy = ThrottleSpy {
+        admin: admin.clone(),
+        seen: Vec::new(),
+        stop_at_progress: None,
+        progress_calls: 0,
+    };
+    let summary = rt()
+        .block_on(run(
+            &admin,
+            &mut journal,
+            &opts(),
+            &mut spy,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+    assert!(summary.complete());
+    assert_applied(&admin, &plan);
+    assert_clean(&admin, &before);
+    assert_eq!(journal.state.phase, Phase::Done);
+    assert!(journal.state.ledger.is_none());
+    // During the copy: manual values kept, our entries appended, `*` left alone.
+    assert!(!spy.seen.is_empty());
+    for configs in &spy.seen {
+        let t = configs.get(&ConfigResource::Topic("t".into()));
+        if let Some(t) = t {
+            let leader = &t["leader.replication.throttled.replicas"];
+            assert!(leader.split(',').any(|e| e == "9:9"), "{leader}");
+        }
+        if let Some(u) = configs.get(&ConfigResource::Topic("u".into())) {
+            assert_eq!(u["follower.replication.throttled.replicas"], "*");
+        }
+        // Throttled brokers are exactly those of moving replicas: every broker with a
+        // rate of ours appears in some move of the running batch.
+        for (r, kv) in configs {
+            if let ConfigResource::Broker(b) = r {
+                if kv
+                    .get("follower.replication.throttled.rate")
+                    .map(String::as_str)
+                    == Some("1000")
+                {
+                    assert!((1..=4).contains(b));
+                }
+            }
+        }
+    }
+    // The leader-only change t-2 copies nothing and never gets a follower entry.
+    for configs in &spy.seen {
+        if let Some(t) = configs.get(&ConfigResource::Topic("t".into())) {
+            if let Some(f) = t.get("follower.replication.throttled.replicas") {
+                assert!(!f.split(',').any(|e| e.starts_with("2:")), "{f}");
+            }
+        }
+    }
+    // A second run of a finished journal changes nothing.
+    let again = rt()
+        .block_on(run(
+            &admin,
+            &mut journal,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+    assert!(again.complete());
+}
+
+#[test]
+fn killed_after_any_journal_write_then_resumed_or_cancelled() {
+    // Count the writes of a full run.
+    let total = {
+        let (admin, plan, rollback, _) = cluster();
+        admin.auto_complete_after(2);
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = start(&admin, &plan, &rollback, dir.path());
+        rt().block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+        j.state.events.len()
+    };
+    assert!(total > 8);
+    for n in 1..total {
+        for then_cancel in [false, true] {
+            let (admin, plan, rollback, before) = cluster();
+            admin.auto_complete_after(2);
+            let dir = tempfile::tempdir().unwrap();
+            let mut j = start(&admin, &plan, &rollback, dir.path());
+            j.crash_after_writes(n);
+            let r = rt().block_on(run(
+                &admin,
+                &mut j,
+                &opts(),
+                &mut Silent,
+                &StopFlag::default(),
+            ));
+            assert!(
+                matches!(r, Err(ApplyError::Journal(JournalError::SimulatedCrash(_)))),
+                "write {n}: {r:?}"
+            );
+            drop(j);
+            // A new process reads the journal.
+            let mut j = Journal::open(dir.path()).unwrap();
+            if then_cancel {
+                rt().block_on(cancel_journal(&admin, &mut j, &opts()))
+                    .unwrap();
+                assert_clean(&admin, &before);
+                assert_eq!(
+                    Journal::open(dir.path()).unwrap().state.phase,
+                    Phase::Cancelled
+                );
+                // Every partition is at its original replicas or at a finished step.
+                let now = replicas(&admin);
+                for (tp, orig) in &rollback.changes {
+                    let steps: Vec<Vec<BrokerId>> = j
+                        .state
+                        .batches
+                        .iter()
+                        .flat_map(|b| b.moves.iter())
+                        .filter(|m| &m.tp() == tp)
+                        .map(|m| m.to.clone())
+                        .collect();
+                    assert!(
+                        &now[tp] == orig || steps.contains(&now[tp]),
+                        "write {n}: {tp} at {:?}",
+                        now[tp]
+                    );
+                }
+            } else {
+                let s = rt()
+                    .block_on(run(
+                        &admin,
+                        &mut j,
+                        &opts(),
+                        &mut Silent,
+                        &StopFlag::default(),
+                    ))
+                    .unwrap_or_else(|e| panic!("resume after write {n}: {e}"));
+                assert!(s.complete(), "write {n}");
+                assert_applied(&admin, &plan);
+                assert_clean(&admin, &before);
+            }
+        }
+    }
+}
+
+#[test]
+fn dropped_connections_and_retriable_errors_on_each_call_are_survived() {
+    for method in [
+        Method::DescribeCluster,
+        Method::DescribeTopics,
+        Method::DescribeLogDirs,
+        Method::ListReassignments,
+        Method::DescribeConfigs,
+        Method::IncrementalAlterConfigs,
+        Method::AlterReassignments,
+    ] {
+        let mut faults = vec![
+            Fault::connection_refused(),
+            Fault::broker_error("any", 41), // NOT_CONTROLLER
+        ];
+        // The client resends reads itself; only writes can end with an unknown outcome.
+        if matches!(
+            method,
+            Method::AlterReassignments | Method::IncrementalAlterConfigs
+        ) {
+            faults.push(Fault::lost_after_apply("any"));
+        }
+        for fault in faults {
+            let (admin, plan, rollback, before) = cluster();
+            admin.auto_complete_after(2);
+            let dir = tempfile::tempdir().unwrap();
+            let mut j = start(&admin, &plan, &rollback, dir.path());
+            // The run's first call of the method fails.
+            admin.fail_next(method, fault.clone());
+            let r = rt().block_on(run(
+                &admin,
+                &mut j,
+                &opts(),
+                &mut Silent,
+                &StopFlag::default(),
+            ));
+            match r {
+                Ok(s) => {
+                    assert!(s.complete(), "{method:?} {fault:?}");
+                    assert_applied(&admin, &plan);
+                    assert_clean(&admin, &before);
+                }
+                Err(ApplyError::Stopped { .. }) => {
+                    // A fault the run cannot retry stops it cleanly; resume finishes.
+                    assert_clean(&admin, &before);
+                    let s = rt()
+                        .block_on(run(
+                            &admin,
+                            &mut j,
+                            &opts(),
+                            &mut Silent,
+                            &StopFlag::default(),
+                        ))
+                        .unwrap();
+                    assert!(s.complete());
+                    assert_applied(&admin, &plan);
+                    assert_clean(&admin, &before);
+                }
+                Err(e) => panic!("{method:?} {fault:?}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn fatal_error_on_submission_stops_cleanly_and_resumes() {
+    let (admin, plan, rollback, before) = cluster();
+    admin.auto_complete_after(2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = start(&admin, &plan, &rollback, dir.path());
+    // CLUSTER_AUTHORIZATION_FAILED on the first submission.
+    admin.fail_next(
+        Method::AlterReassignments,
+        Fault::broker_error("AlterPartitionReassignments", 31),
+    );
+    let e = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("CLUSTER_AUTHORIZATION_FAILED"), "{text}");
+    assert!(matches!(e, ApplyError::Stopped { .. }));
+    assert_clean(&admin, &before);
+    assert_eq!(replicas(&admin), rollback.changes);
+    assert_eq!(j.state.phase, Phase::Stopped);
+    let s = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+    assert!(s.complete());
+    assert_applied(&admin, &plan);
+    assert_clean(&admin, &before);
+}
+
+#[test]
+fn a_broker_going_down_mid_batch_stops_cleanly_and_resumes_after_restart() {
+    let (admin, plan, rollback, before) = cluster();
+    // Moves never complete by themselves: broker 4 goes down while they copy.
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = start(&admin, &plan, &rollback, dir.path());
+    struct KillOnProgress(FakeAdmin, bool);
+    impl Reporter for KillOnProgress {
+        fn progress(&mut self, _: &Progress) {
+            let moving = self
+                .0
+                .inspect(|s| s.partitions.values().any(|p| p.in_flight()));
+            if moving && !self.1 {
+                self.1 = true;
+                self.0.set_broker_alive(4, false);
+            }
+        }
+        fn line(&mut self, _: &str) {}
+    }
+    let e = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut KillOnProgress(admin.clone(), false),
+            &StopFlag::default(),
+        ))
+        .unwrap_err();
+    assert!(e.to_string().contains("broker 4 has been down"), "{e}");
+    assert_clean(&admin, &before);
+    assert_eq!(j.state.phase, Phase::Stopped);
+    admin.set_broker_alive(4, true);
+    admin.auto_complete_after(2);
+    let s = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+    assert!(s.complete());
+    assert_applied(&admin, &plan);
+    assert_clean(&admin, &before);
+}
+
+#[test]
+fn ctrl_c_cancels_the_running_batch_restores_throttles_and_resume_finishes() {
+    let (admin, plan, rollback, before) = cluster();
+    admin.auto_complete_after(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = start(&admin, &plan, &rollback, dir.path());
+    let flag = StopFlag::default();
+    let mut spy = ThrottleSpy {
+        admin: admin.clone(),
+        seen: Vec::new(),
+        stop_at_progress: Some((3, flag.clone())),
+        progress_calls: 0,
+    };
+    let e = rt()
+        .block_on(run(&admin, &mut j, &opts(), &mut spy, &flag))
+        .unwrap_err();
+    assert!(e.to_string().contains("interrupted"), "{e}");
+    assert_clean(&admin, &before);
+    // Cancelled partitions have their original order back; t-2 (a reorder, done at
+    // once) stays done.
+    let mut expected = rollback.changes.clone();
+    expected.insert(tp("t", 2), vec![2, 1]);
+    assert_eq!(replicas(&admin), expected);
+    admin.auto_complete_after(2);
+    let s = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+    assert!(s.complete());
+    assert_applied(&admin, &plan);
+    assert_clean(&admin, &before);
+}
+
+#[test]
+fn a_lost_cluster_leaves_the_journal_for_resume() {
+    let (admin, plan, rollback, before) = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = start(&admin, &plan, &rollback, dir.path());
+    // Moves do not complete; once data copies, the network goes: every poll and every
+    // cleanup call fails.
+    struct CutOnProgress(FakeAdmin, bool);
+    impl Reporter for CutOnProgress {
+        fn progress(&mut self, _: &Progress) {
+            let moving = self
+                .0
+                .inspect(|s| s.partitions.values().any(|p| p.in_flight()));
+            if moving && !self.1 {
+                self.1 = true;
+                for _ in 0..5000 {
+                    for m in [
+                        Method::ListReassignments,
+                        Method::DescribeCluster,
+                        Method::DescribeTopics,
+                        Method::DescribeConfigs,
+                        Method::IncrementalAlterConfigs,
+                        Method::AlterReassignments,
+                    ] {
+                        self.0.fail_next(m, Fault::connection_refused());
+                    }
+                }
+            }
+        }
+        fn line(&mut self, _: &str) {}
+    }
+    let mut o = opts();
+    o.unreachable_grace = Duration::from_millis(20);
+    let e = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &o,
+            &mut CutOnProgress(admin.clone(), false),
+            &StopFlag::default(),
+        ))
+        .unwrap_err();
+    assert!(matches!(e, ApplyError::LostCluster(_)), "{e}");
+    let reopened = Journal::open(dir.path()).unwrap();
+    assert!(
+        reopened.state.ledger.is_some(),
+        "the ledger stays for resume"
+    );
+    // The cluster comes back.
+    admin.clear_faults();
+    admin.auto_complete_after(2);
+    let mut j = reopened;
+    let s = rt()
+        .block_on(run(
+            &admin,
+            &mut j,
+            &opts(),
+            &mut Silent,
+            &StopFlag::default(),
+        ))
+        .unwrap();
+    assert!(s.complete());
+    assert_applied(&admin, &plan);
+    assert_clean(&admin, &before);
+}
+
+#[test]
+fn preflight_refuses_changed_cluster_other_moves_and_dead_targets() {
+    let (admin, plan, rollback, _) = cluster();
+    // Someone moved t-1 since the plan was made.
+    admin.modify(|s| s.partitions.get_mut(&tp("t", 1)).unwrap().replicas = vec![1, 2]);
+    let e = rt()
+        .block_on(prepare(&admin, &plan, Some(&rollback), &opts(), "x"))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("t-1: replicas are 1,2 but the plan was made from 2,1"),
+        "{e}"
+    );
+
+    let (admin, plan, rollback, _) = cluster();
+    let admin = admin.with_partition("v", 0, &[1, 2], 1);
+    let mut other = BTreeMap::new();
+    other.insert(tp("v", 0), Some(vec![1, 3]));
+    rt().block_on(admin.alter_reassignments(&other, false))
+        .unwrap();
+    let e = rt()
+        .block_on(prepare(&admin, &plan, Some(&rollback), &opts(), "x"))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("Cannot execute because there is an existing partition assignment."),
+        "{e}"
+    );
+    let mut additional = opts();
+    additional.additional = true;
+    assert!(rt()
+        .block_on(prepare(&admin, &plan, Some(&rollback), &additional, "x"))
+        .is_ok());
+
+    let (admin, mut plan, rollback, _) = cluster();
+    plan.changes.insert(tp("t", 0), vec![3, 9]);
+    let e = rt()
+        .block_on(prepare(&admin, &plan, Some(&rollback), &opts(), "x"))
+        .unwrap_err();
+    assert!(e.to_string().contains("Unknown broker id 9"), "{e}");
+
+    let (admin, mut plan, rollback, _) = cluster();
+    plan.changes.insert(tp("w", 0), vec![3, 4]);
+    let e = rt()
+        .block_on(prepare(&admin, &plan, Some(&rollback), &opts(), "x"))
+        .unwrap_err();
+    assert!(e.to_string().contains("Topic w not found."), "{e}");
+
+    let (admin, plan, rollback, _) = cluster();
+    admin.modify(|s| {
+        s.configs
+            .entry(ConfigResource::Topic("u".into()))
+            .or_default()
+            .insert("min.insync.replicas".into(), "3".into());
+    });
+    let e = rt()
+        .block_on(prepare(&admin, &plan, Some(&rollback), &opts(), "x"))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "u-0: the target has 2 replicas, fewer than the topic's min.insync.replicas=3"
+        ),
+        "{e}"
+    );
+}
