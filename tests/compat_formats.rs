@@ -14,7 +14,7 @@ use kafka_replan::formats::reassignment::{
 };
 use kafka_replan::formats::topics_describe::{parse_topics_describe, TopicsDescribe};
 use kafka_replan::formats::FormatError;
-use kafka_replan::model::TopicPartition;
+use kafka_replan::model::{Plan, TopicPartition};
 
 fn vector_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -285,6 +285,78 @@ fn f_a11_emitted_plan_is_kafka_compact_form() {
     assert_eq!(
         emit_reassignment_json(&unsorted),
         r#"{"version":1,"partitions":[{"topic":"bar","partition":0,"replicas":[3,2,0],"log_dirs":["any","any","any"]},{"topic":"foo","partition":0,"replicas":[0,1,3],"log_dirs":["any","any","any"]}]}"#
+    );
+}
+
+/// `--execute --throttle 50000000` of execute-input.json. The cluster (current replicas) and
+/// the throttle come from throttle-cases.json T03, which describes the same run.
+#[test]
+fn f_a14_execute_stdout_matches_kafka() {
+    use kafka_replan::formats::execute_output::{execute_output, execute_output_json};
+    use kafka_replan::formats::reassignment::ReassignmentEntry;
+
+    let plan = parse_reassignment_json_for_execute(
+        "execute-input.json",
+        &vector_text("execute-input.json"),
+    )
+    .unwrap()
+    .to_plan("execute-input.json")
+    .unwrap();
+    let throttle_cases = vector_json("throttle-cases.json");
+    let t03 = throttle_cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "T03")
+        .unwrap();
+    let mut current = Plan::default();
+    for (tp, replicas) in t03["current"].as_object().unwrap() {
+        let (topic, p) = tp.rsplit_once('-').unwrap();
+        let replicas = replicas
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_i64().unwrap() as i32)
+            .collect();
+        current
+            .changes
+            .insert(TopicPartition::new(topic, p.parse().unwrap()), replicas);
+    }
+    assert_eq!(
+        current.changes.keys().collect::<Vec<_>>(),
+        plan.changes.keys().collect::<Vec<_>>()
+    );
+    let throttle = t03["throttle_bytes_per_sec"].as_u64();
+    assert_eq!(throttle, Some(50_000_000));
+    // Started in file order; the line lists them sorted.
+    let started: Vec<TopicPartition> =
+        parse_reassignment_json("x", &vector_text("execute-input.json"))
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.tp)
+            .collect();
+
+    assert_eq!(
+        execute_output(&current, throttle, &started),
+        vector_text("execute-output-4.1.txt")
+    );
+    // 4.2 prints each replica's current log dir (every broker of that cluster uses
+    // /var/lib/kafka/data); a Plan has no log dirs, so this goes through the JSON form.
+    let with_dirs = ReassignmentJson {
+        entries: current
+            .changes
+            .iter()
+            .map(|(tp, replicas)| ReassignmentEntry {
+                tp: tp.clone(),
+                replicas: replicas.clone(),
+                log_dirs: vec!["/var/lib/kafka/data".to_string(); replicas.len()],
+            })
+            .collect(),
+    };
+    assert_eq!(
+        execute_output_json(&with_dirs, throttle, None, &started),
+        vector_text("execute-output-4.2.txt")
     );
 }
 

@@ -155,6 +155,33 @@ pub fn lines(outcomes: &BTreeMap<TopicPartition, CancelOutcome>) -> Vec<String> 
         .collect()
 }
 
+/// Kafka's `--cancel` summary line (spec §A7): `Successfully cancelled partition
+/// reassignment(s) for: a-0,b-1` over the partitions whose move this cancel stopped, or
+/// `None of the specified partition reassignments are active.` `None` when any partition
+/// failed: Kafka then prints its error block and no summary ([`lines`] names the failures).
+pub fn kafka_summary_line(outcomes: &BTreeMap<TopicPartition, CancelOutcome>) -> Option<String> {
+    if outcomes
+        .values()
+        .any(|o| matches!(o, CancelOutcome::Failed(_)))
+    {
+        return None;
+    }
+    let cancelled: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, CancelOutcome::Cancelled { .. }))
+        .map(|(tp, _)| tp.to_string())
+        .collect();
+    Some(if cancelled.is_empty() {
+        "None of the specified partition reassignments are active.".to_string()
+    } else {
+        format!(
+            "Successfully cancelled partition reassignment{} for: {}",
+            if cancelled.len() == 1 { "" } else { "s" },
+            cancelled.join(",")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +249,106 @@ mod tests {
         assert_eq!(
             l[0],
             "t-0: cancelled; replicas 1,2,3 (original order restored)"
+        );
+    }
+
+    fn vector_case(id: &str) -> serde_json::Value {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/vectors/verify-output-cases.json"
+        ))
+        .unwrap();
+        doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    }
+
+    /// Kafka 3.7–4.0 skipped a reassignment that only adds replicas (its filter was
+    /// `adding.isEmpty() || !removing.isEmpty()`); cancel_plan cancels every in-flight move
+    /// of the plan, so an RF increase is cancelled too.
+    #[tokio::test]
+    async fn f_a19_cancel_cancels_pure_replica_addition() {
+        let admin = (1..=3)
+            .fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None))
+            .with_partition("foo", 0, &[1, 2], 1);
+        let tp = TopicPartition::new("foo", 0);
+        let mut plan = Plan::default();
+        plan.changes.insert(tp.clone(), vec![1, 2, 3]);
+        let start = [(tp.clone(), Some(vec![1, 2, 3]))].into_iter().collect();
+        admin.alter_reassignments(&start, true).await.unwrap()[&tp]
+            .clone()
+            .unwrap();
+        let moving = admin.list_reassignments(None).await.unwrap();
+        assert_eq!(moving[&tp].adding, vec![3]);
+        assert!(moving[&tp].removing.is_empty(), "a pure addition");
+
+        let out = cancel_plan(&admin, &plan, None).await.unwrap();
+        assert_eq!(
+            out[&tp],
+            CancelOutcome::Cancelled {
+                replicas: vec![1, 2],
+                order_restored: false
+            }
+        );
+        assert!(admin.list_reassignments(None).await.unwrap().is_empty());
+        assert_eq!(
+            kafka_summary_line(&out).unwrap(),
+            "Successfully cancelled partition reassignment for: foo-0"
+        );
+
+        // V11: nothing left to cancel.
+        let again = cancel_plan(&admin, &plan, None).await.unwrap();
+        assert_eq!(
+            Some(kafka_summary_line(&again).unwrap()),
+            vector_case("V11")["expected_stdout_first_line"]
+                .as_str()
+                .map(str::to_string)
+        );
+    }
+
+    /// V10's first line, on the cluster of execute-input.json: foo-0 moving (adding 3,
+    /// removing 2), bar-0 done. The rest of V10 (the log-dir line and the throttle-clearing
+    /// lines) comes from steps cancel_plan does not take.
+    #[tokio::test]
+    async fn kafka_summary_line_matches_v10() {
+        let admin = (0..=3)
+            .fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None))
+            .with_partition("foo", 0, &[0, 1, 2], 1)
+            .with_partition("bar", 0, &[3, 2, 1], 1);
+        let plan = crate::formats::reassignment::parse_reassignment_json(
+            "execute-input.json",
+            include_str!("../../tests/vectors/execute-input.json"),
+        )
+        .unwrap()
+        .to_plan("execute-input.json")
+        .unwrap();
+        let start = plan
+            .changes
+            .iter()
+            .map(|(tp, r)| (tp.clone(), Some(r.clone())))
+            .collect();
+        admin.alter_reassignments(&start, true).await.unwrap();
+        admin.complete_move(&TopicPartition::new("bar", 0));
+        let out = cancel_plan(&admin, &plan, None).await.unwrap();
+        let line = kafka_summary_line(&out).unwrap();
+        let v10 = vector_case("V10");
+        let want = v10["expected_stdout"].as_str().unwrap();
+        assert_eq!(want.lines().next(), Some(line.as_str()));
+        // Plural when several are cancelled.
+        let mut two = out.clone();
+        two.insert(
+            TopicPartition::new("bar", 0),
+            CancelOutcome::Cancelled {
+                replicas: vec![3, 2, 1],
+                order_restored: false,
+            },
+        );
+        assert_eq!(
+            kafka_summary_line(&two).unwrap(),
+            "Successfully cancelled partition reassignments for: bar-0,foo-0"
         );
     }
 }

@@ -148,4 +148,78 @@ mod tests {
         );
         assert_eq!(report.elected, vec![tp(1)]);
     }
+
+    fn ids(v: &serde_json::Value) -> Vec<crate::model::BrokerId> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_i64().unwrap() as crate::model::BrokerId)
+            .collect()
+    }
+
+    /// K16: a completed move keeps a surviving leader, so replicas[0] does not lead until a
+    /// preferred election. After elect_preferred every moved partition whose replicas[0] is
+    /// in the ISR is led by it; one whose replicas[0] left the ISR is reported, not elected.
+    #[tokio::test]
+    async fn f_e2_election_after_moves_leads_from_replicas_0_k16() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/vectors/kraft-reassignment-state-cases.json"
+        ))
+        .unwrap();
+        let k16 = doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "K16")
+            .unwrap();
+        let e = &k16["expected"];
+        let admin = (0..10)
+            .fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None))
+            .with_partition("t", 0, &ids(&k16["current"]), 1)
+            .with_partition("t", 1, &[1, 2], 1)
+            .with_partition("t", 2, &[2, 3], 1);
+        let leader = k16["leader"].as_i64().map(|l| l as crate::model::BrokerId);
+        admin.modify(|s| s.partitions.get_mut(&tp(0)).unwrap().leader = leader);
+        let targets = [
+            (tp(0), Some(ids(&k16["target"]))),
+            (tp(1), Some(vec![5, 1])),
+            (tp(2), Some(vec![4, 2])),
+        ]
+        .into_iter()
+        .collect();
+        admin.alter_reassignments(&targets, true).await.unwrap();
+        let isr = ids(&k16["isr_when_4_joins"]);
+        admin.modify(|s| s.partitions.get_mut(&tp(0)).unwrap().isr = isr);
+        admin.complete_moves();
+        let p0 = admin.inspect(|s| s.partitions[&tp(0)].clone());
+        assert_eq!(p0.replicas, ids(&e["replicas"]));
+        assert_eq!(p0.isr, ids(&e["isr"]));
+        assert_eq!(p0.leader, e["leader"].as_i64().map(|l| l as i32));
+        assert!(e["needs_preferred_election"].as_bool().unwrap());
+        // t-2's preferred replica drops out of the ISR after its move.
+        admin.modify(|s| {
+            s.partitions
+                .get_mut(&tp(2))
+                .unwrap()
+                .isr
+                .retain(|b| *b != 4)
+        });
+
+        let moved = [tp(0), tp(1), tp(2)];
+        let report = elect_preferred(&admin, &moved, DEFAULT_BATCH).await;
+        assert_eq!(report.elected, vec![tp(0), tp(1)]);
+        assert_eq!(report.failed.keys().cloned().collect::<Vec<_>>(), [tp(2)]);
+        assert_eq!(
+            admin.inspect(|s| s.partitions[&tp(0)].leader),
+            e["preferred_leader"].as_i64().map(|l| l as i32)
+        );
+        admin.inspect(|s| {
+            for t in &moved {
+                let p = &s.partitions[t];
+                if p.isr.contains(&p.replicas[0]) {
+                    assert_eq!(p.leader, Some(p.replicas[0]), "{t}");
+                }
+            }
+        });
+    }
 }

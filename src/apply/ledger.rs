@@ -15,10 +15,11 @@ use crate::kafka::admin::{ConfigEntry, ConfigOp, ConfigResource, ConfigSource};
 use crate::kafka::Error;
 use crate::model::{BrokerId, TopicPartition};
 
-pub const LEADER_RATE: &str = "leader.replication.throttled.rate";
-pub const FOLLOWER_RATE: &str = "follower.replication.throttled.rate";
-pub const LEADER_REPLICAS: &str = "leader.replication.throttled.replicas";
-pub const FOLLOWER_REPLICAS: &str = "follower.replication.throttled.replicas";
+use super::throttle::{
+    move_map, throttle_entries, throttled_brokers, FOLLOWER_THROTTLED_RATE as FOLLOWER_RATE,
+    FOLLOWER_THROTTLED_REPLICAS as FOLLOWER_REPLICAS, LEADER_THROTTLED_RATE as LEADER_RATE,
+    LEADER_THROTTLED_REPLICAS as LEADER_REPLICAS,
+};
 
 /// The broker's own dynamic values of the two rate keys before kafka-replan set them
 /// (`None` = no per-broker value; a cluster-wide default stays untouched either way).
@@ -56,27 +57,29 @@ pub struct WantedThrottles {
     pub brokers: BTreeSet<BrokerId>,
 }
 
-/// The throttles for moving each partition from `from` to `to`.
+/// The throttles for moving each partition from `from` to `to`: Kafka's move map (spec
+/// §C4) restricted to moves that copy data — a reorder copies nothing, so unlike Kafka's
+/// tool it throttles nothing.
 pub fn wanted_throttles<'a>(
     moves: impl IntoIterator<Item = (&'a TopicPartition, &'a [BrokerId], &'a [BrokerId])>,
 ) -> WantedThrottles {
-    let mut w = WantedThrottles::default();
+    let mut current = BTreeMap::new();
+    let mut proposed = BTreeMap::new();
     for (tp, from, to) in moves {
-        let added: Vec<BrokerId> = to.iter().copied().filter(|b| !from.contains(b)).collect();
-        if added.is_empty() {
-            // A reorder copies nothing: no throttle needed.
+        if to.iter().all(|b| from.contains(b)) {
             continue;
         }
-        let leader = w.leader.entry(tp.topic.clone()).or_default();
-        for b in from {
-            leader.insert(format!("{}:{b}", tp.partition));
-            w.brokers.insert(*b);
-        }
-        let follower = w.follower.entry(tp.topic.clone()).or_default();
-        for b in added {
-            follower.insert(format!("{}:{b}", tp.partition));
-            w.brokers.insert(b);
-        }
+        current.insert(tp.clone(), from.to_vec());
+        proposed.insert(tp.clone(), to.to_vec());
+    }
+    let map = move_map(&BTreeMap::new(), &proposed, &current);
+    let mut w = WantedThrottles {
+        brokers: throttled_brokers(&map),
+        ..WantedThrottles::default()
+    };
+    for (topic, e) in throttle_entries(&map) {
+        w.leader.insert(topic.clone(), e.leader);
+        w.follower.insert(topic, e.follower);
     }
     w
 }

@@ -15,19 +15,22 @@ pub async fn in_flight(
     admin.list_reassignments(None).await
 }
 
-/// One line per reassignment, in the style of `kafka-reassign-partitions --list`.
+/// Kafka's `kafka-reassign-partitions --list` lines (spec §A6): a header, then one line per
+/// reassignment; ` adding: ….` and ` removing: ….` appear only when non-empty.
 pub fn lines(reassignments: &BTreeMap<TopicPartition, OngoingReassignment>) -> Vec<String> {
     if reassignments.is_empty() {
         return vec!["No partition reassignments found.".to_string()];
     }
     let mut out = vec!["Current partition reassignments:".to_string()];
     for (tp, r) in reassignments {
-        out.push(format!(
-            "{tp}: replicas: {}. adding: {}. removing: {}.",
-            join_ids(&r.replicas),
-            join_ids(&r.adding),
-            join_ids(&r.removing)
-        ));
+        let mut line = format!("{tp}: replicas: {}.", join_ids(&r.replicas));
+        if !r.adding.is_empty() {
+            line.push_str(&format!(" adding: {}.", join_ids(&r.adding)));
+        }
+        if !r.removing.is_empty() {
+            line.push_str(&format!(" removing: {}.", join_ids(&r.removing)));
+        }
+        out.push(line);
     }
     out
 }
@@ -36,6 +39,7 @@ pub fn lines(reassignments: &BTreeMap<TopicPartition, OngoingReassignment>) -> V
 mod tests {
     use super::*;
     use crate::kafka::fake::FakeAdmin;
+    use crate::model::BrokerId;
 
     #[test]
     fn lists_moves_in_flight() {
@@ -60,5 +64,92 @@ mod tests {
         assert!(l[1].starts_with("t-0: replicas: "), "{l:?}");
         assert!(l[1].contains("adding: 3."), "{l:?}");
         assert!(l[1].contains("removing: 1."), "{l:?}");
+    }
+
+    fn ids(v: &serde_json::Value) -> Vec<BrokerId> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_i64().unwrap() as BrokerId)
+            .collect()
+    }
+
+    fn reassignments(v: &serde_json::Value) -> BTreeMap<TopicPartition, OngoingReassignment> {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, r)| {
+                let (t, p) = k.rsplit_once('-').unwrap();
+                (
+                    TopicPartition::new(t, p.parse().unwrap()),
+                    OngoingReassignment {
+                        replicas: ids(&r["replicas"]),
+                        adding: ids(&r["adding"]),
+                        removing: ids(&r["removing"]),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// The CLI prints each line followed by a newline.
+    fn stdout(lines: &[String]) -> String {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    #[tokio::test]
+    async fn f_a18_list_lines_match_v07_v09() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/vectors/verify-output-cases.json"
+        ))
+        .unwrap();
+        let case = |id: &str| {
+            doc["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        let v07 = case("V07");
+        assert_eq!(stdout(&lines(&BTreeMap::new())), v07["expected_stdout"]);
+        let v08 = case("V08");
+        assert_eq!(
+            stdout(&lines(&reassignments(&v08["mock_reassignments"]))),
+            v08["expected_stdout"]
+        );
+        let v09 = case("V09");
+        let kraft = reassignments(&v09["kraft_reassignments"]);
+        assert_eq!(stdout(&lines(&kraft)), v09["expected_stdout"]);
+
+        // The same moves started on the fake: current = replicas − adding, target =
+        // replicas − removing. bar-0 is a pure removal, which only lingers while a replica
+        // of its target is out of the ISR, so broker 3 is taken out first.
+        let without = |r: &[BrokerId], drop: &[BrokerId]| -> Vec<BrokerId> {
+            r.iter().copied().filter(|b| !drop.contains(b)).collect()
+        };
+        let admin = kraft.iter().fold(
+            (0..6).fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None)),
+            |f, (tp, r)| {
+                f.with_partition(&tp.topic, tp.partition, &without(&r.replicas, &r.adding), 1)
+            },
+        );
+        let targets: BTreeMap<TopicPartition, Option<Vec<BrokerId>>> = kraft
+            .iter()
+            .map(|(tp, r)| (tp.clone(), Some(without(&r.replicas, &r.removing))))
+            .collect();
+        admin.modify(|s| {
+            s.partitions
+                .get_mut(&TopicPartition::new("bar", 0))
+                .unwrap()
+                .isr
+                .retain(|b| *b != 3)
+        });
+        let out = admin.alter_reassignments(&targets, true).await.unwrap();
+        assert!(out.values().all(Result::is_ok), "{out:?}");
+        let now = in_flight(&admin).await.unwrap();
+        assert_eq!(now, kraft);
+        assert_eq!(stdout(&lines(&now)), v09["expected_stdout"]);
     }
 }

@@ -175,4 +175,67 @@ mod tests {
         let s = rt.block_on(plan_status(&admin, &p)).unwrap();
         assert_eq!(s[&TopicPartition::new("t", 0)], PartitionStatus::Completed);
     }
+
+    /// Kafka's `--verify` exits 0 whether or not the reassignment is complete (§A5);
+    /// plan_status likewise reports a moving partition as InProgress, not as an error.
+    /// kafka-replan's own `verify` command then exits 1 until every partition is complete,
+    /// by its CLI contract (scripts poll on the exit code), unlike Kafka's tool.
+    #[tokio::test]
+    async fn f_a16_verify_reports_in_progress_without_error() {
+        use crate::kafka::fake::Method;
+
+        // V05: execute-input.json on the cluster of its test; foo-0 still moving, bar-0 done.
+        let admin = (0..=3)
+            .fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None))
+            .with_partition("foo", 0, &[0, 1, 2], 1)
+            .with_partition("bar", 0, &[3, 2, 1], 1);
+        let p = crate::formats::reassignment::parse_reassignment_json(
+            "execute-input.json",
+            include_str!("../../tests/vectors/execute-input.json"),
+        )
+        .unwrap()
+        .to_plan("execute-input.json")
+        .unwrap();
+        let start = p
+            .changes
+            .iter()
+            .map(|(tp, r)| (tp.clone(), Some(r.clone())))
+            .collect();
+        admin.alter_reassignments(&start, true).await.unwrap();
+        admin.complete_move(&TopicPartition::new("bar", 0));
+        let calls_before = admin.inspect(|s| s.calls.len());
+
+        let states = plan_status(&admin, &p).await.unwrap();
+        assert_eq!(
+            states[&TopicPartition::new("foo", 0)],
+            PartitionStatus::InProgress
+        );
+        assert_eq!(
+            states[&TopicPartition::new("bar", 0)],
+            PartitionStatus::Completed
+        );
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../fixtures/vectors/verify-output-cases.json"
+        ))
+        .unwrap();
+        let v05 = doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "V05")
+            .unwrap();
+        // Kafka follows the block with the (empty) log-dir block, printed as an empty line.
+        assert_eq!(
+            format!("{}\n", status_block(&p, &states)),
+            v05["expected_stdout"].as_str().unwrap()
+        );
+        // Verifying only reads: no reassignment or config (throttle) is touched.
+        let calls = admin.inspect(|s| s.calls[calls_before..].to_vec());
+        assert!(
+            calls
+                .iter()
+                .all(|m| matches!(m, Method::ListReassignments | Method::DescribeTopics)),
+            "{calls:?}"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! `&str` and names its source in errors; opening paths is the CLI's job.
 
 pub mod election;
+pub mod execute_output;
 pub mod generate;
 pub mod kafka_files;
 mod kafka_json;

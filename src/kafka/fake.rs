@@ -962,9 +962,9 @@ mod tests {
         }
     }
 
-    /// The fake follows the KRaft controller's reassignment rules (vectors K01–K17).
+    /// §F E1: the fake follows the KRaft controller's reassignment rules (vectors K01–K17).
     #[tokio::test]
-    async fn follows_kraft_reassignment_vectors_k01_k17() {
+    async fn f_e1_fake_follows_k01_k17() {
         let doc: serde_json::Value = serde_json::from_str(include_str!(
             "../../fixtures/vectors/kraft-reassignment-state-cases.json"
         ))
