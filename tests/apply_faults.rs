@@ -159,7 +159,7 @@ impl Reporter for ThrottleSpy {
 }
 
 #[test]
-fn applies_in_batches_with_throttles_only_on_moving_replicas() {
+fn f_c5_f_c8_applies_in_batches_throttles_set_before_moves_and_removed_exactly() {
     let (admin, plan, rollback, before) = cluster();
     admin.auto_complete_after(3);
     let dir = tempfile::tempdir().unwrap();
@@ -188,6 +188,19 @@ fn applies_in_batches_with_throttles_only_on_moving_replicas() {
     assert_applied(&admin, &plan);
     assert_clean(&admin, &before);
     assert_eq!(journal.state.phase, Phase::Done);
+    // C5: every submission comes after a throttle change (each batch sets its own).
+    let calls = admin.inspect(|s| s.calls.clone());
+    let mut throttled = false;
+    for c in &calls {
+        match c {
+            Method::IncrementalAlterConfigs => throttled = true,
+            Method::AlterReassignments => {
+                assert!(throttled, "a batch was submitted before its throttles: {calls:?}");
+                throttled = false;
+            }
+            _ => {}
+        }
+    }
     assert!(journal.state.ledger.is_none());
     // During the copy: manual values kept, our entries appended, `*` left alone.
     assert!(!spy.seen.is_empty());

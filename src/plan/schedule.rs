@@ -85,29 +85,51 @@ impl Schedule {
 }
 
 /// Intermediate replica lists of one partition: one added replica per step, the leader of
-/// the old list first while data copies, the final list (with its leader) last.
-fn steps(old: &[BrokerId], new: &[BrokerId]) -> Vec<(Vec<BrokerId>, Option<BrokerId>)> {
-    let adding: Vec<BrokerId> = new.iter().copied().filter(|b| !old.contains(b)).collect();
+/// the old list first while data copies, the final list (with its leader) last. Each step
+/// swaps an added replica for a leaving one of the same rack where there is one, so every
+/// intermediate list has the rack spread of the old or the new list (while a step copies,
+/// the partition holds one extra replica, in that rack).
+fn steps(
+    old: &[BrokerId],
+    new: &[BrokerId],
+    rack: &dyn Fn(BrokerId) -> String,
+) -> Vec<(Vec<BrokerId>, Option<BrokerId>)> {
+    let mut adding: Vec<BrokerId> = new.iter().copied().filter(|b| !old.contains(b)).collect();
     if adding.is_empty() {
         return vec![(new.to_vec(), None)];
     }
     let mut out = Vec::new();
     let mut current: Vec<BrokerId> = old.to_vec();
-    for (i, &add) in adding.iter().enumerate() {
-        if i + 1 == adding.len() {
-            out.push((new.to_vec(), Some(add)));
-        } else {
-            // Replace one replica that leaves with the added one, keeping the old leader
-            // first so it stays the copy source and the partition keeps serving.
-            let leaving = current
-                .iter()
-                .rposition(|b| !new.contains(b) && Some(b) != old.first())
-                .or_else(|| current.iter().rposition(|b| !new.contains(b)));
-            if let Some(pos) = leaving {
-                current[pos] = add;
-            }
-            out.push((current.clone(), Some(add)));
+    while !adding.is_empty() {
+        if adding.len() == 1 {
+            out.push((new.to_vec(), Some(adding[0])));
+            break;
         }
+        // Replace one replica that leaves with an added one, keeping the old leader first
+        // so it stays the copy source and the partition keeps serving; take an added
+        // replica that has a leaving one in its rack first (the old leader's rack-mate
+        // comes last, when the final list replaces the leader too).
+        let leaving = |b: &BrokerId, cur: &[BrokerId]| {
+            !new.contains(b) && cur.contains(b) && Some(b) != old.first()
+        };
+        let pick = adding
+            .iter()
+            .position(|a| {
+                current
+                    .iter()
+                    .any(|b| leaving(b, &current) && rack(*b) == rack(*a))
+            })
+            .unwrap_or(0);
+        let add = adding.remove(pick);
+        let pos = current
+            .iter()
+            .rposition(|b| leaving(b, &current) && rack(*b) == rack(add))
+            .or_else(|| current.iter().rposition(|b| leaving(b, &current)))
+            .or_else(|| current.iter().rposition(|b| !new.contains(b)));
+        if let Some(pos) = pos {
+            current[pos] = add;
+        }
+        out.push((current.clone(), Some(add)));
     }
     out
 }
@@ -122,6 +144,10 @@ pub fn schedule(cluster: &Cluster, plan: &Plan, limits: &BatchLimits) -> Schedul
         leader: BrokerId,
         steps: Vec<(Vec<BrokerId>, Option<BrokerId>)>,
     }
+    let rack = |b: BrokerId| match cluster.broker(b) {
+        Some(x) => Cluster::rack_key(x),
+        None => format!("b:{b}"),
+    };
     let mut items: Vec<Item> = plan
         .changes
         .iter()
@@ -133,7 +159,7 @@ pub fn schedule(cluster: &Cluster, plan: &Plan, limits: &BatchLimits) -> Schedul
                 tp: tp.clone(),
                 size: p.size_bytes,
                 leader,
-                steps: steps(&p.replicas, new),
+                steps: steps(&p.replicas, new, &rack),
             })
         })
         .collect();
@@ -293,6 +319,33 @@ mod tests {
         assert_eq!(first[0], 1, "the old leader stays first while data copies");
         assert_eq!(first.iter().filter(|b| ![1, 2, 3].contains(b)).count(), 1);
         assert_eq!(s.batches[1].targets[&tp], vec![4, 5, 3]);
+    }
+
+    #[test]
+    fn steps_swap_within_a_rack_first() {
+        // Racks: id % 3. 1,2,3 -> 4,5,6: 4 shares rack r1 with 1 (the leader, kept while
+        // copying), 5 with 2, 6 with 3.
+        let c = cluster(vec![("a", vec![1, 2, 3], 10)]);
+        let p = plan(vec![("a", vec![4, 5, 6])]);
+        let s = schedule(
+            &c,
+            &p,
+            &BatchLimits {
+                max_bytes_per_broker: 1000,
+                max_moves_per_broker: None,
+            },
+        );
+        let tp = TopicPartition::new("a", 0);
+        let lists: Vec<Vec<BrokerId>> = s.batches.iter().map(|b| b.targets[&tp].clone()).collect();
+        assert_eq!(
+            lists,
+            vec![vec![1, 2, 3], vec![1, 5, 3], vec![1, 5, 6], vec![4, 5, 6]][1..]
+        );
+        for l in &lists {
+            let mut racks: Vec<i32> = l.iter().map(|b| b % 3).collect();
+            racks.sort_unstable();
+            assert_eq!(racks, vec![0, 1, 2], "{l:?} keeps one replica per rack");
+        }
     }
 
     #[test]
