@@ -195,7 +195,10 @@ fn f_c5_f_c8_applies_in_batches_throttles_set_before_moves_and_removed_exactly()
         match c {
             Method::IncrementalAlterConfigs => throttled = true,
             Method::AlterReassignments => {
-                assert!(throttled, "a batch was submitted before its throttles: {calls:?}");
+                assert!(
+                    throttled,
+                    "a batch was submitted before its throttles: {calls:?}"
+                );
                 throttled = false;
             }
             _ => {}

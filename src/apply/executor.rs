@@ -819,7 +819,9 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             let outcomes = if self.journal.state.phase == Phase::Copying
                 || self.journal.state.phase == Phase::Submitting
             {
-                cancel_plan(self.admin, &batch.targets(), Some(&batch.sources())).await?
+                let o = cancel_plan(self.admin, &batch.targets(), Some(&batch.sources())).await?;
+                reelect_cancelled(self.admin, &o, self.opts).await;
+                o
             } else {
                 BTreeMap::new()
             };
@@ -1047,6 +1049,25 @@ pub async fn run(
     })
 }
 
+/// Gives the cancelled partitions their original preferred leaders back: their order is
+/// restored, and an election makes replicas[0] lead again (ELECTION_NOT_NEEDED when it
+/// already does). Best effort: failures are reported, the rollback itself stands.
+async fn reelect_cancelled(
+    admin: &impl Admin,
+    outcomes: &BTreeMap<TopicPartition, super::cancel::CancelOutcome>,
+    opts: &ApplyOptions,
+) -> ElectionReport {
+    let tps: Vec<TopicPartition> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, super::cancel::CancelOutcome::Cancelled { .. }))
+        .map(|(tp, _)| tp.clone())
+        .collect();
+    if tps.is_empty() {
+        return ElectionReport::default();
+    }
+    elect_preferred(admin, &tps, opts.election_batch).await
+}
+
 /// `cancel` with a journal: cancels the in-flight moves of the running batch (restoring
 /// their order), restores the throttles the ledger records, and marks the journal
 /// cancelled. Moves of finished batches stay; the journal's `original` is their rollback.
@@ -1060,6 +1081,13 @@ pub async fn cancel_journal(
         let batch = journal.state.batches[journal.state.current_batch].clone();
         let outcomes = cancel_plan(admin, &batch.targets(), Some(&batch.sources())).await?;
         lines.extend(cancel_lines(&outcomes));
+        let report = reelect_cancelled(admin, &outcomes, opts).await;
+        lines.extend(
+            report
+                .lines()
+                .into_iter()
+                .filter(|l| l.starts_with("Error")),
+        );
     }
     if let Some(ledger) = journal.state.ledger.clone() {
         restore(admin, &ledger, opts).await?;
