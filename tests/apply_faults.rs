@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_replan::apply::executor::{
-    cancel_journal, prepare, run, ApplyError, ApplyOptions, Progress, Reporter, Silent, StopFlag,
+    cancel_journal, clear_leftover_throttles, prepare, run, ApplyError, ApplyOptions,
+    LeftoverThrottles, Progress, Reporter, Silent, StopFlag,
 };
 use kafka_replan::apply::journal::{Journal, JournalError, Phase};
 use kafka_replan::kafka::admin::ConfigResource;
@@ -590,7 +591,7 @@ fn a_lost_cluster_leaves_the_journal_for_resume() {
 }
 
 #[test]
-fn preflight_refuses_changed_cluster_other_moves_and_dead_targets() {
+fn f_c1_f_c2_f_c3_preflight_refuses_changed_cluster_other_moves_and_dead_targets() {
     let (admin, plan, rollback, _) = cluster();
     // Someone moved t-1 since the plan was made.
     admin.modify(|s| s.partitions.get_mut(&tp("t", 1)).unwrap().replicas = vec![1, 2]);
@@ -653,4 +654,67 @@ fn preflight_refuses_changed_cluster_other_moves_and_dead_targets() {
         ),
         "{e}"
     );
+}
+
+#[test]
+fn f_a17_verify_keeps_throttles_while_moving_and_removes_only_ours_once_complete() {
+    let (admin, plan, rollback, before) = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = start(&admin, &plan, &rollback, dir.path());
+    // The run is killed while data copies: throttles set, moves in flight.
+    struct KillWhileCopying(FakeAdmin);
+    impl Reporter for KillWhileCopying {
+        fn progress(&mut self, _: &Progress) {}
+        fn line(&mut self, _: &str) {}
+    }
+    j.crash_after_writes(4);
+    let r = rt().block_on(run(
+        &admin,
+        &mut j,
+        &opts(),
+        &mut KillWhileCopying(admin.clone()),
+        &StopFlag::default(),
+    ));
+    assert!(r.is_err());
+    let mut j = Journal::open(dir.path()).unwrap();
+    assert_eq!(j.state.phase, Phase::Copying);
+    let during = admin.inspect(|s| s.configs.clone());
+    assert_ne!(during, before);
+    // Still moving: verify keeps them.
+    let kept = rt()
+        .block_on(clear_leftover_throttles(
+            &admin,
+            &mut j,
+            false,
+            false,
+            &opts(),
+        ))
+        .unwrap();
+    assert!(matches!(kept, LeftoverThrottles::Kept(_)));
+    assert_eq!(admin.inspect(|s| s.configs.clone()), during);
+    // Complete (the moves finish without the killed apply) but --preserve-throttles.
+    admin.complete_moves();
+    let kept = rt()
+        .block_on(clear_leftover_throttles(
+            &admin,
+            &mut j,
+            true,
+            true,
+            &opts(),
+        ))
+        .unwrap();
+    assert!(matches!(kept, LeftoverThrottles::Kept(_)));
+    // Complete: exactly ours go; the manual values stay.
+    let removed = rt()
+        .block_on(clear_leftover_throttles(
+            &admin,
+            &mut j,
+            true,
+            false,
+            &opts(),
+        ))
+        .unwrap();
+    assert!(matches!(removed, LeftoverThrottles::Removed(_)));
+    assert_clean(&admin, &before);
+    assert!(Journal::open(dir.path()).unwrap().state.ledger.is_none());
 }

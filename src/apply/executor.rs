@@ -1099,3 +1099,36 @@ pub async fn cancel_journal(
     journal.record(Some(k), "cancelled")?;
     Ok(lines)
 }
+
+/// What `verify` did with the throttles an apply run left set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftoverThrottles {
+    /// The journal records none.
+    None,
+    /// Removed: the plan is complete.
+    Removed(ThrottleLedger),
+    /// Kept: the plan is not complete (a move still needs them), or `--preserve-throttles`.
+    Kept(ThrottleLedger),
+}
+
+/// `verify` with a journal: once every partition of the plan is complete, removes the
+/// throttles the journal's ledger records (nobody else's), unless `preserve`. While any
+/// partition is still moving they stay, as with Kafka's `--verify` (spec §A5).
+pub async fn clear_leftover_throttles(
+    admin: &impl Admin,
+    journal: &mut Journal,
+    complete: bool,
+    preserve: bool,
+    opts: &ApplyOptions,
+) -> Result<LeftoverThrottles, ApplyError> {
+    let Some(ledger) = journal.state.ledger.clone() else {
+        return Ok(LeftoverThrottles::None);
+    };
+    if !complete || preserve {
+        return Ok(LeftoverThrottles::Kept(ledger));
+    }
+    restore(admin, &ledger, opts).await?;
+    journal.state.ledger = None;
+    journal.record(None, "verify: complete; throttles restored")?;
+    Ok(LeftoverThrottles::Removed(ledger))
+}

@@ -368,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn ledger_keeps_other_peoples_values_and_restores_exactly() {
+    fn f_c6_f_c8_removal_deletes_only_what_kafka_replan_created() {
         let t = tp("t", 0);
         let u = tp("u", 1);
         let w = wanted_throttles([

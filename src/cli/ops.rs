@@ -177,38 +177,33 @@ pub fn run_verify(args: VerifyArgs) -> CliResult {
         .values()
         .all(|s| *s == verify::PartitionStatus::Completed);
     if let Some(mut j) = journal {
-        if let Some(ledger) = j.state.ledger.clone() {
-            if done && !args.preserve_throttles {
-                c.runtime
-                    .block_on(executor::restore(
-                        &c.admin,
-                        &ledger,
-                        &ApplyOptions::default(),
-                    ))
-                    .map_err(CliError::failed)?;
-                j.state.ledger = None;
-                j.record(None, "verify: complete; throttles restored")
-                    .map_err(CliError::failed)?;
-                out.push_str(&format!(
-                    "Removed the throttles kafka-replan set on brokers {} and topics {}\n",
-                    join_ids(&ledger.broker_ids().into_iter().collect::<Vec<_>>()),
-                    ledger
-                        .topic_names()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ));
-            } else {
-                out.push_str(&format!(
-                    "Throttles kafka-replan set stay on brokers {} and topics {}\n",
-                    join_ids(&ledger.broker_ids().into_iter().collect::<Vec<_>>()),
-                    ledger
-                        .topic_names()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ));
-            }
+        let what = c
+            .runtime
+            .block_on(executor::clear_leftover_throttles(
+                &c.admin,
+                &mut j,
+                done,
+                args.preserve_throttles,
+                &ApplyOptions::default(),
+            ))
+            .map_err(CliError::failed)?;
+        let describe = |l: &kafka_replan::apply::ledger::ThrottleLedger| {
+            format!(
+                "brokers {} and topics {}",
+                join_ids(&l.broker_ids().into_iter().collect::<Vec<_>>()),
+                l.topic_names().into_iter().collect::<Vec<_>>().join(",")
+            )
+        };
+        match what {
+            executor::LeftoverThrottles::None => {}
+            executor::LeftoverThrottles::Removed(l) => out.push_str(&format!(
+                "Removed the throttles kafka-replan set on {}\n",
+                describe(&l)
+            )),
+            executor::LeftoverThrottles::Kept(l) => out.push_str(&format!(
+                "Throttles kafka-replan set stay on {}\n",
+                describe(&l)
+            )),
         }
     }
     super::print_stdout(&out);
