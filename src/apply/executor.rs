@@ -548,9 +548,12 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         }
         let ledger = build_ledger(self.opts.throttle, &wanted, &current);
         // A resumed batch keeps what the first run recorded: those are the values from
-        // before kafka-replan.
+        // before kafka-replan. The rate is this run's (set again on every broker below).
         match &mut self.journal.state.ledger {
-            Some(existing) => existing.merge(ledger),
+            Some(existing) => {
+                existing.merge(ledger);
+                existing.rate = self.opts.throttle;
+            }
             None => self.journal.state.ledger = Some(ledger),
         }
         self.record(Phase::SettingThrottles, "throttle ledger recorded")?;
@@ -578,13 +581,32 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         Ok(())
     }
 
-    /// Puts the throttle configs back as the ledger says, then forgets the ledger.
-    async fn restore_throttles(&mut self) -> Result<(), Error> {
-        if let Some(ledger) = self.journal.state.ledger.clone() {
-            restore(self.admin, &ledger, self.opts).await?;
-        }
-        self.journal.state.ledger = None;
-        Ok(())
+    /// Puts the throttle configs back as the ledger says, then forgets the ledger. The rates
+    /// of brokers that are down (their configs can only be read and changed through them)
+    /// stay in the ledger, for `apply --resume` or `cancel` once they are back; returns
+    /// those brokers.
+    async fn restore_throttles(&mut self) -> Result<BTreeSet<BrokerId>, Error> {
+        let Some(mut ledger) = self.journal.state.ledger.clone() else {
+            return Ok(BTreeSet::new());
+        };
+        let live: BTreeSet<BrokerId> =
+            patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                self.admin.describe_cluster()
+            })
+            .await?
+            .brokers
+            .iter()
+            .filter(|b| !b.fenced)
+            .map(|b| b.id)
+            .collect();
+        let later = ledger.split_off_brokers(|b| !live.contains(&b));
+        restore(self.admin, &ledger, self.opts).await?;
+        let down = later
+            .as_ref()
+            .map(ThrottleLedger::broker_ids)
+            .unwrap_or_default();
+        self.journal.state.ledger = later;
+        Ok(down)
     }
 
     /// Submits the moves not started yet. A submission whose answer was lost is checked
@@ -666,6 +688,9 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             .collect();
         let mut last_ok = Instant::now();
         let mut missing_since: BTreeMap<BrokerId, Instant> = BTreeMap::new();
+        // When the controller reports no reassignment left, the broker answering the
+        // metadata request may not have caught up yet (e.g. one that just restarted).
+        let mut ended_at: Option<Instant> = None;
         loop {
             if self.stop.is_set() {
                 return Err(WaitEnd::Stop("interrupted".into()));
@@ -749,11 +774,16 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                     })
                     .collect();
                 if !wrong.is_empty() {
+                    if ended_at.get_or_insert(now).elapsed() < METADATA_SETTLE {
+                        tokio::time::sleep(self.opts.poll_interval).await;
+                        continue;
+                    }
                     return Err(WaitEnd::Stop(wrong.join("\n")));
                 }
                 self.progress(batch.bytes(), batch.moves.len());
                 return Ok(());
             }
+            ended_at = None;
             let copied = self.copied_bytes(batch, &ongoing).await;
             let done = batch.moves.len() - ongoing.len().min(batch.moves.len());
             self.progress(copied, done);
@@ -825,13 +855,19 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             } else {
                 BTreeMap::new()
             };
-            self.restore_throttles().await?;
-            Ok::<_, Error>(outcomes)
+            let down = self.restore_throttles().await?;
+            Ok::<_, Error>((outcomes, down))
         }
         .await;
         match cleanup {
-            Ok(outcomes) => {
+            Ok((outcomes, down)) => {
                 lines.extend(cancel_lines(&outcomes));
+                if !down.is_empty() {
+                    lines.push(format!(
+                        "the throttle rate of broker(s) {} (down) stays set until `apply --resume` or `cancel` runs with this journal once they are back",
+                        join_ids(&down.iter().copied().collect::<Vec<_>>())
+                    ));
+                }
                 self.journal.state.stop_reason = Some(reason.clone());
                 if let Err(e) = self.record(Phase::Stopped, &format!("stopped: {reason}")) {
                     return e;
@@ -994,6 +1030,10 @@ pub async fn restore(
     })
     .await
 }
+
+/// How long replica lists may disagree with a batch whose reassignments the controller
+/// reports finished before that counts as a failure (metadata reaching the brokers).
+const METADATA_SETTLE: Duration = Duration::from_secs(15);
 
 /// Runs (or resumes) the journal's plan to the end.
 pub async fn run(

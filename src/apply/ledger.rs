@@ -305,6 +305,30 @@ impl ThrottleLedger {
         out
     }
 
+    /// Takes the records of the brokers `keep_for_later` selects out of this ledger and
+    /// returns them as a ledger of their own (None if there are none). A broker that is
+    /// down can neither be read nor changed: its rates are restored once it is back.
+    pub fn split_off_brokers(
+        &mut self,
+        keep_for_later: impl Fn(BrokerId) -> bool,
+    ) -> Option<ThrottleLedger> {
+        let later: BTreeMap<BrokerId, PreviousRates> = self
+            .brokers
+            .iter()
+            .filter(|(b, _)| keep_for_later(**b))
+            .map(|(b, p)| (*b, p.clone()))
+            .collect();
+        if later.is_empty() {
+            return None;
+        }
+        self.brokers.retain(|b, _| !later.contains_key(b));
+        Some(ThrottleLedger {
+            rate: self.rate,
+            brokers: later,
+            topics: BTreeMap::new(),
+        })
+    }
+
     /// Adds another ledger's records (a resumed batch that adds moves to a running one):
     /// the first record of a key wins, since it holds the value from before kafka-replan.
     pub fn merge(&mut self, other: ThrottleLedger) {
@@ -330,6 +354,40 @@ impl ThrottleLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_off_brokers_keeps_the_down_brokers_previous_rates() {
+        let mut l = ThrottleLedger {
+            rate: 5,
+            brokers: [
+                (0, PreviousRates::default()),
+                (
+                    3,
+                    PreviousRates {
+                        leader: Some("7".into()),
+                        follower: None,
+                    },
+                ),
+            ]
+            .into(),
+            topics: [(
+                "t".to_string(),
+                AddedEntries {
+                    leader: vec!["0:0".into()],
+                    follower: vec!["0:3".into()],
+                },
+            )]
+            .into(),
+        };
+        assert_eq!(l.clone().split_off_brokers(|_| false), None);
+        let later = l.split_off_brokers(|b| b == 3).expect("broker 3 split off");
+        assert_eq!(later.rate, 5);
+        assert_eq!(later.broker_ids(), [3].into());
+        assert_eq!(later.brokers[&3].leader.as_deref(), Some("7"));
+        assert!(later.topics.is_empty());
+        assert_eq!(l.broker_ids(), [0].into());
+        assert_eq!(l.topic_names(), ["t".to_string()].into());
+    }
 
     fn entry(name: &str, value: &str, source: ConfigSource) -> ConfigEntry {
         ConfigEntry {

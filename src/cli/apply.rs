@@ -349,7 +349,10 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
             None => journal.state.throttle,
         };
         let opts = options(&args, throttle)?;
-        if journal.state.ledger.is_some() && throttle != journal.state.throttle {
+        if journal.state.ledger.is_some()
+            && journal.state.batch_active()
+            && throttle != journal.state.throttle
+        {
             eprintln!("note: the running batch keeps its throttle; --throttle applies from the next batch");
         }
         journal.state.throttle = throttle;

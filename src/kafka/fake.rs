@@ -673,6 +673,7 @@ impl Admin for FakeAdmin {
         keys: Option<&[String]>,
     ) -> Result<BTreeMap<ConfigResource, Result<Vec<ConfigEntry>, Error>>, Error> {
         self.run(Method::DescribeConfigs, |s| {
+            down_broker_resource(s, resources.iter())?;
             let mut out = BTreeMap::new();
             for r in resources {
                 if let ConfigResource::Topic(t) = r {
@@ -713,6 +714,7 @@ impl Admin for FakeAdmin {
         changes: &BTreeMap<ConfigResource, Vec<(String, ConfigOp)>>,
     ) -> Result<Outcomes<ConfigResource>, Error> {
         self.run(Method::IncrementalAlterConfigs, |s| {
+            down_broker_resource(s, changes.keys())?;
             let mut out = BTreeMap::new();
             for (r, ops) in changes {
                 if let ConfigResource::Topic(t) = r {
@@ -802,6 +804,22 @@ impl Admin for FakeAdmin {
             Ok(out)
         })
     }
+}
+
+/// Like the real client: a broker's configs are read and changed through that broker, so
+/// a request for a broker that is down (not in the metadata) fails as a whole.
+fn down_broker_resource<'a>(
+    s: &FakeState,
+    resources: impl IntoIterator<Item = &'a ConfigResource>,
+) -> Result<(), Error> {
+    for r in resources {
+        if let ConfigResource::Broker(id) = r {
+            if !s.brokers.get(id).is_some_and(|b| b.alive) {
+                return Err(Error::UnknownBroker(*id));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

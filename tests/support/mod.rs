@@ -2,4 +2,5 @@
 //! part of this module, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod apply;
 pub mod kafka;
