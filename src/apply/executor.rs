@@ -918,11 +918,11 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                             return Ok(());
                         }
                         self.reporter.line(&format!(
-                            "batch {} of {}: {} partitions, {} bytes",
+                            "batch {} of {}: {} partitions, {}",
                             k + 1,
                             self.journal.state.batches.len(),
                             batch.moves.len(),
-                            batch.bytes()
+                            crate::formats::report::human_bytes(batch.bytes())
                         ));
                         self.set_throttles(&batch, &states).await?;
                         self.submit(&batch).await?;

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::ledger::ThrottleLedger;
+use crate::formats::report::human_bytes;
 use crate::model::{BrokerId, Plan, TopicPartition};
 
 pub const JOURNAL_FILE: &str = "journal.json";
@@ -230,22 +231,22 @@ impl JournalState {
     pub fn summary_lines(&self) -> Vec<String> {
         let mut out = vec![
             format!(
-                "journal: plan {} partitions in {} batches, {} bytes to copy at {} B/s",
+                "journal: plan of {} partitions in {} batches, {} to copy at {}/s",
                 self.targets.len(),
                 self.batches.len(),
-                self.total_bytes(),
-                self.throttle
+                human_bytes(self.total_bytes()),
+                human_bytes(self.throttle)
             ),
             format!(
-                "journal: phase {} at batch {} of {} ({} of {} bytes in finished batches)",
+                "journal: phase {} at batch {} of {} ({} of {} in finished batches)",
                 serde_json::to_value(self.phase)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
                 (self.current_batch + 1).min(self.batches.len().max(1)),
                 self.batches.len(),
-                self.done_bytes(),
-                self.total_bytes()
+                human_bytes(self.done_bytes()),
+                human_bytes(self.total_bytes())
             ),
         ];
         match &self.ledger {
