@@ -723,3 +723,47 @@ fn f_a17_verify_keeps_throttles_while_moving_and_removes_only_ours_once_complete
     assert_clean(&admin, &before);
     assert!(Journal::open(dir.path()).unwrap().state.ledger.is_none());
 }
+
+#[test]
+fn f_c7_disallow_replication_factor_change_names_each_partition_r28() {
+    // The cluster and plan of vector R28.
+    let admin = FakeAdmin::new()
+        .with_broker(0, None, None)
+        .with_broker(1, None, None)
+        .with_broker(2, None, None)
+        .with_broker(3, None, None)
+        .with_partition("foo", 0, &[0, 1, 2], 1)
+        .with_partition("foo", 1, &[1, 2, 3], 1)
+        .with_partition("bar", 0, &[3, 2, 1], 1)
+        .with_partition("baz", 0, &[1, 0, 2], 1);
+    let mut plan = Plan::default();
+    plan.changes.insert(tp("foo", 0), vec![0, 1]);
+    plan.changes.insert(tp("foo", 1), vec![0, 1, 2, 3]);
+    plan.changes.insert(tp("bar", 0), vec![3]);
+    let mut o = opts();
+    o.disallow_rf_change = true;
+    let e = rt()
+        .block_on(prepare(&admin, &plan, None, &o, "x"))
+        .unwrap_err();
+    let text = e.to_string();
+    for line in [
+        "bar-0: The replication factor is changed from 3 to 1",
+        "foo-0: The replication factor is changed from 3 to 2",
+        "foo-1: The replication factor is changed from 3 to 4",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    // The controller-side check (the fake follows KRaft's message) for a request sent
+    // with AllowReplicationFactorChange=false.
+    let mut req = BTreeMap::new();
+    req.insert(tp("foo", 0), Some(vec![0, 1]));
+    let out = rt()
+        .block_on(admin.alter_reassignments(&req, false))
+        .unwrap();
+    let err = out[&tp("foo", 0)].as_ref().unwrap_err().to_string();
+    assert!(err.contains("INVALID_REPLICATION_FACTOR"), "{err}");
+    assert!(
+        err.contains("The replication factor is changed from 3 to 2"),
+        "{err}"
+    );
+}

@@ -53,6 +53,10 @@ pub struct ApplyOptions {
     /// How long the cluster may be unreachable before the run gives up.
     pub unreachable_grace: Duration,
     pub election_batch: usize,
+    /// Refuse replication-factor changes (Kafka's `--disallow-replication-factor-change`,
+    /// KIP-860): pre-flight names every partition whose target size differs, and the
+    /// submission asks the controller to reject them too.
+    pub disallow_rf_change: bool,
 }
 
 impl Default for ApplyOptions {
@@ -69,6 +73,7 @@ impl Default for ApplyOptions {
             broker_down_grace: Duration::from_secs(300),
             unreachable_grace: Duration::from_secs(120),
             election_batch: super::elect::DEFAULT_BATCH,
+            disallow_rf_change: false,
         }
     }
 }
@@ -299,6 +304,19 @@ pub async fn prepare(
                 None => problems.push(format!(
                     "{tp}: not in the rollback JSON the plan was checked against"
                 )),
+            }
+        }
+    }
+    if opts.disallow_rf_change {
+        for (tp, target) in &plan.changes {
+            if let Some(now) = current.get(tp) {
+                if now.len() != target.len() {
+                    problems.push(format!(
+                        "{tp}: The replication factor is changed from {} to {}",
+                        now.len(),
+                        target.len()
+                    ));
+                }
             }
         }
     }
@@ -636,7 +654,8 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                 self.record(Phase::Copying, "submitted")?;
                 return Ok(());
             }
-            let allow_rf_change = batch.moves.iter().any(|m| m.from.len() != m.to.len());
+            let allow_rf_change = !self.opts.disallow_rf_change
+                && batch.moves.iter().any(|m| m.from.len() != m.to.len());
             match self
                 .admin
                 .alter_reassignments(&targets, allow_rf_change)

@@ -71,6 +71,9 @@ pub struct ApplyArgs {
     /// Print the batches, throttles and estimated time; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Refuse plans that change a partition's replication factor (KIP-860).
+    #[arg(long)]
+    pub disallow_replication_factor_change: bool,
     /// Skip the preferred-leader election at the end.
     #[arg(long)]
     pub no_elect: bool,
@@ -228,6 +231,7 @@ fn options(args: &ApplyArgs, throttle: u64) -> Result<ApplyOptions, CliError> {
         elect: !args.no_elect,
         poll_interval: Duration::from_secs_f64(args.poll_interval),
         broker_down_grace: Duration::from_secs(args.broker_down_grace),
+        disallow_rf_change: args.disallow_replication_factor_change,
         ..ApplyOptions::default()
     })
 }
