@@ -346,12 +346,30 @@ fn apply_and_kafka_tool_reach_the_same_replicas() {
     let plan = write_plan(dir.path(), "plan.json", &targets(&by_apply, after));
     let rollback = write_plan(dir.path(), "rollback.json", &targets(&by_apply, before));
     let journal = dir.path().join("journal");
-    let args = apply_args(&cluster, &plan, &rollback, &journal, "10MB/s");
+    let mut args = apply_args(&cluster, &plan, &rollback, &journal, "10MB/s");
+    // Machine-readable progress: one JSON object per stdout line, the last one "done".
+    let mode = args
+        .iter()
+        .position(|a| a == "--progress")
+        .expect("--progress")
+        + 1;
+    args[mode] = "json".into();
     let out = Command::new(support::apply::BIN)
         .args(&args)
         .output()
         .expect("run apply");
     assert!(out.status.success(), "apply failed:\n{}", describe(&out));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert!(
+        events.iter().any(|e| e["event"] == "progress"),
+        "{events:?}"
+    );
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "done", "{last}");
+    assert_eq!(last["complete"], true, "{last}");
 
     assert_replicas(&cluster, &by_kafka, after);
     assert_replicas_and_leaders(&cluster, &by_apply, after);
