@@ -260,3 +260,112 @@ fn what_if_added_brokers_and_drained_rack() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rack r9 has no brokers"));
 }
+
+/// `--replace FROM=TO`: a 1:1 copy of the broker's replicas onto the new one, same
+/// positions; rack mismatches refused unless forced; the rollback restores the layout.
+#[test]
+fn replace_copies_a_broker_one_to_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let rollback = dir.path().join("rollback.json");
+    let run = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["plan", "--snapshot", &fixture("scale-out"), "--output"])
+            .arg(&plan)
+            .arg("--rollback")
+            .arg(&rollback)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--add-brokers", "1", "--rack", "r2", "--replace", "2=10"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("plan:              broker replacement 2 -> 10 (given, not optimised)"),
+        "{text}"
+    );
+    assert!(text.contains("rack violations:   0 -> 0"), "{text}");
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("scale-out")).unwrap()).unwrap();
+    let planned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let with_2: Vec<&serde_json::Value> = snap["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["replicas"].as_array().unwrap().iter().any(|b| b == 2))
+        .collect();
+    let entries = planned["partitions"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        with_2.len(),
+        "exactly the partitions on broker 2 change"
+    );
+    for p in with_2 {
+        let e = entries
+            .iter()
+            .find(|e| e["topic"] == p["topic"] && e["partition"] == p["partition"])
+            .expect("planned");
+        let expected: Vec<i64> = p["replicas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| if b == 2 { 10 } else { b.as_i64().unwrap() })
+            .collect();
+        let got: Vec<i64> = e["replicas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_i64().unwrap())
+            .collect();
+        assert_eq!(got, expected, "same positions");
+    }
+
+    // Another rack: refused (exit 2, nothing written), unless forced.
+    std::fs::remove_file(&plan).unwrap();
+    let out = run(&["--add-brokers", "1", "--rack", "r3", "--replace", "2=10"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broker 2 is in rack r2 but 10 in rack r3"),
+        "{err}"
+    );
+    assert!(!plan.exists());
+    let out = run(&[
+        "--add-brokers",
+        "1",
+        "--rack",
+        "r3",
+        "--replace",
+        "2=10",
+        "--force-rack-change",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rack violations:   0 -> 30"), "{text}");
+
+    // A replacement onto a broker that shares partitions with the old one: bad input.
+    std::fs::remove_file(&plan).unwrap();
+    let out = run(&["--replace", "2=1", "--force-rack-change"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already has a replica on broker 1"));
+    // Onto a loaded broker of the same rack: its disk would overflow (exit 1, the broker
+    // and the bytes named).
+    let out = run(&["--replace", "2=5"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broker 5: 117898511160 bytes exceed its limit"),
+        "{err}"
+    );
+    assert!(!plan.exists());
+}

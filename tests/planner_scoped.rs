@@ -486,6 +486,9 @@ fn scoped_invariants_on_larger_clusters() {
                         Infeasible::TotalCapacity { .. }
                         | Infeasible::PartitionTooLarge { .. }
                         | Infeasible::BrokerOverCapacity { .. } => assert!(with_capacity),
+                        Infeasible::Rule(r) => {
+                            panic!("the planner reported a given-layout rule: {r}")
+                        }
                     }
                 }
             }

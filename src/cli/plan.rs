@@ -13,9 +13,9 @@ use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
-use kafka_replan::plan::scenario::{add_brokers, rack_brokers};
+use kafka_replan::plan::scenario::{add_brokers, parse_replacement, rack_brokers, replace_brokers};
 use kafka_replan::plan::schedule::schedule;
-use kafka_replan::plan::{plan, PlanConfig, PlanError};
+use kafka_replan::plan::{fixed_outcome, plan, PlanConfig};
 
 use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
@@ -84,6 +84,15 @@ pub struct PlanArgs {
     /// What-if: empty every broker of this rack (like --exclude-brokers with its brokers).
     #[arg(long, value_name = "RACK")]
     pub drain_rack: Option<String>,
+    /// Broker replacement (repeatable): every replica of broker FROM moves to broker TO in
+    /// the same position of its replica list; the plan is exactly that mapping and nothing
+    /// else is rebalanced. TO may be a hypothetical broker from --add-brokers.
+    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight"])]
+    pub replace: Vec<String>,
+    /// Allow --replace onto a broker in another rack (the rack rule is then reported, not
+    /// enforced).
+    #[arg(long, requires = "replace")]
+    pub force_rack_change: bool,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -224,16 +233,43 @@ pub fn run(args: PlanArgs) -> CliResult {
         ));
     }
     let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
-    let config = PlanConfig {
+    let mut config = PlanConfig {
         excluded,
         max_disk_util: args.max_disk_util,
         frozen: frozen.clone(),
         ..PlanConfig::default()
     };
-    let outcome = plan(&cluster, &config).map_err(|e| match e {
-        PlanError::Infeasible(_) => CliError::failed(e),
-        PlanError::Internal(_) => CliError::failed(e),
-    })?;
+    let outcome = if args.replace.is_empty() {
+        plan(&cluster, &config).map_err(CliError::failed)?
+    } else {
+        let pairs = args
+            .replace
+            .iter()
+            .map(|s| parse_replacement(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(CliError::bad_input)?;
+        let after = replace_brokers(&cluster, &pairs, args.force_rack_change)
+            .map_err(|e| CliError::bad_input(e.join("\n")))?;
+        let description = format!(
+            "broker replacement {}",
+            pairs
+                .iter()
+                .map(|(f, t)| format!("{f} -> {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        notes.push(description.clone());
+        config.excluded = pairs.iter().map(|(f, _)| *f).collect();
+        fixed_outcome(
+            &cluster,
+            after,
+            &config.excluded,
+            args.max_disk_util,
+            args.force_rack_change,
+            description,
+        )
+        .map_err(CliError::failed)?
+    };
     let mut out = OutputSet::default();
     out.add(&args.output, plan_json_bytes(&outcome.plan));
     if let Some(p) = &args.save_snapshot {

@@ -91,6 +91,7 @@ impl PlanReport {
         let extra = json!({
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
+            "fixed_plan": o.facts.fixed_plan,
             "gap_over_lb_combined": o.optimum_moves as i64 - o.bounds.combined as i64,
             "replica_band_reached": o.replica_band_reached,
             "leader_band_reached": o.leader_band_reached,
@@ -203,6 +204,26 @@ impl PlanReport {
             human_bytes(s["bytes_moved"].as_u64().unwrap_or(0))
         );
         let _ = writeln!(t, "leader changes:    {}", s["leader_changes"]);
+        if let Some(fixed) = s["fixed_plan"].as_str() {
+            // A given layout: there is no optimum or band to claim.
+            let _ = writeln!(t, "plan:              {fixed} (given, not optimised)");
+            let _ = writeln!(
+                t,
+                "replica spread:    {} -> {}",
+                s["before"]["replicas_spread"], s["after"]["replicas_spread"]
+            );
+            let _ = writeln!(
+                t,
+                "leader spread:     {} -> {}",
+                s["before"]["leaders_spread"], s["after"]["leaders_spread"]
+            );
+            let _ = writeln!(
+                t,
+                "rack violations:   {} -> {}",
+                s["before"]["rack_violations"], s["after"]["rack_violations"]
+            );
+            return t;
+        }
         let _ = writeln!(
             t,
             "lower bounds:      LB = {} (excess {}, deficit {}), forced = {}, LB* = {}",

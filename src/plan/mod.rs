@@ -88,12 +88,15 @@ pub enum Infeasible {
         bytes: u64,
         limit: u64,
     },
+    /// A given (not optimised) layout breaks a hard rule, as the verifier words it.
+    Rule(String),
 }
 
 impl fmt::Display for Infeasible {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Infeasible::NoAllowedBrokers => write!(f, "every broker is excluded: nothing can hold the replicas"),
+            Infeasible::Rule(rule) => f.write_str(rule),
             Infeasible::NotEnoughBrokers { tp, rf, allowed } => write!(
                 f,
                 "{tp}: replication factor {rf} needs {rf} distinct brokers but only {allowed} are allowed (exclude {} fewer)",
@@ -159,6 +162,8 @@ pub struct SolverFacts {
     pub nodes: usize,
     pub arcs: usize,
     pub certified: bool,
+    /// Set when the layout was not optimised but given (a broker replacement): what it is.
+    pub fixed_plan: Option<String>,
 }
 
 /// A computed plan with everything the report needs.
@@ -194,6 +199,95 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
         return plan_core(cluster, config, None);
     }
     scope::plan_scoped(cluster, config)
+}
+
+/// The outcome of a layout that is given rather than optimised (e.g. a broker
+/// replacement): plan, rollback, election and figures, checked by the independent verifier.
+/// Rule violations the current layout already has (a rack rule broken before, a broker
+/// over capacity before) are carried over, not blamed on the plan; `emptied` brokers must
+/// hold nothing afterwards. With `allow_rack_violations` (an operator forcing a replacement
+/// across racks) the rack rule is reported in the figures but not enforced.
+pub fn fixed_outcome(
+    cluster: &Cluster,
+    after: Layout,
+    emptied: &BTreeSet<BrokerId>,
+    max_disk_util: f64,
+    allow_rack_violations: bool,
+    description: String,
+) -> Result<PlanOutcome, PlanError> {
+    let before = cluster.current_layout();
+    let bounds = move_bounds(cluster, &before, emptied);
+    let plan = before.diff(cluster, &after);
+    let rollback = plan.rollback(cluster, &before);
+    let mut moves = 0;
+    let mut bytes_moved = 0u64;
+    let mut leader_changes = 0;
+    let mut election = Vec::new();
+    for ((p, old), new) in cluster
+        .partitions
+        .iter()
+        .zip(&before.replicas)
+        .zip(&after.replicas)
+    {
+        let added = new.iter().filter(|b| !old.contains(b)).count();
+        moves += added;
+        bytes_moved += added as u64 * p.size_bytes;
+        if old.first() != new.first() {
+            leader_changes += 1;
+            election.push(p.tp.clone());
+        }
+    }
+    let capacity_checked = capacity::limits(cluster, max_disk_util)
+        .iter()
+        .any(|l| l.is_some());
+    let no_rules = BTreeSet::new();
+    let rules = |excluded| verify::VerifyRules {
+        excluded,
+        max_disk_util: capacity_checked.then_some(max_disk_util),
+        min_moves: 0,
+    };
+    let carried: BTreeSet<String> = verify::verify_plan(
+        cluster,
+        &before,
+        &before,
+        &Plan::default(),
+        &Plan::default(),
+        &rules(&no_rules),
+    )
+    .into_iter()
+    .collect();
+    let violations: Vec<String> =
+        verify::verify_plan(cluster, &before, &after, &plan, &rollback, &rules(emptied))
+            .into_iter()
+            .filter(|v| !carried.contains(v))
+            .filter(|v| !(allow_rack_violations && verify::is_rack_violation(v)))
+            .collect();
+    if !violations.is_empty() {
+        return Err(PlanError::Infeasible(
+            violations.into_iter().map(Infeasible::Rule).collect(),
+        ));
+    }
+    Ok(PlanOutcome {
+        before,
+        after,
+        plan,
+        rollback,
+        election,
+        bounds,
+        optimum_moves: moves,
+        moves,
+        bytes_moved,
+        leader_changes,
+        replica_band_reached: false,
+        leader_band_reached: false,
+        explanations: Vec::new(),
+        capacity_checked,
+        capacity_repair: capacity::Repair::default(),
+        facts: SolverFacts {
+            fixed_plan: Some(description),
+            ..SolverFacts::default()
+        },
+    })
 }
 
 /// The planner over every partition of `cluster`. With `base`, the cluster is the movable

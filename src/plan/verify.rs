@@ -17,6 +17,12 @@ pub struct VerifyRules<'a> {
     pub min_moves: usize,
 }
 
+/// True for the verifier's rack-rule message (`t-0: 2 replicas in rack a (at most 1
+/// allowed)`), for callers that report that rule instead of enforcing it.
+pub fn is_rack_violation(message: &str) -> bool {
+    message.contains(" replicas in rack ") && message.ends_with(" allowed)")
+}
+
 /// Checks `after` against the rules and the plan/rollback against both layouts. Returns
 /// every violation found (empty = valid).
 pub fn verify_plan(
