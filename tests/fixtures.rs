@@ -139,6 +139,8 @@ fn fixture_cases() {
             excluded: &excluded,
             max_disk_util: Some(1.0),
             min_moves: bounds.forced_moves,
+            max_moves: None,
+            max_bytes: None,
         };
         let violations = verify_plan(&cluster, &before, &after, &plan, &rollback, &rules);
         assert!(violations.is_empty(), "{name}: {violations:?}");

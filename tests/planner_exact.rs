@@ -142,6 +142,8 @@ fn check_invariants(c: &Cluster, excluded: &BTreeSet<BrokerId>) -> Result<usize,
         excluded,
         max_disk_util: Some(1.0),
         min_moves: out.bounds.forced_moves,
+        max_moves: None,
+        max_bytes: None,
     };
     let v = verify_plan(c, &out.before, &out.after, &out.plan, &out.rollback, &rules);
     assert!(v.is_empty(), "{v:?}");

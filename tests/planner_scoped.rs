@@ -486,8 +486,8 @@ fn scoped_invariants_on_larger_clusters() {
                         Infeasible::TotalCapacity { .. }
                         | Infeasible::PartitionTooLarge { .. }
                         | Infeasible::BrokerOverCapacity { .. } => assert!(with_capacity),
-                        Infeasible::Rule(r) => {
-                            panic!("the planner reported a given-layout rule: {r}")
+                        Infeasible::Rule(_) | Infeasible::OverBudget { .. } => {
+                            panic!("no budget or given layout here: {item}")
                         }
                     }
                 }

@@ -323,7 +323,7 @@ pub fn run(args: GenerateArgs) -> CliResult {
                 max_disk_util: args.max_disk_util,
                 movable: Some(listed.clone()),
                 target_brokers: Some(targets.clone()),
-                frozen: BTreeSet::new(),
+                ..PlanConfig::default()
             };
             let outcome = plan(&cluster, &config)
                 .map_err(|e| kafka_error(EXIT_FAILED, describe_plan_error(&e)))?;

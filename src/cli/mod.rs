@@ -70,7 +70,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Compute a reassignment plan from a snapshot.
-    Plan(plan::PlanArgs),
+    Plan(Box<plan::PlanArgs>),
     /// Drop-in for `kafka-reassign-partitions --generate`: plan the listed topics onto the
     /// listed brokers and print Kafka's two JSON blocks on stdout.
     #[command(long_about = generate::LONG_ABOUT)]
@@ -97,7 +97,7 @@ pub enum Command {
 
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Plan(a) => plan::run(a),
+        Command::Plan(a) => plan::run(*a),
         Command::Generate(a) => generate::run(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Score(a) => score::run(a),

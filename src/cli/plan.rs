@@ -15,7 +15,7 @@ use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
 use kafka_replan::plan::scenario::{add_brokers, parse_replacement, rack_brokers, replace_brokers};
 use kafka_replan::plan::schedule::schedule;
-use kafka_replan::plan::{fixed_outcome, plan, PlanConfig};
+use kafka_replan::plan::{fixed_outcome, plan, PlanConfig, PlanError};
 
 use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
@@ -87,12 +87,23 @@ pub struct PlanArgs {
     /// Broker replacement (repeatable): every replica of broker FROM moves to broker TO in
     /// the same position of its replica list; the plan is exactly that mapping and nothing
     /// else is rebalanced. TO may be a hypothetical broker from --add-brokers.
-    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight"])]
+    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight", "max_moves", "max_bytes", "tradeoff"])]
     pub replace: Vec<String>,
     /// Allow --replace onto a broker in another rack (the rack rule is then reported, not
     /// enforced).
     #[arg(long, requires = "replace")]
     pub force_rack_change: bool,
+    /// Budget: at most N replica moves. The plan is re-optimised under the budget (the
+    /// tightest balance reachable with that many moves), never a cut-down full plan.
+    #[arg(long, value_name = "N")]
+    pub max_moves: Option<usize>,
+    /// Budget: at most this many bytes copied (e.g. `2TB`).
+    #[arg(long, value_name = "SIZE")]
+    pub max_bytes: Option<String>,
+    /// Also plan under budgets of 0, 10, 25, 50 and 75 % of the full plan's moves and print
+    /// (and write to FILE as JSON) what balance each reaches.
+    #[arg(long, value_name = "FILE")]
+    pub tradeoff: Option<PathBuf>,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -233,10 +244,18 @@ pub fn run(args: PlanArgs) -> CliResult {
         ));
     }
     let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
+    let max_bytes = match &args.max_bytes {
+        Some(v) => {
+            Some(parse_byte_size(v).map_err(|m| CliError::bad_input(format!("--max-bytes: {m}")))?)
+        }
+        None => None,
+    };
     let mut config = PlanConfig {
         excluded,
         max_disk_util: args.max_disk_util,
         frozen: frozen.clone(),
+        max_moves: args.max_moves,
+        max_bytes,
         ..PlanConfig::default()
     };
     let outcome = if args.replace.is_empty() {
@@ -270,8 +289,17 @@ pub fn run(args: PlanArgs) -> CliResult {
         )
         .map_err(CliError::failed)?
     };
+    let tradeoff = match &args.tradeoff {
+        Some(_) => Some(tradeoff_curve(&cluster, &config, &outcome)?),
+        None => None,
+    };
     let mut out = OutputSet::default();
     out.add(&args.output, plan_json_bytes(&outcome.plan));
+    if let (Some(p), Some(t)) = (&args.tradeoff, &tradeoff) {
+        let mut text = serde_json::to_string_pretty(&t.to_json()).unwrap_or_default();
+        text.push('\n');
+        out.add(p, text);
+    }
     if let Some(p) = &args.save_snapshot {
         out.add(p, write_snapshot(&cluster));
     }
@@ -298,7 +326,136 @@ pub fn run(args: PlanArgs) -> CliResult {
             let s = schedule(&cluster, &outcome.plan, &limits);
             text.push_str(&super::simulate::estimate_text(&s, t));
         }
+        if let Some(t) = &tradeoff {
+            text.push_str(&t.to_text());
+        }
         super::print_stdout(&text);
     }
     Ok(EXIT_OK)
+}
+
+/// One point of the budget trade-off curve.
+#[derive(Debug, Clone)]
+pub struct TradeoffPoint {
+    pub budget_moves: usize,
+    /// `None` when the hard rules alone need more moves than the budget.
+    pub result: Option<TradeoffResult>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TradeoffResult {
+    pub moves: usize,
+    pub bytes: u64,
+    pub replica_spread: usize,
+    pub leader_spread: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tradeoff {
+    pub full_moves: usize,
+    pub points: Vec<TradeoffPoint>,
+}
+
+impl Tradeoff {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "full_balance_moves": self.full_moves,
+            "points": self.points.iter().map(|p| match &p.result {
+                Some(r) => serde_json::json!({
+                    "budget_moves": p.budget_moves,
+                    "moves": r.moves,
+                    "bytes_moved": r.bytes,
+                    "replica_spread": r.replica_spread,
+                    "leader_spread": r.leader_spread,
+                }),
+                None => serde_json::json!({
+                    "budget_moves": p.budget_moves,
+                    "feasible": false,
+                }),
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut t = format!(
+            "trade-off (budget -> balance; the full balance needs {} moves):\n  budget    moves         bytes  replica spread  leader spread\n",
+            self.full_moves
+        );
+        for p in &self.points {
+            match &p.result {
+                Some(r) => t.push_str(&format!(
+                    "  {:>6} {:>8} {:>13} {:>15} {:>14}\n",
+                    p.budget_moves,
+                    r.moves,
+                    report::human_bytes(r.bytes),
+                    r.replica_spread,
+                    r.leader_spread
+                )),
+                None => t.push_str(&format!(
+                    "  {:>6}  below the moves the hard rules force\n",
+                    p.budget_moves
+                )),
+            }
+        }
+        t
+    }
+}
+
+/// Spread (max − min) of per-broker counts over the brokers that are not excluded.
+fn spread(
+    counts: &std::collections::BTreeMap<BrokerId, usize>,
+    cluster: &Cluster,
+    config: &PlanConfig,
+) -> usize {
+    let v: Vec<usize> = cluster
+        .brokers
+        .iter()
+        .filter(|b| !config.excluded.contains(&b.id))
+        .map(|b| counts.get(&b.id).copied().unwrap_or(0))
+        .collect();
+    match (v.iter().max(), v.iter().min()) {
+        (Some(a), Some(b)) => a - b,
+        _ => 0,
+    }
+}
+
+/// Plans again under move budgets of 0, 10, 25, 50, 75 and 100 % of the full plan's moves.
+fn tradeoff_curve(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    outcome: &kafka_replan::plan::PlanOutcome,
+) -> Result<Tradeoff, CliError> {
+    let full_moves = outcome
+        .budget
+        .as_ref()
+        .map(|b| b.full_moves)
+        .unwrap_or(outcome.moves);
+    let mut budgets: Vec<usize> = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|f| (full_moves as f64 * f).round() as usize)
+        .collect();
+    budgets.dedup();
+    let mut points = Vec::new();
+    for budget in budgets {
+        let cfg = PlanConfig {
+            max_moves: Some(budget),
+            max_bytes: None,
+            ..config.clone()
+        };
+        let result = match plan(cluster, &cfg) {
+            Ok(o) => Some(TradeoffResult {
+                moves: o.moves,
+                bytes: o.bytes_moved,
+                replica_spread: spread(&o.after.replica_counts(), cluster, config),
+                leader_spread: spread(&o.after.leader_counts(), cluster, config),
+            }),
+            Err(PlanError::Infeasible(_)) => None,
+            Err(e) => return Err(CliError::failed(e)),
+        };
+        points.push(TradeoffPoint {
+            budget_moves: budget,
+            result,
+        });
+    }
+    Ok(Tradeoff { full_moves, points })
 }

@@ -92,6 +92,14 @@ impl PlanReport {
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
             "fixed_plan": o.facts.fixed_plan,
+            "budget": o.budget.as_ref().map(|b| json!({
+                "max_moves": b.max_moves,
+                "max_bytes": b.max_bytes,
+                "band_widened_below": b.below,
+                "band_widened_above": b.above,
+                "full_balance_moves": b.full_moves,
+                "full_balance_bytes": b.full_bytes,
+            })),
             "gap_over_lb_combined": o.optimum_moves as i64 - o.bounds.combined as i64,
             "replica_band_reached": o.replica_band_reached,
             "leader_band_reached": o.leader_band_reached,
@@ -239,21 +247,42 @@ impl PlanReport {
         } else {
             ""
         };
+        let budget_bound = s["budget"].is_object();
         let _ = writeln!(
             t,
             "optimum:           {} moves for the {}{certified}; {}",
             s["optimum_moves"],
-            if reached {
+            if budget_bound {
+                "full balance (over the budget)"
+            } else if reached {
                 "count band"
             } else {
                 "tightest reachable band"
             },
-            if reached {
+            if reached || budget_bound {
                 format!("gap over LB* = {}", s["gap_over_lb_combined"])
             } else {
                 "LB* assumes the uniform band, which is out of reach here".to_string()
             }
         );
+        if let Some(b) = s["budget"].as_object() {
+            let mut limits = Vec::new();
+            if let Some(m) = b.get("max_moves").and_then(Value::as_u64) {
+                limits.push(format!("{m} moves"));
+            }
+            if let Some(m) = b.get("max_bytes").and_then(Value::as_u64) {
+                limits.push(human_bytes(m));
+            }
+            let _ = writeln!(
+                t,
+                "budget:            {}: the tightest band within it is the uniform band widened by {} below and {} above; the full balance needs {} moves, {}",
+                limits.join(" and "),
+                b["band_widened_below"],
+                b["band_widened_above"],
+                b["full_balance_moves"],
+                human_bytes(b["full_balance_bytes"].as_u64().unwrap_or(0))
+            );
+        }
         let _ = writeln!(
             t,
             "replica spread:    {} -> {} (band {band}{})",
@@ -261,6 +290,8 @@ impl PlanReport {
             s["after"]["replicas_spread"],
             if s["replica_band_reached"].as_bool() == Some(true) {
                 ", reached"
+            } else if s["budget"].is_object() {
+                ", not reached within the budget"
             } else {
                 ", out of reach"
             }

@@ -44,6 +44,10 @@ pub struct PlanConfig {
     /// Partitions that must stay exactly as they are (e.g. with a reassignment in flight);
     /// like unlisted topics, their replicas still count towards broker loads and bytes.
     pub frozen: BTreeSet<TopicPartition>,
+    /// Budgets: the best layout whose replica moves (resp. bytes moved) stay within these,
+    /// re-optimised under the budget (never a truncated full plan).
+    pub max_moves: Option<usize>,
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for PlanConfig {
@@ -54,6 +58,8 @@ impl Default for PlanConfig {
             movable: None,
             target_brokers: None,
             frozen: BTreeSet::new(),
+            max_moves: None,
+            max_bytes: None,
         }
     }
 }
@@ -90,6 +96,12 @@ pub enum Infeasible {
     },
     /// A given (not optimised) layout breaks a hard rule, as the verifier words it.
     Rule(String),
+    /// The moves the hard rules force (replicas off excluded brokers, rack repairs, capacity)
+    /// do not fit in the budget.
+    OverBudget {
+        budget: String,
+        needed: String,
+    },
 }
 
 impl fmt::Display for Infeasible {
@@ -97,6 +109,10 @@ impl fmt::Display for Infeasible {
         match self {
             Infeasible::NoAllowedBrokers => write!(f, "every broker is excluded: nothing can hold the replicas"),
             Infeasible::Rule(rule) => f.write_str(rule),
+            Infeasible::OverBudget { budget, needed } => write!(
+                f,
+                "the budget of {budget} is below what the hard rules force ({needed}): raise the budget"
+            ),
             Infeasible::NotEnoughBrokers { tp, rf, allowed } => write!(
                 f,
                 "{tp}: replication factor {rf} needs {rf} distinct brokers but only {allowed} are allowed (exclude {} fewer)",
@@ -191,6 +207,20 @@ pub struct PlanOutcome {
     pub capacity_checked: bool,
     pub capacity_repair: capacity::Repair,
     pub facts: SolverFacts,
+    /// Set when a budget bound the plan.
+    pub budget: Option<BudgetOutcome>,
+}
+
+/// How a budget shaped the plan: the uniform band widened by `below`/`above` replicas per
+/// broker is the tightest the budget reaches; the full balance would need `full_moves`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetOutcome {
+    pub max_moves: Option<usize>,
+    pub max_bytes: Option<u64>,
+    pub below: usize,
+    pub above: usize,
+    pub full_moves: usize,
+    pub full_bytes: u64,
 }
 
 /// Plans a balanced, minimal, rack- and capacity-safe layout.
@@ -245,6 +275,8 @@ pub fn fixed_outcome(
         excluded,
         max_disk_util: capacity_checked.then_some(max_disk_util),
         min_moves: 0,
+        max_moves: None,
+        max_bytes: None,
     };
     let carried: BTreeSet<String> = verify::verify_plan(
         cluster,
@@ -287,6 +319,7 @@ pub fn fixed_outcome(
             fixed_plan: Some(description),
             ..SolverFacts::default()
         },
+        budget: None,
     })
 }
 
@@ -388,10 +421,16 @@ fn plan_core(
             None => break,
         }
     }
-    let replica_band_reached = facts.rounds == 1 && solution.band_violation == 0;
+    let mut replica_band_reached = facts.rounds == 1 && solution.band_violation == 0;
     let optimum_moves = solution.moves;
+    let has_budget = config.max_moves.is_some() || config.max_bytes.is_some();
+    let full_bytes = if has_budget {
+        solution_bytes(cluster, &topo, &solution.replicas)
+    } else {
+        0
+    };
     let mut new_sets = solution.replicas;
-    let final_loads = replicas::loads(nb, &new_sets);
+    let mut final_loads = replicas::loads(nb, &new_sets);
     if !replica_band_reached {
         match base {
             None => explanations.extend(explain_band(cluster, &topo, &uniform, &final_loads)),
@@ -401,6 +440,24 @@ fn plan_core(
         }
     }
 
+    let mut budget = None;
+    // A budget the full balance fits changes nothing; otherwise the band is widened until
+    // the move-minimal layout fits.
+    if has_budget && !within_budget(config, optimum_moves, full_bytes) {
+        let (below, above, sol, widened) = fit_budget(cluster, &topo, &bands, config, &mut facts)?;
+        budget = Some(BudgetOutcome {
+            max_moves: config.max_moves,
+            max_bytes: config.max_bytes,
+            below,
+            above,
+            full_moves: optimum_moves,
+            full_bytes,
+        });
+        new_sets = sol.replicas;
+        final_loads = replicas::loads(nb, &new_sets);
+        bands = widened;
+        replica_band_reached = false;
+    }
     // Capacity: repair, then fail with the broker and the shortfall if still over.
     let mut repair = capacity::Repair::default();
     if capacity_checked {
@@ -419,6 +476,16 @@ fn plan_core(
             .collect();
         if !over.is_empty() {
             return Err(PlanError::Infeasible(over));
+        }
+        let moved = solution_moves(cluster, &topo, &new_sets);
+        let bytes = solution_bytes(cluster, &topo, &new_sets);
+        if !within_budget(config, moved, bytes) {
+            return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+                budget: budget_text(config),
+                needed: format!(
+                    "keeping every broker under its capacity needs {moved} moves, {bytes} bytes"
+                ),
+            }]));
         }
     }
 
@@ -499,6 +566,8 @@ fn plan_core(
         excluded: &config.excluded,
         max_disk_util: capacity_checked.then_some(config.max_disk_util),
         min_moves: bounds.forced_moves,
+        max_moves: config.max_moves,
+        max_bytes: config.max_bytes,
     };
     let violations = verify::verify_plan(cluster, &before, &after, &plan, &rollback, &rules);
     if !violations.is_empty() {
@@ -524,7 +593,132 @@ fn plan_core(
         capacity_checked,
         capacity_repair: repair,
         facts,
+        budget,
     })
+}
+
+fn within_budget(config: &PlanConfig, moves: usize, bytes: u64) -> bool {
+    config.max_moves.is_none_or(|m| moves <= m) && config.max_bytes.is_none_or(|m| bytes <= m)
+}
+
+fn budget_text(config: &PlanConfig) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = config.max_moves {
+        parts.push(format!("{m} moves"));
+    }
+    if let Some(b) = config.max_bytes {
+        parts.push(format!("{b} bytes"));
+    }
+    parts.join(" and ")
+}
+
+/// Replicas a layout (broker indices) adds: every replica not on its broker now.
+fn solution_moves(cluster: &Cluster, topo: &Topology, sets: &[Vec<usize>]) -> usize {
+    cluster
+        .partitions
+        .iter()
+        .zip(sets)
+        .map(|(p, set)| {
+            set.iter()
+                .filter(|&&b| !p.replicas.contains(&topo.ids[b]))
+                .count()
+        })
+        .sum()
+}
+
+/// Bytes a replica layout (broker indices) copies: every replica not on its broker now.
+fn solution_bytes(cluster: &Cluster, topo: &Topology, sets: &[Vec<usize>]) -> u64 {
+    cluster
+        .partitions
+        .iter()
+        .zip(sets)
+        .map(|(p, set)| {
+            let added = set
+                .iter()
+                .filter(|&&b| !p.replicas.contains(&topo.ids[b]))
+                .count() as u64;
+            added * p.size_bytes
+        })
+        .sum()
+}
+
+/// The tightest widening of `bands` (by `below` replicas under each allowed broker's lower
+/// limit and `above` over its upper one) whose move-minimal layout fits the budget. The
+/// exact flow gives the fewest moves for each band, and fewer moves with every widening, so
+/// a binary search over the total widening `below + above` (split evenly, either way round)
+/// finds the smallest widening in budget. Fails when even no band at all (only the hard
+/// rules) does not fit.
+fn fit_budget(
+    cluster: &Cluster,
+    topo: &Topology,
+    bands: &Bands,
+    config: &PlanConfig,
+    facts: &mut SolverFacts,
+) -> Result<(usize, usize, replicas::FlowSolution, Bands), PlanError> {
+    let widen = |below: usize, above: usize| Bands {
+        lo: bands
+            .lo
+            .iter()
+            .zip(&topo.allowed)
+            .map(|(l, a)| if *a { l.saturating_sub(below) } else { *l })
+            .collect(),
+        hi: bands
+            .hi
+            .iter()
+            .zip(&topo.allowed)
+            .map(|(h, a)| if *a { h + above } else { *h })
+            .collect(),
+    };
+    let mut attempt =
+        |s: usize| -> Result<Option<(usize, usize, replicas::FlowSolution)>, PlanError> {
+            // The best split of the widening between the two sides depends on where the
+            // imbalance is (empty new brokers far below, loaded ones a little above), so
+            // several are tried; each is monotone in `s`, so the search over `s` holds.
+            let mut splits: Vec<(usize, usize)> =
+                (0..=8).map(|k| (s * k / 8, s - s * k / 8)).collect();
+            splits.dedup();
+            let mut best: Option<(usize, usize, replicas::FlowSolution)> = None;
+            for &(below, above) in &splits {
+                let sol = replicas::solve_flow(cluster, topo, &widen(below, above))
+                    .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+                facts.phases += sol.phases;
+                facts.rounds += 1;
+                let bytes = solution_bytes(cluster, topo, &sol.replicas);
+                if within_budget(config, sol.moves, bytes)
+                    && best.as_ref().is_none_or(|(_, _, b)| sol.moves < b.moves)
+                {
+                    best = Some((below, above, sol));
+                }
+            }
+            Ok(best)
+        };
+    let total = cluster.total_replicas();
+    let Some(mut best) = attempt(2 * total)? else {
+        let sol = replicas::solve_flow(cluster, topo, &widen(total, total))
+            .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+        return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+            budget: budget_text(config),
+            needed: format!(
+                "{} moves, {} bytes",
+                sol.moves,
+                solution_bytes(cluster, topo, &sol.replicas)
+            ),
+        }]));
+    };
+    // `lo` does not fit (0: the unconstrained optimum did not), `hi` does.
+    let (mut lo, mut hi) = (0usize, 2 * total);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match attempt(mid)? {
+            Some(found) => {
+                hi = mid;
+                best = found;
+            }
+            None => lo = mid,
+        }
+    }
+    let (below, above, sol) = best;
+    Ok((below, above, sol, widen(below, above)))
 }
 
 /// Pins the brokers whose load left the band at that load and gives the others the band

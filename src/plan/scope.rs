@@ -109,6 +109,8 @@ pub(super) fn plan_scoped(
         movable: None,
         target_brokers: None,
         frozen: BTreeSet::new(),
+        max_moves: config.max_moves,
+        max_bytes: config.max_bytes,
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);

@@ -15,6 +15,9 @@ pub struct VerifyRules<'a> {
     pub max_disk_util: Option<f64>,
     /// A lower bound the plan's moves can never beat (forced moves).
     pub min_moves: usize,
+    /// Budgets the plan must stay within (replica moves, bytes copied).
+    pub max_moves: Option<usize>,
+    pub max_bytes: Option<u64>,
 }
 
 /// True for the verifier's rack-rule message (`t-0: 2 replicas in rack a (at most 1
@@ -124,6 +127,28 @@ pub fn verify_plan(
             "the plan makes {moves} moves, fewer than the {} that are forced: a bound or the plan is wrong",
             rules.min_moves
         ));
+    }
+    if let Some(m) = rules.max_moves {
+        if moves > m {
+            v.push(format!(
+                "the plan makes {moves} moves, over the budget of {m}"
+            ));
+        }
+    }
+    if let Some(m) = rules.max_bytes {
+        let copied: u64 = cluster
+            .partitions
+            .iter()
+            .zip(before.replicas.iter().zip(&after.replicas))
+            .map(|(p, (old, new))| {
+                new.iter().filter(|b| !old.contains(b)).count() as u64 * p.size_bytes
+            })
+            .sum();
+        if copied > m {
+            v.push(format!(
+                "the plan copies {copied} bytes, over the budget of {m}"
+            ));
+        }
     }
     v
 }
