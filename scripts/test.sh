@@ -21,6 +21,8 @@ ensure_tools() {
     fi
     command -v mvn >/dev/null || missing+=(maven)
     command -v openssl >/dev/null || missing+=(openssl)
+    # tests/report_html_render.rs renders `plan --report-html` in headless Chromium.
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
     ((${#missing[@]})) || return 0
     if [[ "$(id -u)" != 0 ]]; then
         log "error: missing ${missing[*]}: install them (Debian: apt-get install -y ${missing[*]}) and rerun"

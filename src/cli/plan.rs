@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 
 use kafka_replan::formats::election::emit_election_json;
+use kafka_replan::formats::html_report;
 use kafka_replan::formats::join_ids;
 use kafka_replan::formats::racks::{parse_byte_size, parse_capacity_spec};
 use kafka_replan::formats::reassignment::plan_json_bytes;
@@ -50,6 +51,10 @@ pub struct PlanArgs {
     /// Also write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (inline CSS and SVG charts, no
+    /// scripts, nothing fetched): summary, per-broker and per-rack before/after, moves by topic.
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
     /// Brokers to empty (decommission), e.g. `4,5`.
     #[arg(long, value_name = "IDS")]
     pub exclude_brokers: Option<String>,
@@ -314,6 +319,9 @@ pub fn run(args: PlanArgs) -> CliResult {
     let rep = report::PlanReport::new(&cluster, &config, &outcome, started.elapsed());
     if let Some(p) = &args.report_json {
         out.add(p, rep.to_json());
+    }
+    if let Some(p) = &args.report_html {
+        out.add(p, html_report::render_html(&rep, &cluster, &outcome));
     }
     out.commit()?;
     if !args.quiet {

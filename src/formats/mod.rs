@@ -4,6 +4,7 @@
 pub mod election;
 pub mod execute_output;
 pub mod generate;
+pub mod html_report;
 pub mod kafka_files;
 mod kafka_json;
 pub mod log_dirs;

@@ -144,6 +144,12 @@ impl PlanReport {
         }
     }
 
+    /// The summary object `to_json` prints: what other renderers (the HTML page) read, so
+    /// every output shows the same figures under the same names.
+    pub fn summary(&self) -> &Value {
+        &self.summary
+    }
+
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(&self.summary).unwrap_or_default();
         s.push('\n');
