@@ -36,6 +36,21 @@ def counts(brokers, layout):
     return c
 
 
+def rack_violations(racks, layout, excluded):
+    """Partitions with more replicas in one rack than ceil(RF / racks) (rackless brokers
+    count as racks of their own, as in the scorer)."""
+    keys = {b: (racks.get(b) or "b:%d" % b) for b in racks}
+    nracks = len({keys[b] for b in keys if b not in excluded}) or 1
+    bad = 0
+    for reps in layout.values():
+        per = {}
+        for b in reps:
+            per[keys.get(b, b)] = per.get(keys.get(b, b), 0) + 1
+        if max(per.values()) > -(-len(reps) // nracks):
+            bad += 1
+    return bad
+
+
 def imbalance(brokers, excluded, layout):
     c = counts(brokers, layout)
     allowed = [b for b in brokers if b not in excluded]
@@ -139,6 +154,7 @@ def main():
             name = os.path.basename(snap).split(".")[0]
             s = load(snap)
             brokers = [b["id"] for b in s["brokers"]]
+            racks = {b["id"]: b.get("rack") for b in s["brokers"]}
             excluded = set(s.get("scenario", {}).get("exclude_brokers", []) or [])
             before = {(p["topic"], p["partition"]): p["replicas"] for p in s["partitions"]}
             full, rep, err = run_plan(snap, excluded, [], tmp, name + "-full")
@@ -156,12 +172,21 @@ def main():
                 after = apply(before, ours_plan)
                 imb, spread, left = imbalance(brokers, excluded, after)
                 ours = "%d moves: imbalance %d, spread %d" % (ours_rep["replica_moves"], imb, spread)
+            def describe(layout, used):
+                imb, spread, left = imbalance(brokers, excluded, layout)
+                rv = rack_violations(racks, layout, excluded)
+                bad = []
+                if left:
+                    bad.append("%d replicas left on excluded brokers" % left)
+                if rv:
+                    bad.append("%d partitions break the rack rule" % rv)
+                return "%d moves: imbalance %d, spread %d%s" % (
+                    used, imb, spread, ", INVALID: " + ", ".join(bad) if bad else "")
+
             cut, used = truncate(before, entries, budget)
-            imb, spread, left = imbalance(brokers, excluded, cut)
-            trunc = "%d moves: imbalance %d, spread %d%s" % (used, imb, spread, ", INVALID (%d left on excluded)" % left if left else "")
+            trunc = describe(cut, used)
             g, used = greedy(before, entries, budget, brokers, excluded)
-            imb, spread, left = imbalance(brokers, excluded, g)
-            gr = "%d moves: imbalance %d, spread %d%s" % (used, imb, spread, ", INVALID (%d left on excluded)" % left if left else "")
+            gr = describe(g, used)
             rows.append((name, lbstar, budget, ours, trunc, gr))
     lines = [
         "| snapshot | LB* | budget (50 % LB*) | kafka-replan --max-moves | full plan truncated in order | full plan truncated greedily |",

@@ -92,7 +92,7 @@ pub struct PlanArgs {
     /// Broker replacement (repeatable): every replica of broker FROM moves to broker TO in
     /// the same position of its replica list; the plan is exactly that mapping and nothing
     /// else is rebalanced. TO may be a hypothetical broker from --add-brokers.
-    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight", "max_moves", "max_bytes", "tradeoff"])]
+    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight", "max_moves", "tradeoff"])]
     pub replace: Vec<String>,
     /// Allow --replace onto a broker in another rack (the rack rule is then reported, not
     /// enforced).
@@ -102,9 +102,6 @@ pub struct PlanArgs {
     /// tightest balance reachable with that many moves), never a cut-down full plan.
     #[arg(long, value_name = "N")]
     pub max_moves: Option<usize>,
-    /// Budget: at most this many bytes copied (e.g. `2TB`).
-    #[arg(long, value_name = "SIZE")]
-    pub max_bytes: Option<String>,
     /// Also plan under budgets of 0, 10, 25, 50 and 75 % of the full plan's moves and print
     /// (and write to FILE as JSON) what balance each reaches.
     #[arg(long, value_name = "FILE")]
@@ -249,18 +246,11 @@ pub fn run(args: PlanArgs) -> CliResult {
         ));
     }
     let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
-    let max_bytes = match &args.max_bytes {
-        Some(v) => {
-            Some(parse_byte_size(v).map_err(|m| CliError::bad_input(format!("--max-bytes: {m}")))?)
-        }
-        None => None,
-    };
     let mut config = PlanConfig {
         excluded,
         max_disk_util: args.max_disk_util,
         frozen: frozen.clone(),
         max_moves: args.max_moves,
-        max_bytes,
         ..PlanConfig::default()
     };
     let outcome = if args.replace.is_empty() {

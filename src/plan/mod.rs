@@ -44,9 +44,12 @@ pub struct PlanConfig {
     /// Partitions that must stay exactly as they are (e.g. with a reassignment in flight);
     /// like unlisted topics, their replicas still count towards broker loads and bytes.
     pub frozen: BTreeSet<TopicPartition>,
-    /// Budgets: the best layout whose replica moves (resp. bytes moved) stay within these,
-    /// re-optimised under the budget (never a truncated full plan).
+    /// Budget: the best-balanced layout with at most this many replica moves, re-optimised
+    /// under the budget (never a truncated full plan).
     pub max_moves: Option<usize>,
+    /// Budget on bytes copied. Always met and verified, but not optimised for: the flow
+    /// minimises moves, so the layouts it tries can copy more bytes than needed (no CLI
+    /// flag until a byte-aware objective exists).
     pub max_bytes: Option<u64>,
 }
 
