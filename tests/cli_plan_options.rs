@@ -369,3 +369,97 @@ fn replace_copies_a_broker_one_to_one() {
     );
     assert!(!plan.exists());
 }
+
+/// `--set-replication-factor`: RF 1 raised to 3 and RF 5 lowered to 3, one replica per
+/// rack (the flow balances the whole cluster at the same time); the rollback brings the old factors back; a regex
+/// that matches nothing and a factor above the broker count are refused.
+#[test]
+fn set_replication_factor_raises_and_lowers_rack_aware() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let rollback = dir.path().join("rollback.json");
+    let run = |extra: &[&str]| {
+        Command::new(bin())
+            .args(["plan", "--snapshot", &fixture("mixed-rf"), "--output"])
+            .arg(&plan)
+            .arg("--rollback")
+            .arg(&rollback)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--set-replication-factor",
+        "rf1=3",
+        "--set-replication-factor",
+        "rf5=3",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let snap = read(std::path::Path::new(&fixture("mixed-rf")));
+    let racks: std::collections::BTreeMap<i64, String> = snap["brokers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["id"].as_i64().unwrap(),
+                b["rack"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let planned = read(&plan);
+    let mut seen = 0;
+    for p in snap["partitions"].as_array().unwrap() {
+        let topic = p["topic"].as_str().unwrap();
+        if topic != "rf1" && topic != "rf5" {
+            continue;
+        }
+        let entry = planned["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["topic"] == p["topic"] && e["partition"] == p["partition"])
+            .expect("every changed partition is in the plan");
+        let reps: Vec<i64> = entry["replicas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_i64().unwrap())
+            .collect();
+        assert_eq!(reps.len(), 3, "{entry}");
+        let distinct_racks: std::collections::BTreeSet<&String> =
+            reps.iter().map(|b| &racks[b]).collect();
+        assert_eq!(distinct_racks.len(), 3, "one replica per rack: {entry}");
+        seen += 1;
+    }
+    assert_eq!(seen, 18);
+    // The rollback restores the old factors.
+    let back = read(&rollback);
+    for e in back["partitions"].as_array().unwrap() {
+        let p = snap["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["topic"] == e["topic"] && p["partition"] == e["partition"])
+            .unwrap();
+        assert_eq!(e["replicas"], p["replicas"]);
+    }
+
+    let out = run(&["--set-replication-factor", "nothing.*=2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches no topic"));
+    let out = run(&["--set-replication-factor", "rf1=10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("replication factor 10 needs 10 distinct brokers"),
+        "{err}"
+    );
+}

@@ -1,6 +1,6 @@
 //! `kafka-replan plan`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -14,7 +14,10 @@ use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
-use kafka_replan::plan::scenario::{add_brokers, parse_replacement, rack_brokers, replace_brokers};
+use kafka_replan::plan::scenario::{
+    add_brokers, parse_replacement, parse_rf_change, rack_brokers, replace_brokers,
+    set_replication_factors,
+};
 use kafka_replan::plan::schedule::schedule;
 use kafka_replan::plan::{fixed_outcome, plan, PlanConfig, PlanError};
 
@@ -106,6 +109,13 @@ pub struct PlanArgs {
     /// (and write to FILE as JSON) what balance each reaches.
     #[arg(long, value_name = "FILE")]
     pub tradeoff: Option<PathBuf>,
+    /// Set the replication factor of the topics whose whole name matches TOPIC_REGEX
+    /// (repeatable): new replicas are placed rack-aware by the flow with the fewest moves
+    /// and the cluster balanced around them; lowering drops out-of-sync replicas first, then
+    /// those in a partition's most crowded rack and on the most loaded brokers, never the
+    /// leader while another can go.
+    #[arg(long, value_name = "TOPIC_REGEX=N", conflicts_with_all = ["replace", "max_moves", "tradeoff", "plan_around_in_flight"])]
+    pub set_replication_factor: Vec<String>,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -253,7 +263,41 @@ pub fn run(args: PlanArgs) -> CliResult {
         max_moves: args.max_moves,
         ..PlanConfig::default()
     };
-    let outcome = if args.replace.is_empty() {
+    let outcome = if !args.set_replication_factor.is_empty() {
+        let targets = args
+            .set_replication_factor
+            .iter()
+            .map(|s| parse_rf_change(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(CliError::bad_input)?;
+        let prepared = set_replication_factors(&cluster, &targets).map_err(CliError::bad_input)?;
+        let mut with_stand_ins = config.clone();
+        with_stand_ins
+            .excluded
+            .extend(prepared.stand_ins.iter().copied());
+        let planned = plan(&prepared.cluster, &with_stand_ins).map_err(CliError::failed)?;
+        let raised = prepared.changed.values().filter(|(a, b)| b > a).count();
+        let description = format!(
+            "replication factor changed for {} partitions ({raised} raised, {} lowered); new replicas placed and the cluster balanced by the flow ({} moves for the new replicas and the balance)",
+            prepared.changed.len(),
+            prepared.changed.len() - raised,
+            planned.moves
+        );
+        notes.push(description.clone());
+        let after = kafka_replan::model::Layout {
+            replicas: planned.after.replicas,
+        };
+        fixed_outcome(
+            &cluster,
+            after,
+            &config.excluded,
+            args.max_disk_util,
+            false,
+            &prepared.changed,
+            description,
+        )
+        .map_err(CliError::failed)?
+    } else if args.replace.is_empty() {
         plan(&cluster, &config).map_err(CliError::failed)?
     } else {
         let pairs = args
@@ -265,7 +309,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         let after = replace_brokers(&cluster, &pairs, args.force_rack_change)
             .map_err(|e| CliError::bad_input(e.join("\n")))?;
         let description = format!(
-            "broker replacement {}",
+            "broker replacement {} (given, not optimised)",
             pairs
                 .iter()
                 .map(|(f, t)| format!("{f} -> {t}"))
@@ -280,6 +324,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             &config.excluded,
             args.max_disk_util,
             args.force_rack_change,
+            &BTreeMap::new(),
             description,
         )
         .map_err(CliError::failed)?

@@ -229,12 +229,13 @@ fn header(h: &mut String, s: &Value) {
     card(h, "", "Bytes moved", &bytes_fig(&s["bytes_moved"]), "");
     card(h, "", "Leader changes", &fig(&s["leader_changes"]), "");
     if let Some(fixed) = s["fixed_plan"].as_str() {
-        // A given layout (e.g. --replace): there is no optimum, band or gap to claim.
+        // A given layout (e.g. --replace) or a replication-factor change: no optimum, band
+        // or gap is claimed.
         card(
             h,
             "given",
             "Plan",
-            "given, not optimised",
+            "no optimum claimed",
             &format!(
                 "{}: no optimum or gap over the lower bounds is claimed",
                 escape(fixed)
@@ -780,7 +781,7 @@ mod tests {
         assert!(a.contains("LB = "), "{a}");
         assert!(a.contains("LB* = "));
         assert!(a.contains("gap over LB*"));
-        assert!(!a.contains("given, not optimised"));
+        assert!(!a.contains("no optimum claimed"));
     }
 
     #[test]
@@ -799,7 +800,8 @@ mod tests {
             &emptied,
             1.0,
             false,
-            "broker replacement 1 -> 2".into(),
+            &std::collections::BTreeMap::new(),
+            "broker replacement 1 -> 2 (given, not optimised)".into(),
         )
         .unwrap();
         let config = PlanConfig {
@@ -808,7 +810,7 @@ mod tests {
         };
         let report = PlanReport::new(&cluster, &config, &outcome, Duration::ZERO);
         let h = render_html(&report, &cluster, &outcome);
-        assert!(h.contains("given, not optimised"));
+        assert!(h.contains("no optimum claimed"));
         assert!(h.contains("broker replacement 1 -&gt; 2"));
         assert!(!h.contains("LB* = "));
         assert!(!h.contains("gap over LB*"));

@@ -220,7 +220,7 @@ impl PlanReport {
         let _ = writeln!(t, "leader changes:    {}", s["leader_changes"]);
         if let Some(fixed) = s["fixed_plan"].as_str() {
             // A given layout: there is no optimum or band to claim.
-            let _ = writeln!(t, "plan:              {fixed} (given, not optimised)");
+            let _ = writeln!(t, "plan:              {fixed}");
             let _ = writeln!(
                 t,
                 "replica spread:    {} -> {}",

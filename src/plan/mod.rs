@@ -21,7 +21,7 @@ pub mod schedule;
 pub mod scope;
 pub mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use bounds::{move_bounds, MoveBounds};
@@ -238,7 +238,8 @@ pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanE
 /// replacement): plan, rollback, election and figures, checked by the independent verifier.
 /// Rule violations the current layout already has (a rack rule broken before, a broker
 /// over capacity before) are carried over, not blamed on the plan; `emptied` brokers must
-/// hold nothing afterwards. With `allow_rack_violations` (an operator forcing a replacement
+/// hold nothing afterwards; the partitions of `rf_changes` may change their replication
+/// factor exactly as listed. With `allow_rack_violations` (an operator forcing a replacement
 /// across racks) the rack rule is reported in the figures but not enforced.
 pub fn fixed_outcome(
     cluster: &Cluster,
@@ -246,8 +247,13 @@ pub fn fixed_outcome(
     emptied: &BTreeSet<BrokerId>,
     max_disk_util: f64,
     allow_rack_violations: bool,
+    rf_changes: &BTreeMap<TopicPartition, (usize, usize)>,
     description: String,
 ) -> Result<PlanOutcome, PlanError> {
+    let rf_change_messages: BTreeSet<String> = rf_changes
+        .iter()
+        .map(|(tp, (from, to))| format!("{tp}: replication factor changed from {from} to {to}"))
+        .collect();
     let before = cluster.current_layout();
     let bounds = move_bounds(cluster, &before, emptied);
     let plan = before.diff(cluster, &after);
@@ -296,6 +302,7 @@ pub fn fixed_outcome(
             .into_iter()
             .filter(|v| !carried.contains(v))
             .filter(|v| !(allow_rack_violations && verify::is_rack_violation(v)))
+            .filter(|v| !rf_change_messages.contains(v))
             .collect();
     if !violations.is_empty() {
         return Err(PlanError::Infeasible(

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Broker, BrokerId, Cluster, Layout};
+use std::collections::BTreeSet;
+
+use crate::model::{Broker, BrokerId, Cluster, Layout, TopicPartition};
 
 /// Adds `count` empty brokers with ids after the largest existing one, in `rack` (None = no
 /// rack) with `capacity`, or, when no capacity is given, the capacity most brokers have (the
@@ -64,6 +66,138 @@ pub fn rack_brokers(cluster: &Cluster, rack: &str) -> Result<Vec<BrokerId>, Stri
         ));
     }
     Ok(ids)
+}
+
+/// Parses `--set-replication-factor REGEX=N` (`orders.*=3`); the regex matches whole topic
+/// names.
+pub fn parse_rf_change(s: &str) -> Result<(regex::Regex, usize), String> {
+    let (re, n) = s.rsplit_once('=').ok_or_else(|| {
+        format!("--set-replication-factor {s}: expected TOPIC_REGEX=N, e.g. orders.*=3")
+    })?;
+    let n: usize = n.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        format!(
+            "--set-replication-factor {s}: '{}' is not a replication factor (1 or more)",
+            n.trim()
+        )
+    })?;
+    let re = regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| {
+        format!("--set-replication-factor {s}: not a valid regular expression: {e}")
+    })?;
+    Ok((re, n))
+}
+
+/// A cluster prepared for replication-factor changes, for the planner to finish.
+#[derive(Debug, Clone)]
+pub struct RfPrepared {
+    /// The cluster as the planner sees it: lowered partitions already without their dropped
+    /// replicas, raised ones with a stand-in replica per missing one on `stand_ins`.
+    pub cluster: Cluster,
+    /// Stand-in brokers (excluded when planning, so the flow must place every replica they
+    /// hold on a real broker: rack-aware, balanced, fewest moves).
+    pub stand_ins: BTreeSet<BrokerId>,
+    /// The partitions whose replication factor changes: (from, to).
+    pub changed: BTreeMap<TopicPartition, (usize, usize)>,
+}
+
+/// Sets the replication factor of the topics matching each regex. Lowering drops, per
+/// partition, replicas out of the ISR first (when the ISR is known), then replicas in the
+/// partition's most crowded rack, then on the most loaded brokers, never the leader while
+/// another can go. Raising adds stand-in replicas on stand-in brokers that the planner must
+/// empty, so the new replicas are placed by the exact flow under the rack rule.
+pub fn set_replication_factors(
+    cluster: &Cluster,
+    targets: &[(regex::Regex, usize)],
+) -> Result<RfPrepared, String> {
+    let mut partitions = cluster.partitions.clone();
+    let mut changed = BTreeMap::new();
+    let mut load: BTreeMap<BrokerId, usize> = BTreeMap::new();
+    for p in &partitions {
+        for b in &p.replicas {
+            *load.entry(*b).or_insert(0) += 1;
+        }
+    }
+    let rack_of = |b: BrokerId| match cluster.broker(b) {
+        Some(x) => Cluster::rack_key(x),
+        None => format!("b:{b}"),
+    };
+    let max_id = cluster.brokers.iter().map(|b| b.id).max().unwrap_or(0);
+    let mut extra_needed = 0usize;
+    let mut matched_any = vec![false; targets.len()];
+    for p in partitions.iter_mut() {
+        let Some((i, &(_, n))) = targets
+            .iter()
+            .enumerate()
+            .find(|(_, (re, _))| re.is_match(&p.tp.topic))
+        else {
+            continue;
+        };
+        matched_any[i] = true;
+        let rf = p.replicas.len();
+        if rf == n {
+            continue;
+        }
+        changed.insert(p.tp.clone(), (rf, n));
+        if n > rf {
+            extra_needed = extra_needed.max(n - rf);
+            continue;
+        }
+        let leader = p.leader.or(p.replicas.first().copied());
+        while p.replicas.len() > n {
+            let mut per_rack: BTreeMap<String, usize> = BTreeMap::new();
+            for b in &p.replicas {
+                *per_rack.entry(rack_of(*b)).or_insert(0) += 1;
+            }
+            let key = |b: &BrokerId| {
+                (
+                    p.isr.as_ref().is_some_and(|isr| !isr.contains(b)),
+                    Some(*b) != leader,
+                    per_rack.get(&rack_of(*b)).copied().unwrap_or(0),
+                    load.get(b).copied().unwrap_or(0),
+                    *b,
+                )
+            };
+            let Some(drop) = p.replicas.iter().copied().max_by_key(key) else {
+                break;
+            };
+            p.replicas.retain(|b| *b != drop);
+            if let Some(l) = load.get_mut(&drop) {
+                *l = l.saturating_sub(1);
+            }
+        }
+    }
+    if let Some(i) = matched_any.iter().position(|m| !m) {
+        return Err(format!(
+            "--set-replication-factor: {} matches no topic",
+            targets[i]
+                .0
+                .as_str()
+                .trim_start_matches("^(?:")
+                .trim_end_matches(")$")
+        ));
+    }
+    let mut brokers = cluster.brokers.clone();
+    let stand_ins: Vec<BrokerId> = (1..=extra_needed as i64)
+        .map(|k| (max_id as i64 + k).min(i32::MAX as i64) as BrokerId)
+        .collect();
+    for &id in &stand_ins {
+        brokers.push(Broker {
+            id,
+            rack: Some(format!("__stand-in-{id}")),
+            capacity_bytes: None,
+        });
+    }
+    for p in partitions.iter_mut() {
+        if let Some(&(rf, n)) = changed.get(&p.tp) {
+            if n > rf {
+                p.replicas.extend(stand_ins.iter().take(n - rf));
+            }
+        }
+    }
+    Ok(RfPrepared {
+        cluster: Cluster::new(brokers, partitions),
+        stand_ins: stand_ins.into_iter().collect(),
+        changed,
+    })
 }
 
 /// Parses `--replace FROM=TO` (`5=12`).
@@ -265,5 +399,58 @@ mod tests {
         assert_eq!(parse_replacement("5=12").unwrap(), (5, 12));
         assert!(parse_replacement("5").unwrap_err().contains("FROM=TO"));
         assert!(parse_replacement("5=x").unwrap_err().contains("'x'"));
+    }
+
+    #[test]
+    fn lowering_drops_out_of_sync_then_crowded_racks_and_keeps_the_leader() {
+        use crate::model::{Partition, TopicPartition};
+        let b = |id, rack: &str| Broker {
+            id,
+            rack: Some(rack.into()),
+            capacity_bytes: None,
+        };
+        let p = |t: &str, reps: Vec<BrokerId>, isr: Option<Vec<BrokerId>>| Partition {
+            tp: TopicPartition::new(t, 0),
+            replicas: reps,
+            size_bytes: 1,
+            leader: None,
+            isr,
+            in_flight: None,
+        };
+        let c = Cluster::new(
+            vec![b(1, "a"), b(2, "a"), b(3, "b"), b(4, "c")],
+            vec![
+                // 3 is out of sync: it goes first.
+                p("x", vec![1, 3, 4], Some(vec![1, 4])),
+                // Two replicas in rack a: one of them goes, not the leader 1.
+                p("y", vec![1, 2, 3], None),
+                p("z", vec![3], None),
+            ],
+        );
+        let targets = vec![
+            parse_rf_change("x|y=2").unwrap(),
+            parse_rf_change("z=3").unwrap(),
+        ];
+        let r = set_replication_factors(&c, &targets).unwrap();
+        let reps = |t: &str| {
+            r.cluster.partitions[r
+                .cluster
+                .partition_index(&TopicPartition::new(t, 0))
+                .unwrap()]
+            .replicas
+            .clone()
+        };
+        assert_eq!(reps("x"), vec![1, 4]);
+        assert_eq!(reps("y"), vec![1, 3]);
+        // z gets two stand-ins after the largest id, excluded when planning.
+        assert_eq!(reps("z"), vec![3, 5, 6]);
+        assert_eq!(r.stand_ins.iter().copied().collect::<Vec<_>>(), vec![5, 6]);
+        assert_eq!(r.changed[&TopicPartition::new("z", 0)], (1, 3));
+        let e = set_replication_factors(&c, &[parse_rf_change("nope=2").unwrap()]).unwrap_err();
+        assert!(e.contains("nope matches no topic"), "{e}");
+        assert!(parse_rf_change("x=0").unwrap_err().contains("'0'"));
+        assert!(parse_rf_change("(=2")
+            .unwrap_err()
+            .contains("regular expression"));
     }
 }
