@@ -141,6 +141,7 @@ fn fixture_cases() {
             min_moves: bounds.forced_moves,
             max_moves: None,
             max_bytes: None,
+            max_leader_changes: None,
         };
         let violations = verify_plan(&cluster, &before, &after, &plan, &rollback, &rules);
         assert!(violations.is_empty(), "{name}: {violations:?}");

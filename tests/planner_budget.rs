@@ -117,3 +117,36 @@ fn a_budget_below_the_forced_moves_is_refused() {
     assert_eq!(out.moves, 24);
     assert!(out.after.replica_counts().get(&9).copied().unwrap_or(0) == 0);
 }
+
+#[test]
+fn leader_change_budgets_are_kept_or_refused_with_the_reason() {
+    let c = fixture("rack-repair");
+    let full = plan(&c, &PlanConfig::default()).unwrap();
+    for budget in 0..=full.leader_changes + 1 {
+        let cfg = PlanConfig {
+            max_leader_changes: Some(budget),
+            ..PlanConfig::default()
+        };
+        match plan(&c, &cfg) {
+            Ok(out) => {
+                assert!(
+                    out.leader_changes <= budget,
+                    "{} > {budget}",
+                    out.leader_changes
+                );
+                assert_eq!(
+                    out.moves, full.moves,
+                    "replica moves are not what this budget limits"
+                );
+                if budget >= full.leader_changes {
+                    assert_eq!(out.plan, full.plan);
+                }
+            }
+            Err(PlanError::Infeasible(list)) => {
+                let text = list[0].to_string();
+                assert!(text.contains("take the preferred leader away"), "{text}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -144,6 +144,7 @@ fn check_invariants(c: &Cluster, excluded: &BTreeSet<BrokerId>) -> Result<usize,
         min_moves: out.bounds.forced_moves,
         max_moves: None,
         max_bytes: None,
+        max_leader_changes: None,
     };
     let v = verify_plan(c, &out.before, &out.after, &out.plan, &out.rollback, &rules);
     assert!(v.is_empty(), "{v:?}");

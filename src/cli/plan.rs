@@ -95,7 +95,7 @@ pub struct PlanArgs {
     /// Broker replacement (repeatable): every replica of broker FROM moves to broker TO in
     /// the same position of its replica list; the plan is exactly that mapping and nothing
     /// else is rebalanced. TO may be a hypothetical broker from --add-brokers.
-    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight", "max_moves", "tradeoff"])]
+    #[arg(long, value_name = "FROM=TO", conflicts_with_all = ["exclude_brokers", "drain_rack", "plan_around_in_flight", "max_moves", "max_leader_changes", "tradeoff"])]
     pub replace: Vec<String>,
     /// Allow --replace onto a broker in another rack (the rack rule is then reported, not
     /// enforced).
@@ -105,6 +105,10 @@ pub struct PlanArgs {
     /// tightest balance reachable with that many moves), never a cut-down full plan.
     #[arg(long, value_name = "N")]
     pub max_moves: Option<usize>,
+    /// Budget: at most N preferred-leader changes (partitions whose first replica changes);
+    /// the leaders are balanced as well as that allows.
+    #[arg(long, value_name = "N")]
+    pub max_leader_changes: Option<usize>,
     /// Also plan under budgets of 0, 10, 25, 50 and 75 % of the full plan's moves and print
     /// (and write to FILE as JSON) what balance each reaches.
     #[arg(long, value_name = "FILE")]
@@ -114,7 +118,7 @@ pub struct PlanArgs {
     /// and the cluster balanced around them; lowering drops out-of-sync replicas first, then
     /// those in a partition's most crowded rack and on the most loaded brokers, never the
     /// leader while another can go.
-    #[arg(long, value_name = "TOPIC_REGEX=N", conflicts_with_all = ["replace", "max_moves", "tradeoff", "plan_around_in_flight"])]
+    #[arg(long, value_name = "TOPIC_REGEX=N", conflicts_with_all = ["replace", "max_moves", "max_leader_changes", "tradeoff", "plan_around_in_flight"])]
     pub set_replication_factor: Vec<String>,
     /// Do not print the report on stdout.
     #[arg(long, short)]
@@ -261,6 +265,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         max_disk_util: args.max_disk_util,
         frozen: frozen.clone(),
         max_moves: args.max_moves,
+        max_leader_changes: args.max_leader_changes,
         ..PlanConfig::default()
     };
     let outcome = if !args.set_replication_factor.is_empty() {

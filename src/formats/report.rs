@@ -92,6 +92,12 @@ impl PlanReport {
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
             "fixed_plan": o.facts.fixed_plan,
+            "leader_budget": o.leader_budget.as_ref().map(|b| json!({
+                "max_leader_changes": b.max_changes,
+                "band_widened_below": b.below,
+                "band_widened_above": b.above,
+                "full_balance_leader_changes": b.full_changes,
+            })),
             "budget": o.budget.as_ref().map(|b| json!({
                 "max_moves": b.max_moves,
                 "max_bytes": b.max_bytes,
@@ -302,6 +308,16 @@ impl PlanReport {
                 ", out of reach"
             }
         );
+        if let Some(b) = s["leader_budget"].as_object() {
+            let _ = writeln!(
+                t,
+                "leader budget:     {} changes: the tightest leader band within it is the uniform one widened by {} below and {} above; the full leader balance needs {} changes",
+                b["max_leader_changes"],
+                b["band_widened_below"],
+                b["band_widened_above"],
+                b["full_balance_leader_changes"]
+            );
+        }
         let _ = writeln!(
             t,
             "leader spread:     {} -> {}{}",

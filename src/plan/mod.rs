@@ -51,6 +51,8 @@ pub struct PlanConfig {
     /// minimises moves, so the layouts it tries can copy more bytes than needed (no CLI
     /// flag until a byte-aware objective exists).
     pub max_bytes: Option<u64>,
+    /// Budget on preferred-leader changes: the best leader balance with at most this many.
+    pub max_leader_changes: Option<usize>,
 }
 
 impl Default for PlanConfig {
@@ -63,6 +65,7 @@ impl Default for PlanConfig {
             frozen: BTreeSet::new(),
             max_moves: None,
             max_bytes: None,
+            max_leader_changes: None,
         }
     }
 }
@@ -114,7 +117,7 @@ impl fmt::Display for Infeasible {
             Infeasible::Rule(rule) => f.write_str(rule),
             Infeasible::OverBudget { budget, needed } => write!(
                 f,
-                "the budget of {budget} is below what the hard rules force ({needed}): raise the budget"
+                "the budget of {budget} is too small: {needed}; raise the budget"
             ),
             Infeasible::NotEnoughBrokers { tp, rf, allowed } => write!(
                 f,
@@ -212,6 +215,18 @@ pub struct PlanOutcome {
     pub facts: SolverFacts,
     /// Set when a budget bound the plan.
     pub budget: Option<BudgetOutcome>,
+    /// Set when the leader-change budget bound the leader balance.
+    pub leader_budget: Option<LeaderBudgetOutcome>,
+}
+
+/// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
+/// is the tightest within it; the full leader balance would change `full_changes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderBudgetOutcome {
+    pub max_changes: usize,
+    pub below: usize,
+    pub above: usize,
+    pub full_changes: usize,
 }
 
 /// How a budget shaped the plan: the uniform band widened by `below`/`above` replicas per
@@ -286,6 +301,7 @@ pub fn fixed_outcome(
         min_moves: 0,
         max_moves: None,
         max_bytes: None,
+        max_leader_changes: None,
     };
     let carried: BTreeSet<String> = verify::verify_plan(
         cluster,
@@ -330,6 +346,7 @@ pub fn fixed_outcome(
             ..SolverFacts::default()
         },
         budget: None,
+        leader_budget: None,
     })
 }
 
@@ -526,7 +543,23 @@ fn plan_core(
             None => break,
         }
     }
-    let leader_band_reached = lrounds == 1 && lsol.band_violation == 0;
+    let mut leader_band_reached = lrounds == 1 && lsol.band_violation == 0;
+    let mut leader_budget = None;
+    if let Some(max_changes) = config.max_leader_changes {
+        if lsol.changes > max_changes {
+            let full_changes = lsol.changes;
+            let (below, above, sol) =
+                fit_leader_budget(cluster, &topo, &new_sets, &lbands, max_changes, &mut facts)?;
+            lsol = sol;
+            leader_band_reached = false;
+            leader_budget = Some(LeaderBudgetOutcome {
+                max_changes,
+                below,
+                above,
+                full_changes,
+            });
+        }
+    }
 
     let after = Layout {
         replicas: new_sets
@@ -578,6 +611,7 @@ fn plan_core(
         min_moves: bounds.forced_moves,
         max_moves: config.max_moves,
         max_bytes: config.max_bytes,
+        max_leader_changes: config.max_leader_changes,
     };
     let violations = verify::verify_plan(cluster, &before, &after, &plan, &rollback, &rules);
     if !violations.is_empty() {
@@ -604,6 +638,7 @@ fn plan_core(
         capacity_repair: repair,
         facts,
         budget,
+        leader_budget,
     })
 }
 
@@ -709,7 +744,7 @@ fn fit_budget(
         return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
             budget: budget_text(config),
             needed: format!(
-                "{} moves, {} bytes",
+                "the hard rules (excluded brokers, rack repairs) force {} moves, {} bytes",
                 sol.moves,
                 solution_bytes(cluster, topo, &sol.replicas)
             ),
@@ -729,6 +764,79 @@ fn fit_budget(
     }
     let (below, above, sol) = best;
     Ok((below, above, sol, widen(below, above)))
+}
+
+/// The tightest widening of the leader bands whose change-minimal leader choice makes at
+/// most `max_changes` preferred-leader changes (same search as `fit_budget`). Fails when
+/// the replica moves alone force more changes (a partition whose preferred leader leaves
+/// its replica set must change it).
+fn fit_leader_budget(
+    cluster: &Cluster,
+    topo: &Topology,
+    sets: &[Vec<usize>],
+    bands: &Bands,
+    max_changes: usize,
+    facts: &mut SolverFacts,
+) -> Result<(usize, usize, leaders::LeaderSolution), PlanError> {
+    let widen = |below: usize, above: usize| Bands {
+        lo: bands
+            .lo
+            .iter()
+            .zip(&topo.allowed)
+            .map(|(l, a)| if *a { l.saturating_sub(below) } else { *l })
+            .collect(),
+        hi: bands
+            .hi
+            .iter()
+            .zip(&topo.allowed)
+            .map(|(h, a)| if *a { h + above } else { *h })
+            .collect(),
+    };
+    let mut attempt =
+        |s: usize| -> Result<Option<(usize, usize, leaders::LeaderSolution)>, PlanError> {
+            let mut splits: Vec<(usize, usize)> =
+                (0..=8).map(|k| (s * k / 8, s - s * k / 8)).collect();
+            splits.dedup();
+            let mut best: Option<(usize, usize, leaders::LeaderSolution)> = None;
+            for &(below, above) in &splits {
+                let sol = leaders::solve_leaders(cluster, topo, sets, &widen(below, above))
+                    .map_err(|e| PlanError::Internal(e.to_string()))?;
+                facts.phases += sol.phases;
+                facts.rounds += 1;
+                if sol.changes <= max_changes
+                    && best
+                        .as_ref()
+                        .is_none_or(|(_, _, b)| sol.changes < b.changes)
+                {
+                    best = Some((below, above, sol));
+                }
+            }
+            Ok(best)
+        };
+    let total = cluster.partitions.len();
+    let Some(mut best) = attempt(2 * total)? else {
+        let forced = leaders::solve_leaders(cluster, topo, sets, &widen(total, total))
+            .map_err(|e| PlanError::Internal(e.to_string()))?
+            .changes;
+        return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+            budget: format!("{max_changes} leader changes"),
+            needed: format!(
+                "the plan's replica moves take the preferred leader away from {forced} partitions (a --max-moves budget moves fewer replicas)"
+            ),
+        }]));
+    };
+    let (mut lo, mut hi) = (0usize, 2 * total);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match attempt(mid)? {
+            Some(found) => {
+                hi = mid;
+                best = found;
+            }
+            None => lo = mid,
+        }
+    }
+    Ok(best)
 }
 
 /// Pins the brokers whose load left the band at that load and gives the others the band

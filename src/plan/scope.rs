@@ -111,6 +111,7 @@ pub(super) fn plan_scoped(
         frozen: BTreeSet::new(),
         max_moves: config.max_moves,
         max_bytes: config.max_bytes,
+        max_leader_changes: config.max_leader_changes,
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);

@@ -18,6 +18,8 @@ pub struct VerifyRules<'a> {
     /// Budgets the plan must stay within (replica moves, bytes copied).
     pub max_moves: Option<usize>,
     pub max_bytes: Option<u64>,
+    /// Budget on preferred-leader changes (`replicas[0]` differs).
+    pub max_leader_changes: Option<usize>,
 }
 
 /// True for the verifier's rack-rule message (`t-0: 2 replicas in rack a (at most 1
@@ -132,6 +134,19 @@ pub fn verify_plan(
         if moves > m {
             v.push(format!(
                 "the plan makes {moves} moves, over the budget of {m}"
+            ));
+        }
+    }
+    if let Some(m) = rules.max_leader_changes {
+        let changed = before
+            .replicas
+            .iter()
+            .zip(&after.replicas)
+            .filter(|(o, n)| o.first() != n.first())
+            .count();
+        if changed > m {
+            v.push(format!(
+                "the plan changes {changed} preferred leaders, over the budget of {m}"
             ));
         }
     }
