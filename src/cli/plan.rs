@@ -19,7 +19,7 @@ use kafka_replan::plan::scenario::{
     set_replication_factors,
 };
 use kafka_replan::plan::schedule::schedule;
-use kafka_replan::plan::{fixed_outcome, plan, PlanConfig, PlanError};
+use kafka_replan::plan::{fixed_outcome, plan, Balance, PlanConfig, PlanError};
 
 use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
@@ -105,6 +105,11 @@ pub struct PlanArgs {
     /// tightest balance reachable with that many moves), never a cut-down full plan.
     #[arg(long, value_name = "N")]
     pub max_moves: Option<usize>,
+    /// What to balance: `count` (replica and leader counts per broker, exact, fewest moves)
+    /// or `count+bytes` (the same counts, then disk use evened out by count-preserving
+    /// replica swaps, at the cost of extra moves).
+    #[arg(long, value_enum, default_value = "count")]
+    pub balance: BalanceArg,
     /// Budget: at most N preferred-leader changes (partitions whose first replica changes);
     /// the leaders are balanced as well as that allows.
     #[arg(long, value_name = "N")]
@@ -266,6 +271,10 @@ pub fn run(args: PlanArgs) -> CliResult {
         frozen: frozen.clone(),
         max_moves: args.max_moves,
         max_leader_changes: args.max_leader_changes,
+        balance: match args.balance {
+            BalanceArg::Count => Balance::Count,
+            BalanceArg::CountBytes => Balance::CountBytes,
+        },
         ..PlanConfig::default()
     };
     let outcome = if !args.set_replication_factor.is_empty() {
@@ -380,6 +389,13 @@ pub fn run(args: PlanArgs) -> CliResult {
         super::print_stdout(&text);
     }
     Ok(EXIT_OK)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BalanceArg {
+    Count,
+    #[value(name = "count+bytes")]
+    CountBytes,
 }
 
 /// One point of the budget trade-off curve.

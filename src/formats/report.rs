@@ -92,6 +92,10 @@ impl PlanReport {
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
             "fixed_plan": o.facts.fixed_plan,
+            "bytes_refinement": o.bytes_refinement.as_ref().map(|r| json!({
+                "swaps": r.swaps,
+                "move_delta": r.move_delta,
+            })),
             "leader_budget": o.leader_budget.as_ref().map(|b| json!({
                 "max_leader_changes": b.max_changes,
                 "band_widened_below": b.below,
@@ -345,6 +349,14 @@ impl PlanReport {
             "rack violations:   {} -> {}",
             s["before"]["rack_violations"], s["after"]["rack_violations"]
         );
+        if let Some(r) = s["bytes_refinement"].as_object() {
+            let _ = writeln!(
+                t,
+                "bytes balance:     {} count-preserving swaps ({:+} moves against the count optimum)",
+                r["swaps"],
+                r["move_delta"].as_i64().unwrap_or(0)
+            );
+        }
         let rep = &s["capacity_repair"];
         if rep["redirected"].as_u64().unwrap_or(0)
             + rep["swaps"].as_u64().unwrap_or(0)

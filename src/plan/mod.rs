@@ -10,6 +10,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod bounds;
+pub mod bytes;
 pub mod capacity;
 pub mod kafka_placement;
 pub mod leaders;
@@ -53,6 +54,19 @@ pub struct PlanConfig {
     pub max_bytes: Option<u64>,
     /// Budget on preferred-leader changes: the best leader balance with at most this many.
     pub max_leader_changes: Option<usize>,
+    /// What to balance: replica counts (exact), or counts and then disk bytes inside the
+    /// count band (local search).
+    pub balance: Balance,
+}
+
+/// The balance objective (`--balance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Balance {
+    /// Replica and leader counts per broker, exactly (min-cost flow), fewest moves.
+    #[default]
+    Count,
+    /// Counts as above, then disk use evened out by count-preserving swaps.
+    CountBytes,
 }
 
 impl Default for PlanConfig {
@@ -66,6 +80,7 @@ impl Default for PlanConfig {
             max_moves: None,
             max_bytes: None,
             max_leader_changes: None,
+            balance: Balance::Count,
         }
     }
 }
@@ -217,6 +232,8 @@ pub struct PlanOutcome {
     pub budget: Option<BudgetOutcome>,
     /// Set when the leader-change budget bound the leader balance.
     pub leader_budget: Option<LeaderBudgetOutcome>,
+    /// Set in `count+bytes` mode: the swaps that evened out disk use.
+    pub bytes_refinement: Option<bytes::BytesRefinement>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -347,6 +364,7 @@ pub fn fixed_outcome(
         },
         budget: None,
         leader_budget: None,
+        bytes_refinement: None,
     })
 }
 
@@ -516,6 +534,13 @@ fn plan_core(
         }
     }
 
+    let bytes_refinement = (config.balance == Balance::CountBytes).then(|| {
+        let left = config
+            .max_moves
+            .map(|m| m.saturating_sub(solution_moves(cluster, &topo, &new_sets)));
+        bytes::refine(cluster, &topo, &limits, &mut new_sets, left)
+    });
+
     // Leader stage.
     let mut lbands = match base {
         None => leaders::uniform_leader_bands(cluster.partitions.len(), &topo),
@@ -639,6 +664,7 @@ fn plan_core(
         facts,
         budget,
         leader_budget,
+        bytes_refinement,
     })
 }
 

@@ -112,6 +112,7 @@ pub(super) fn plan_scoped(
         max_moves: config.max_moves,
         max_bytes: config.max_bytes,
         max_leader_changes: config.max_leader_changes,
+        balance: config.balance,
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);
