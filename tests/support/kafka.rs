@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -40,7 +42,13 @@ pub struct Cluster {
     pub tool: PathBuf,
     /// `scripts/kafka-cluster.sh`.
     pub cluster_script: PathBuf,
+    /// Held while the test (and its topic guards) use the cluster: the tests of one binary
+    /// run in parallel threads, and Kafka's `--execute` refuses to start while any other
+    /// reassignment exists in the cluster, so tests that move partitions must not overlap.
+    _exclusive: Rc<MutexGuard<'static, ()>>,
 }
+
+static CLUSTER_LOCK: Mutex<()> = Mutex::new(());
 
 fn required_env(name: &str) -> String {
     match std::env::var(name) {
@@ -57,6 +65,8 @@ impl Cluster {
     /// Reads the cluster's environment. Panics (fails the test) when it is missing: these
     /// tests must never pass without having talked to Kafka.
     pub fn from_env() -> Cluster {
+        // A test that panicked while holding the lock leaves the cluster usable.
+        let exclusive = Rc::new(CLUSTER_LOCK.lock().unwrap_or_else(|e| e.into_inner()));
         let bootstrap = required_env("KAFKA_REPLAN_TEST_BOOTSTRAP");
         let broker_ids = required_env("KAFKA_REPLAN_TEST_BROKER_IDS")
             .split(',')
@@ -101,6 +111,7 @@ impl Cluster {
                 .into(),
             tool,
             cluster_script,
+            _exclusive: exclusive,
         }
     }
 
