@@ -46,7 +46,7 @@ pub async fn cancel_plan(
     };
     // Brokers learn the revert from the controller a moment later: wait (briefly) until the
     // cancelled partitions show their original set before comparing orders.
-    let mut current = current_replicas(admin, plan).await?;
+    let mut current = super::current_replicas(admin, plan.changes.keys()).await?;
     for _ in 0..20 {
         let settled = cancelled.iter().filter(|(_, r)| r.is_ok()).all(|(tp, _)| {
             match (original.and_then(|o| o.changes.get(tp)), current.get(tp)) {
@@ -58,7 +58,7 @@ pub async fn cancel_plan(
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        current = current_replicas(admin, plan).await?;
+        current = super::current_replicas(admin, plan.changes.keys()).await?;
     }
     let mut reorder: BTreeMap<TopicPartition, Option<Vec<BrokerId>>> = BTreeMap::new();
     for (tp, target) in &plan.changes {
@@ -113,24 +113,6 @@ fn same_set(a: &[BrokerId], b: &[BrokerId]) -> bool {
     x.sort_unstable();
     y.sort_unstable();
     x == y
-}
-
-async fn current_replicas(
-    admin: &impl Admin,
-    plan: &Plan,
-) -> Result<BTreeMap<TopicPartition, Vec<BrokerId>>, Error> {
-    let mut topics: Vec<String> = plan.changes.keys().map(|tp| tp.topic.clone()).collect();
-    topics.dedup();
-    let mut out = BTreeMap::new();
-    for t in admin.describe_topics(Some(&topics)).await? {
-        for p in &t.partitions {
-            out.insert(
-                TopicPartition::new(t.name.clone(), p.partition),
-                p.replicas.clone(),
-            );
-        }
-    }
-    Ok(out)
 }
 
 /// One line per partition, for the operator.

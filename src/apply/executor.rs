@@ -425,30 +425,11 @@ fn classify(
     }
 }
 
-async fn current_replicas(
-    admin: &impl Admin,
-    tps: &[TopicPartition],
-) -> Result<BTreeMap<TopicPartition, Vec<BrokerId>>, Error> {
-    let topics: Vec<String> = tps
-        .iter()
-        .map(|tp| tp.topic.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut out = BTreeMap::new();
-    for t in admin.describe_topics(Some(&topics)).await? {
-        for p in t.partitions {
-            out.insert(TopicPartition::new(t.name.clone(), p.partition), p.replicas);
-        }
-    }
-    Ok(out)
-}
-
 /// The state of every move of a batch.
 async fn batch_states(admin: &impl Admin, batch: &JournalBatch) -> Result<Vec<MoveState>, Error> {
     let tps = batch.partitions();
     let ongoing = admin.list_reassignments(Some(&tps)).await?;
-    let current = current_replicas(admin, &tps).await?;
+    let current = super::current_replicas(admin, &tps).await?;
     Ok(batch
         .moves
         .iter()
@@ -771,7 +752,7 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                 )));
             }
             if ongoing.is_empty() {
-                let current = match current_replicas(self.admin, &tps).await {
+                let current = match super::current_replicas(self.admin, &tps).await {
                     Ok(c) => c,
                     Err(e) if e.is_retriable() => {
                         tokio::time::sleep(self.opts.poll_interval).await;

@@ -12,3 +12,29 @@ pub mod ledger;
 pub mod status;
 pub mod throttle;
 pub mod verify;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::kafka::{Admin, Error};
+use crate::model::{BrokerId, TopicPartition};
+
+/// The current replica lists of every partition of the topics of `tps` (one Metadata call).
+/// A partition missing from the answer is missing from the map.
+pub(crate) async fn current_replicas<'a>(
+    admin: &impl Admin,
+    tps: impl IntoIterator<Item = &'a TopicPartition>,
+) -> Result<BTreeMap<TopicPartition, Vec<BrokerId>>, Error> {
+    let topics: Vec<String> = tps
+        .into_iter()
+        .map(|tp| tp.topic.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = BTreeMap::new();
+    for t in admin.describe_topics(Some(&topics)).await? {
+        for p in t.partitions {
+            out.insert(TopicPartition::new(t.name.clone(), p.partition), p.replicas);
+        }
+    }
+    Ok(out)
+}

@@ -2,7 +2,7 @@
 //! in ListPartitionReassignments ⇒ still in progress; otherwise the current replica list is
 //! compared, as an ordered list, with the plan's.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::formats::join_ids;
 use crate::kafka::{Admin, Error};
@@ -27,23 +27,7 @@ pub async fn plan_status(
 ) -> Result<BTreeMap<TopicPartition, PartitionStatus>, Error> {
     let tps: Vec<TopicPartition> = plan.changes.keys().cloned().collect();
     let in_flight = admin.list_reassignments(Some(&tps)).await?;
-    let topics: Vec<String> = plan
-        .changes
-        .keys()
-        .map(|tp| tp.topic.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let metadata = admin.describe_topics(Some(&topics)).await?;
-    let mut current: BTreeMap<TopicPartition, Vec<BrokerId>> = BTreeMap::new();
-    for t in &metadata {
-        for p in &t.partitions {
-            current.insert(
-                TopicPartition::new(t.name.clone(), p.partition),
-                p.replicas.clone(),
-            );
-        }
-    }
+    let current = super::current_replicas(admin, plan.changes.keys()).await?;
     Ok(plan
         .changes
         .iter()
