@@ -470,7 +470,7 @@ fn plan_core(
     let optimum_moves = solution.moves;
     let has_budget = config.max_moves.is_some() || config.max_bytes.is_some();
     let full_bytes = if has_budget {
-        solution_bytes(cluster, &topo, &solution.replicas)
+        solution_copies(cluster, &topo, &solution.replicas).1
     } else {
         0
     };
@@ -522,8 +522,7 @@ fn plan_core(
         if !over.is_empty() {
             return Err(PlanError::Infeasible(over));
         }
-        let moved = solution_moves(cluster, &topo, &new_sets);
-        let bytes = solution_bytes(cluster, &topo, &new_sets);
+        let (moved, bytes) = solution_copies(cluster, &topo, &new_sets);
         if !within_budget(config, moved, bytes) {
             return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
                 budget: budget_text(config),
@@ -537,7 +536,7 @@ fn plan_core(
     let bytes_refinement = (config.balance == Balance::CountBytes).then(|| {
         let left = config
             .max_moves
-            .map(|m| m.saturating_sub(solution_moves(cluster, &topo, &new_sets)));
+            .map(|m| m.saturating_sub(solution_copies(cluster, &topo, &new_sets).0));
         bytes::refine(cluster, &topo, &limits, &mut new_sets, left)
     });
 
@@ -683,50 +682,26 @@ fn budget_text(config: &PlanConfig) -> String {
     parts.join(" and ")
 }
 
-/// Replicas a layout (broker indices) adds: every replica not on its broker now.
-fn solution_moves(cluster: &Cluster, topo: &Topology, sets: &[Vec<usize>]) -> usize {
+/// Replicas a layout (broker indices) adds — every replica not on its broker now — and the
+/// bytes they copy.
+fn solution_copies(cluster: &Cluster, topo: &Topology, sets: &[Vec<usize>]) -> (usize, u64) {
     cluster
         .partitions
         .iter()
         .zip(sets)
-        .map(|(p, set)| {
-            set.iter()
-                .filter(|&&b| !p.replicas.contains(&topo.ids[b]))
-                .count()
-        })
-        .sum()
-}
-
-/// Bytes a replica layout (broker indices) copies: every replica not on its broker now.
-fn solution_bytes(cluster: &Cluster, topo: &Topology, sets: &[Vec<usize>]) -> u64 {
-    cluster
-        .partitions
-        .iter()
-        .zip(sets)
-        .map(|(p, set)| {
+        .fold((0, 0), |(moves, bytes), (p, set)| {
             let added = set
                 .iter()
                 .filter(|&&b| !p.replicas.contains(&topo.ids[b]))
-                .count() as u64;
-            added * p.size_bytes
+                .count();
+            (moves + added, bytes + added as u64 * p.size_bytes)
         })
-        .sum()
 }
 
-/// The tightest widening of `bands` (by `below` replicas under each allowed broker's lower
-/// limit and `above` over its upper one) whose move-minimal layout fits the budget. The
-/// exact flow gives the fewest moves for each band, and fewer moves with every widening, so
-/// a binary search over the total widening `below + above` (split evenly, either way round)
-/// finds the smallest widening in budget. Fails when even no band at all (only the hard
-/// rules) does not fit.
-fn fit_budget(
-    cluster: &Cluster,
-    topo: &Topology,
-    bands: &Bands,
-    config: &PlanConfig,
-    facts: &mut SolverFacts,
-) -> Result<(usize, usize, replicas::FlowSolution, Bands), PlanError> {
-    let widen = |below: usize, above: usize| Bands {
+/// `bands` widened by `below` under each allowed broker's lower limit and `above` over its
+/// upper one.
+fn widen_bands(bands: &Bands, topo: &Topology, below: usize, above: usize) -> Bands {
+    Bands {
         lo: bands
             .lo
             .iter()
@@ -739,45 +714,38 @@ fn fit_budget(
             .zip(&topo.allowed)
             .map(|(h, a)| if *a { h + above } else { *h })
             .collect(),
-    };
-    let mut attempt =
-        |s: usize| -> Result<Option<(usize, usize, replicas::FlowSolution)>, PlanError> {
-            // The best split of the widening between the two sides depends on where the
-            // imbalance is (empty new brokers far below, loaded ones a little above), so
-            // several are tried; each is monotone in `s`, so the search over `s` holds.
-            let mut splits: Vec<(usize, usize)> =
-                (0..=8).map(|k| (s * k / 8, s - s * k / 8)).collect();
-            splits.dedup();
-            let mut best: Option<(usize, usize, replicas::FlowSolution)> = None;
-            for &(below, above) in &splits {
-                let sol = replicas::solve_flow(cluster, topo, &widen(below, above))
-                    .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
-                facts.phases += sol.phases;
-                facts.rounds += 1;
-                let bytes = solution_bytes(cluster, topo, &sol.replicas);
-                if within_budget(config, sol.moves, bytes)
-                    && best.as_ref().is_none_or(|(_, _, b)| sol.moves < b.moves)
-                {
-                    best = Some((below, above, sol));
+    }
+}
+
+/// The smallest total widening `s <= max_s` (split into `below + above`) for which `solve`
+/// finds a layout within the budget: `solve(below, above)` returns the layout and its cost
+/// (moves, leader changes), or `None` when it is over the budget. The exact flows give the
+/// cheapest layout for each band and a cheaper one with every widening, so a binary search
+/// over `s` holds. The best split depends on where the imbalance is (empty new brokers far
+/// below, loaded ones a little above), so nine splits are tried per `s`, the cheapest kept;
+/// each is monotone in `s`. `None` when even `max_s` does not fit.
+fn tightest_widening<S>(
+    max_s: usize,
+    mut solve: impl FnMut(usize, usize) -> Result<Option<(S, usize)>, PlanError>,
+) -> Result<Option<(usize, usize, S)>, PlanError> {
+    let mut attempt = |s: usize| -> Result<Option<(usize, usize, S)>, PlanError> {
+        let mut splits: Vec<(usize, usize)> = (0..=8).map(|k| (s * k / 8, s - s * k / 8)).collect();
+        splits.dedup();
+        let mut best: Option<(usize, usize, S, usize)> = None;
+        for (below, above) in splits {
+            if let Some((sol, cost)) = solve(below, above)? {
+                if best.as_ref().is_none_or(|b| cost < b.3) {
+                    best = Some((below, above, sol, cost));
                 }
             }
-            Ok(best)
-        };
-    let total = cluster.total_replicas();
-    let Some(mut best) = attempt(2 * total)? else {
-        let sol = replicas::solve_flow(cluster, topo, &widen(total, total))
-            .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
-        return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
-            budget: budget_text(config),
-            needed: format!(
-                "the hard rules (excluded brokers, rack repairs) force {} moves, {} bytes",
-                sol.moves,
-                solution_bytes(cluster, topo, &sol.replicas)
-            ),
-        }]));
+        }
+        Ok(best.map(|(below, above, sol, _)| (below, above, sol)))
+    };
+    let Some(mut best) = attempt(max_s)? else {
+        return Ok(None);
     };
     // `lo` does not fit (0: the unconstrained optimum did not), `hi` does.
-    let (mut lo, mut hi) = (0usize, 2 * total);
+    let (mut lo, mut hi) = (0usize, max_s);
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         match attempt(mid)? {
@@ -788,14 +756,48 @@ fn fit_budget(
             None => lo = mid,
         }
     }
-    let (below, above, sol) = best;
-    Ok((below, above, sol, widen(below, above)))
+    Ok(Some(best))
+}
+
+/// The tightest widening of the replica `bands` whose move-minimal layout fits the budget
+/// (`tightest_widening`). Fails when even no band at all (only the hard rules) does not fit.
+fn fit_budget(
+    cluster: &Cluster,
+    topo: &Topology,
+    bands: &Bands,
+    config: &PlanConfig,
+    facts: &mut SolverFacts,
+) -> Result<(usize, usize, replicas::FlowSolution, Bands), PlanError> {
+    let mut solve = |below: usize, above: usize| {
+        let sol = replicas::solve_flow(cluster, topo, &widen_bands(bands, topo, below, above))
+            .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+        facts.phases += sol.phases;
+        facts.rounds += 1;
+        let (moves, bytes) = solution_copies(cluster, topo, &sol.replicas);
+        Ok(within_budget(config, moves, bytes).then_some((sol, moves)))
+    };
+    let total = cluster.total_replicas();
+    match tightest_widening(2 * total, &mut solve)? {
+        Some((below, above, sol)) => {
+            Ok((below, above, sol, widen_bands(bands, topo, below, above)))
+        }
+        None => {
+            let sol = replicas::solve_flow(cluster, topo, &widen_bands(bands, topo, total, total))
+                .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+            let (moves, bytes) = solution_copies(cluster, topo, &sol.replicas);
+            Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+                budget: budget_text(config),
+                needed: format!(
+                    "the hard rules (excluded brokers, rack repairs) force {moves} moves, {bytes} bytes"
+                ),
+            }]))
+        }
+    }
 }
 
 /// The tightest widening of the leader bands whose change-minimal leader choice makes at
-/// most `max_changes` preferred-leader changes (same search as `fit_budget`). Fails when
-/// the replica moves alone force more changes (a partition whose preferred leader leaves
-/// its replica set must change it).
+/// most `max_changes` preferred-leader changes. Fails when the replica moves alone force
+/// more changes (a partition whose preferred leader leaves its replica set must change it).
 fn fit_leader_budget(
     cluster: &Cluster,
     topo: &Topology,
@@ -804,65 +806,35 @@ fn fit_leader_budget(
     max_changes: usize,
     facts: &mut SolverFacts,
 ) -> Result<(usize, usize, leaders::LeaderSolution), PlanError> {
-    let widen = |below: usize, above: usize| Bands {
-        lo: bands
-            .lo
-            .iter()
-            .zip(&topo.allowed)
-            .map(|(l, a)| if *a { l.saturating_sub(below) } else { *l })
-            .collect(),
-        hi: bands
-            .hi
-            .iter()
-            .zip(&topo.allowed)
-            .map(|(h, a)| if *a { h + above } else { *h })
-            .collect(),
+    let mut solve = |below: usize, above: usize| {
+        let sol =
+            leaders::solve_leaders(cluster, topo, sets, &widen_bands(bands, topo, below, above))
+                .map_err(|e| PlanError::Internal(e.to_string()))?;
+        facts.phases += sol.phases;
+        facts.rounds += 1;
+        let changes = sol.changes;
+        Ok((changes <= max_changes).then_some((sol, changes)))
     };
-    let mut attempt =
-        |s: usize| -> Result<Option<(usize, usize, leaders::LeaderSolution)>, PlanError> {
-            let mut splits: Vec<(usize, usize)> =
-                (0..=8).map(|k| (s * k / 8, s - s * k / 8)).collect();
-            splits.dedup();
-            let mut best: Option<(usize, usize, leaders::LeaderSolution)> = None;
-            for &(below, above) in &splits {
-                let sol = leaders::solve_leaders(cluster, topo, sets, &widen(below, above))
-                    .map_err(|e| PlanError::Internal(e.to_string()))?;
-                facts.phases += sol.phases;
-                facts.rounds += 1;
-                if sol.changes <= max_changes
-                    && best
-                        .as_ref()
-                        .is_none_or(|(_, _, b)| sol.changes < b.changes)
-                {
-                    best = Some((below, above, sol));
-                }
-            }
-            Ok(best)
-        };
     let total = cluster.partitions.len();
-    let Some(mut best) = attempt(2 * total)? else {
-        let forced = leaders::solve_leaders(cluster, topo, sets, &widen(total, total))
+    match tightest_widening(2 * total, &mut solve)? {
+        Some(found) => Ok(found),
+        None => {
+            let forced = leaders::solve_leaders(
+                cluster,
+                topo,
+                sets,
+                &widen_bands(bands, topo, total, total),
+            )
             .map_err(|e| PlanError::Internal(e.to_string()))?
             .changes;
-        return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
-            budget: format!("{max_changes} leader changes"),
-            needed: format!(
-                "the plan's replica moves take the preferred leader away from {forced} partitions (a --max-moves budget moves fewer replicas)"
-            ),
-        }]));
-    };
-    let (mut lo, mut hi) = (0usize, 2 * total);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        match attempt(mid)? {
-            Some(found) => {
-                hi = mid;
-                best = found;
-            }
-            None => lo = mid,
+            Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+                budget: format!("{max_changes} leader changes"),
+                needed: format!(
+                    "the plan's replica moves take the preferred leader away from {forced} partitions (a --max-moves budget moves fewer replicas)"
+                ),
+            }]))
         }
     }
-    Ok(best)
 }
 
 /// Pins the brokers whose load left the band at that load and gives the others the band
