@@ -463,3 +463,73 @@ fn set_replication_factor_raises_and_lowers_rack_aware() {
         "{err}"
     );
 }
+
+/// `--max-moves` with `--tradeoff`: the plan keeps the budget, the curve is printed and
+/// written as JSON, each point within its budget and balancing no worse as budgets grow.
+#[test]
+fn budget_and_tradeoff_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let curve = dir.path().join("curve.json");
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "--snapshot",
+            &fixture("scale-out"),
+            "--max-moves",
+            "30",
+            "--output",
+        ])
+        .arg(&plan)
+        .arg("--tradeoff")
+        .arg(&curve)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("replica moves:     30 "), "{text}");
+    assert!(
+        text.contains("trade-off (budget -> balance; the full balance needs 60 moves)"),
+        "{text}"
+    );
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&curve).unwrap()).unwrap();
+    assert_eq!(c["full_balance_moves"], 60);
+    let points = c["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6);
+    let mut last = u64::MAX;
+    for p in points {
+        assert!(
+            p["moves"].as_u64().unwrap() <= p["budget_moves"].as_u64().unwrap(),
+            "{p}"
+        );
+        let spread = p["replica_spread"].as_u64().unwrap();
+        assert!(spread <= last, "{p}");
+        last = spread;
+    }
+    assert_eq!(last, 0, "the full budget balances completely");
+    // A budget below the forced moves: exit 1, both numbers named, nothing written.
+    std::fs::remove_file(&plan).unwrap();
+    let out = Command::new(bin())
+        .args([
+            "plan",
+            "--snapshot",
+            &fixture("decommission"),
+            "--exclude-brokers",
+            "9",
+            "--max-moves",
+            "3",
+            "--output",
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the budget of 3 moves is too small: the hard rules (excluded brokers, rack repairs) force 24 moves"), "{err}");
+    assert!(!plan.exists());
+}

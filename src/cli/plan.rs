@@ -14,6 +14,7 @@ use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
 use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
+use kafka_replan::plan::metrics::layout_stats;
 use kafka_replan::plan::scenario::{
     add_brokers, parse_replacement, parse_rf_change, rack_brokers, replace_brokers,
     set_replication_factors,
@@ -465,24 +466,6 @@ impl Tradeoff {
     }
 }
 
-/// Spread (max − min) of per-broker counts over the brokers that are not excluded.
-fn spread(
-    counts: &std::collections::BTreeMap<BrokerId, usize>,
-    cluster: &Cluster,
-    config: &PlanConfig,
-) -> usize {
-    let v: Vec<usize> = cluster
-        .brokers
-        .iter()
-        .filter(|b| !config.excluded.contains(&b.id))
-        .map(|b| counts.get(&b.id).copied().unwrap_or(0))
-        .collect();
-    match (v.iter().max(), v.iter().min()) {
-        (Some(a), Some(b)) => a - b,
-        _ => 0,
-    }
-}
-
 /// Plans again under move budgets of 0, 10, 25, 50, 75 and 100 % of the full plan's moves.
 fn tradeoff_curve(
     cluster: &Cluster,
@@ -507,12 +490,16 @@ fn tradeoff_curve(
             ..config.clone()
         };
         let result = match plan(cluster, &cfg) {
-            Ok(o) => Some(TradeoffResult {
-                moves: o.moves,
-                bytes: o.bytes_moved,
-                replica_spread: spread(&o.after.replica_counts(), cluster, config),
-                leader_spread: spread(&o.after.leader_counts(), cluster, config),
-            }),
+            Ok(o) => {
+                // The scorer's definitions, as in the report.
+                let stats = layout_stats(cluster, &o.after, &config.excluded);
+                Some(TradeoffResult {
+                    moves: o.moves,
+                    bytes: o.bytes_moved,
+                    replica_spread: stats.replicas_spread,
+                    leader_spread: stats.leaders_spread,
+                })
+            }
             Err(PlanError::Infeasible(_)) => None,
             Err(e) => return Err(CliError::failed(e)),
         };
