@@ -927,14 +927,9 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                         self.set_throttles(&batch, &states).await?;
                         self.submit(&batch).await?;
                     }
-                    Phase::SettingThrottles => {
-                        self.send_throttles().await?;
-                        self.submit(&batch).await?;
-                    }
-                    Phase::Submitting => {
-                        // Killed around the submission: the ledger may predate moves that
-                        // were resumed, so make sure the throttles are set, then submit
-                        // only what did not start.
+                    Phase::SettingThrottles | Phase::Submitting => {
+                        // Killed while setting the throttles or around the submission: set
+                        // them again (idempotent), then submit only what did not start.
                         self.send_throttles().await?;
                         self.submit(&batch).await?;
                     }

@@ -16,11 +16,12 @@ use kafka_replan::apply::executor::{
 use kafka_replan::apply::journal::{plan_digest, Journal, Phase};
 use kafka_replan::apply::ledger::wanted_throttles;
 use kafka_replan::apply::verify::{status_block, PartitionStatus};
+use kafka_replan::formats::execute_output::rollback_block;
 use kafka_replan::formats::join_ids;
-use kafka_replan::formats::reassignment::emit_plan;
+use kafka_replan::formats::reassignment::ReassignmentJson;
 use kafka_replan::formats::report::human_bytes;
 
-use super::live::ConnectArgs;
+use super::live::{ConnectArgs, Connected};
 use super::ops::read_plan;
 use super::simulate::{estimate_text, limits, parse_rate};
 use super::{CliError, CliResult, EXIT_FAILED, EXIT_OK};
@@ -332,8 +333,6 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
         .clone()
         .or_else(|| c.admin.config().bootstrap_servers.clone())
         .unwrap_or_default();
-    let stop = StopFlag::default();
-
     if args.resume {
         let mut journal = Journal::open(&args.journal).map_err(CliError::failed)?;
         if let Some(p) = &plan {
@@ -360,19 +359,8 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
             eprintln!("note: the running batch keeps its throttle; --throttle applies from the next batch");
         }
         journal.state.throttle = throttle;
-        let plan = journal.state.plan();
-        install_signal_handlers(&c.runtime, &stop);
-        let mut reporter =
-            CliReporter::new(args.progress, Duration::from_secs(args.progress_interval));
-        for l in journal.state.summary_lines() {
-            reporter.line(&l);
-        }
-        let summary = c
-            .runtime
-            .block_on(run(&c.admin, &mut journal, &opts, &mut reporter, &stop))
-            .map_err(failed)?;
-        drop(reporter);
-        return finish(&summary, &plan, args.progress);
+        let intro = journal.state.summary_lines();
+        return run_journal(&c, &mut journal, &opts, &args, intro);
     }
 
     let Some(plan) = plan else {
@@ -402,10 +390,7 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
         return Ok(EXIT_OK);
     }
     // Like Kafka's --execute: the current assignment first, to keep for a rollback.
-    let rollback_block = format!(
-        "Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback\n",
-        emit_plan(&original)
-    );
+    let rollback_block = rollback_block(&ReassignmentJson::from_plan(&original));
     if args.progress == ProgressMode::Json {
         eprint!("{rollback_block}");
     } else {
@@ -418,18 +403,34 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
         );
     }
     let mut journal = Journal::create(&args.journal, prepared.state).map_err(CliError::failed)?;
-    install_signal_handlers(&c.runtime, &stop);
-    let mut reporter = CliReporter::new(args.progress, Duration::from_secs(args.progress_interval));
-    reporter.line(&format!(
+    let intro = vec![format!(
         "journal: {} ({} batches, {} to copy at {}/s)",
         args.journal.display(),
         journal.state.batches.len(),
         human_bytes(journal.state.total_bytes()),
         human_bytes(throttle)
-    ));
+    )];
+    run_journal(&c, &mut journal, &opts, &args, intro)
+}
+
+/// Runs the journal's plan with signal handling and progress, then prints the outcome.
+fn run_journal(
+    c: &Connected,
+    journal: &mut Journal,
+    opts: &ApplyOptions,
+    args: &ApplyArgs,
+    intro: Vec<String>,
+) -> CliResult {
+    let stop = StopFlag::default();
+    install_signal_handlers(&c.runtime, &stop);
+    let plan = journal.state.plan();
+    let mut reporter = CliReporter::new(args.progress, Duration::from_secs(args.progress_interval));
+    for l in &intro {
+        reporter.line(l);
+    }
     let summary = c
         .runtime
-        .block_on(run(&c.admin, &mut journal, &opts, &mut reporter, &stop))
+        .block_on(run(&c.admin, journal, opts, &mut reporter, &stop))
         .map_err(failed)?;
     drop(reporter);
     finish(&summary, &plan, args.progress)

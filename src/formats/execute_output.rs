@@ -29,17 +29,22 @@ pub fn execute_output(current: &Plan, throttle: Option<u64>, started: &[TopicPar
 
 /// [`execute_output`] from a reassignment JSON, for output carrying real log dirs (Kafka 4.2
 /// prints each replica's current directory) and the log-dir throttle line.
+/// The first block of `--execute`'s output: the current assignment to keep for a rollback.
+pub fn rollback_block(current: &ReassignmentJson) -> String {
+    // Unlike --generate's, this block has an empty line after the title.
+    format!(
+        "{CURRENT_HEADER}\n\n{}\n\n{ROLLBACK_FOOTER}\n",
+        emit_reassignment_json(current)
+    )
+}
+
 pub fn execute_output_json(
     current: &ReassignmentJson,
     throttle: Option<u64>,
     log_dir_throttle: Option<u64>,
     started: &[TopicPartition],
 ) -> String {
-    // Unlike --generate's, this block has an empty line after the title.
-    let mut out = format!(
-        "{CURRENT_HEADER}\n\n{}\n\n{ROLLBACK_FOOTER}\n",
-        emit_reassignment_json(current)
-    );
+    let mut out = rollback_block(current);
     if throttle.is_some() || log_dir_throttle.is_some() {
         out.push_str(VERIFY_WARNING);
         out.push('\n');
