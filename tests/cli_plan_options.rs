@@ -493,7 +493,7 @@ fn budget_and_tradeoff_curve() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("replica moves:     30 "), "{text}");
     assert!(
-        text.contains("trade-off (budget -> balance; the full balance needs 60 moves)"),
+        text.contains("trade-off (budget -> balance; the full balance needs 60 moves, "),
         "{text}"
     );
     let c: serde_json::Value =
@@ -532,4 +532,92 @@ fn budget_and_tradeoff_curve() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the budget of 3 moves is too small: the hard rules (excluded brokers, rack repairs) force 24 moves"), "{err}");
     assert!(!plan.exists());
+}
+
+/// `--balance bytes` end to end: disks within the tolerance, the bytes bound and the disk
+/// balance in the text and JSON reports; `--max-bytes` kept and the trade-off curve over
+/// bytes budgets; a bad tolerance or size is a usage error that writes nothing.
+#[test]
+fn bytes_first_balance_budget_and_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let report = dir.path().join("report.json");
+    let curve = dir.path().join("curve.json");
+    let run = |extra: &[&str]| {
+        Command::new(bin())
+            .args([
+                "plan",
+                "--snapshot",
+                &fixture("scale-out"),
+                "--balance",
+                "bytes",
+            ])
+            .args(extra)
+            .arg("--output")
+            .arg(&plan)
+            .arg("--report-json")
+            .arg(&report)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bytes bound:"), "{text}");
+    assert!(
+        text.contains("disk balance:      bytes first, every broker within 0.5 % of its share"),
+        "{text}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["balance"], "bytes");
+    assert!(r["after"]["disk_max_mean_ratio"].as_f64().unwrap() <= 1.005);
+    let bound = r["bytes_lower_bound"]["bytes"].as_u64().unwrap();
+    let full = r["bytes_moved"].as_u64().unwrap();
+    assert!(bound > 0 && bound <= full, "{bound} {full}");
+    assert_eq!(r["rack_violations"], 0);
+
+    // Half the bytes: kept, the tolerance loosened, the curve over bytes budgets.
+    let half = (full / 2).to_string();
+    let out = run(&["--max-bytes", &half, "--tradeoff", curve.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("loosened to fit the budget"), "{text}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(r["bytes_moved"].as_u64().unwrap() <= full / 2);
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&curve).unwrap()).unwrap();
+    let points = c["points"].as_array().unwrap();
+    assert!(points.len() >= 5, "{c}");
+    let mut last = f64::MAX;
+    for p in points {
+        if p["feasible"] == false {
+            continue;
+        }
+        assert!(
+            p["bytes_moved"].as_u64().unwrap() <= p["budget_bytes"].as_u64().unwrap(),
+            "{p}"
+        );
+        let ratio = p["disk_max_mean_ratio"].as_f64().unwrap();
+        assert!(ratio <= last + 0.02, "{p}");
+        last = ratio;
+    }
+    assert!(last <= 1.005, "the full budget balances the disks");
+
+    // Usage errors: exit 2, nothing written.
+    std::fs::remove_file(&plan).unwrap();
+    for bad in [["--disk-tolerance", "150%"], ["--max-bytes", "lots"]] {
+        let out = run(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!plan.exists());
+    }
 }

@@ -106,11 +106,21 @@ pub struct PlanArgs {
     /// tightest balance reachable with that many moves), never a cut-down full plan.
     #[arg(long, value_name = "N")]
     pub max_moves: Option<usize>,
-    /// What to balance: `count` (replica and leader counts per broker, exact, fewest moves)
-    /// or `count+bytes` (the same counts, then disk use evened out by count-preserving
-    /// replica swaps, at the cost of extra moves).
+    /// What to balance: `count` (replica and leader counts per broker, exact, fewest moves),
+    /// `count+bytes` (the same counts, then disk use evened out by count-preserving replica
+    /// swaps, at the cost of extra moves) or `bytes` (disk use first: every broker within
+    /// --disk-tolerance of its share, fewest bytes copied; replica counts not balanced).
     #[arg(long, value_enum, default_value = "count")]
     pub balance: BalanceArg,
+    /// `--balance bytes`: how far above its share of the bytes a broker may end, as a
+    /// fraction or a percentage (0.005 or 0.5%).
+    #[arg(long, value_name = "TOLERANCE", default_value = "0.5%", value_parser = parse_tolerance)]
+    pub disk_tolerance: f64,
+    /// Budget: at most SIZE bytes copied (e.g. 2TB). With `--balance bytes` the disk
+    /// tolerance is loosened to the tightest one whose plan fits; with the count modes the
+    /// count band is widened until its move-minimal layout fits.
+    #[arg(long, value_name = "SIZE", value_parser = parse_byte_size_arg)]
+    pub max_bytes: Option<u64>,
     /// Budget: at most N preferred-leader changes (partitions whose first replica changes);
     /// the leaders are balanced as well as that allows.
     #[arg(long, value_name = "N")]
@@ -271,11 +281,14 @@ pub fn run(args: PlanArgs) -> CliResult {
         max_disk_util: args.max_disk_util,
         frozen: frozen.clone(),
         max_moves: args.max_moves,
+        max_bytes: args.max_bytes,
         max_leader_changes: args.max_leader_changes,
         balance: match args.balance {
             BalanceArg::Count => Balance::Count,
             BalanceArg::CountBytes => Balance::CountBytes,
+            BalanceArg::Bytes => Balance::Bytes,
         },
+        disk_tolerance: args.disk_tolerance,
         ..PlanConfig::default()
     };
     let outcome = if !args.set_replication_factor.is_empty() {
@@ -397,14 +410,40 @@ pub enum BalanceArg {
     Count,
     #[value(name = "count+bytes")]
     CountBytes,
+    Bytes,
+}
+
+/// `0.005`, `0.5%`: a non-negative fraction below 1.
+fn parse_tolerance(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let value = match t.strip_suffix('%') {
+        Some(pct) => pct.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("{s:?} is not a fraction (0.005) or a percentage (0.5%)"))?;
+    if !(0.0..1.0).contains(&value) {
+        return Err(format!("{s:?} must be at least 0 and below 100%"));
+    }
+    Ok(value)
+}
+
+fn parse_byte_size_arg(s: &str) -> Result<u64, String> {
+    parse_byte_size(s)
 }
 
 /// One point of the budget trade-off curve.
 #[derive(Debug, Clone)]
 pub struct TradeoffPoint {
-    pub budget_moves: usize,
-    /// `None` when the hard rules alone need more moves than the budget.
+    pub budget: TradeoffBudget,
+    /// `None` when the hard rules alone need more than the budget.
     pub result: Option<TradeoffResult>,
+}
+
+/// The budget of one point: moves (count modes) or bytes (`--balance bytes`).
+#[derive(Debug, Clone, Copy)]
+pub enum TradeoffBudget {
+    Moves(usize),
+    Bytes(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -413,11 +452,13 @@ pub struct TradeoffResult {
     pub bytes: u64,
     pub replica_spread: usize,
     pub leader_spread: usize,
+    pub disk_max_mean: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Tradeoff {
     pub full_moves: usize,
+    pub full_bytes: u64,
     pub points: Vec<TradeoffPoint>,
 }
 
@@ -425,40 +466,57 @@ impl Tradeoff {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "full_balance_moves": self.full_moves,
-            "points": self.points.iter().map(|p| match &p.result {
-                Some(r) => serde_json::json!({
-                    "budget_moves": p.budget_moves,
-                    "moves": r.moves,
-                    "bytes_moved": r.bytes,
-                    "replica_spread": r.replica_spread,
-                    "leader_spread": r.leader_spread,
-                }),
-                None => serde_json::json!({
-                    "budget_moves": p.budget_moves,
-                    "feasible": false,
-                }),
+            "full_balance_bytes": self.full_bytes,
+            "points": self.points.iter().map(|p| {
+                let mut point = match p.budget {
+                    TradeoffBudget::Moves(m) => serde_json::json!({"budget_moves": m}),
+                    TradeoffBudget::Bytes(b) => serde_json::json!({"budget_bytes": b}),
+                };
+                if let Some(obj) = point.as_object_mut() {
+                    match &p.result {
+                        Some(r) => {
+                            obj.insert("moves".into(), r.moves.into());
+                            obj.insert("bytes_moved".into(), r.bytes.into());
+                            obj.insert("replica_spread".into(), r.replica_spread.into());
+                            obj.insert("leader_spread".into(), r.leader_spread.into());
+                            obj.insert("disk_max_mean_ratio".into(), r.disk_max_mean.into());
+                        }
+                        None => {
+                            obj.insert("feasible".into(), false.into());
+                        }
+                    }
+                }
+                point
             }).collect::<Vec<_>>(),
         })
     }
 
     pub fn to_text(&self) -> String {
         let mut t = format!(
-            "trade-off (budget -> balance; the full balance needs {} moves):\n  budget    moves         bytes  replica spread  leader spread\n",
-            self.full_moves
+            "trade-off (budget -> balance; the full balance needs {} moves, {}):\n  {:>10}    moves         bytes  replica spread  leader spread  disk max/mean\n",
+            self.full_moves,
+            report::human_bytes(self.full_bytes),
+            "budget"
         );
         for p in &self.points {
+            let budget = match p.budget {
+                TradeoffBudget::Moves(m) => m.to_string(),
+                TradeoffBudget::Bytes(b) => report::human_bytes(b),
+            };
             match &p.result {
                 Some(r) => t.push_str(&format!(
-                    "  {:>6} {:>8} {:>13} {:>15} {:>14}\n",
-                    p.budget_moves,
+                    "  {:>10} {:>8} {:>13} {:>15} {:>14} {:>14}\n",
+                    budget,
                     r.moves,
                     report::human_bytes(r.bytes),
                     r.replica_spread,
-                    r.leader_spread
+                    r.leader_spread,
+                    r.disk_max_mean
+                        .map(|x| format!("{x:.3}"))
+                        .unwrap_or_else(|| "-".into())
                 )),
                 None => t.push_str(&format!(
-                    "  {:>6}  below the moves the hard rules force\n",
-                    p.budget_moves
+                    "  {budget:>10}  below what the hard rules force\n"
                 )),
             }
         }
@@ -466,28 +524,48 @@ impl Tradeoff {
     }
 }
 
-/// Plans again under move budgets of 0, 10, 25, 50, 75 and 100 % of the full plan's moves.
+/// Plans again under budgets of 0, 10, 25, 50, 75 and 100 % of the full plan's moves (count
+/// modes) or bytes (`--balance bytes`).
 fn tradeoff_curve(
     cluster: &Cluster,
     config: &PlanConfig,
     outcome: &kafka_replan::plan::PlanOutcome,
 ) -> Result<Tradeoff, CliError> {
-    let full_moves = outcome
-        .budget
-        .as_ref()
-        .map(|b| b.full_moves)
-        .unwrap_or(outcome.moves);
-    let mut budgets: Vec<usize> = [0.0, 0.1, 0.25, 0.5, 0.75, 1.0]
-        .iter()
-        .map(|f| (full_moves as f64 * f).round() as usize)
-        .collect();
-    budgets.dedup();
+    let (full_moves, full_bytes) = match (&outcome.budget, &outcome.disk_balance) {
+        (Some(b), _) => (b.full_moves, b.full_bytes),
+        (None, Some(d)) => (d.full_moves, d.full_bytes),
+        (None, None) => (outcome.moves, outcome.bytes_moved),
+    };
+    let by_bytes = config.balance == Balance::Bytes;
+    let mut budgets: Vec<TradeoffBudget> = Vec::new();
+    for f in [0.0, 0.1, 0.25, 0.5, 0.75, 1.0] {
+        let b = if by_bytes {
+            TradeoffBudget::Bytes((full_bytes as f64 * f).round() as u64)
+        } else {
+            TradeoffBudget::Moves((full_moves as f64 * f).round() as usize)
+        };
+        let same = |x: &TradeoffBudget| match (x, &b) {
+            (TradeoffBudget::Moves(x), TradeoffBudget::Moves(y)) => x == y,
+            (TradeoffBudget::Bytes(x), TradeoffBudget::Bytes(y)) => x == y,
+            _ => false,
+        };
+        if !budgets.last().is_some_and(same) {
+            budgets.push(b);
+        }
+    }
     let mut points = Vec::new();
     for budget in budgets {
-        let cfg = PlanConfig {
-            max_moves: Some(budget),
-            max_bytes: None,
-            ..config.clone()
+        let cfg = match budget {
+            TradeoffBudget::Moves(m) => PlanConfig {
+                max_moves: Some(m),
+                max_bytes: None,
+                ..config.clone()
+            },
+            TradeoffBudget::Bytes(b) => PlanConfig {
+                max_moves: None,
+                max_bytes: Some(b),
+                ..config.clone()
+            },
         };
         let result = match plan(cluster, &cfg) {
             Ok(o) => {
@@ -498,15 +576,17 @@ fn tradeoff_curve(
                     bytes: o.bytes_moved,
                     replica_spread: stats.replicas_spread,
                     leader_spread: stats.leaders_spread,
+                    disk_max_mean: stats.disk_max_mean_ratio,
                 })
             }
             Err(PlanError::Infeasible(_)) => None,
             Err(e) => return Err(CliError::failed(e)),
         };
-        points.push(TradeoffPoint {
-            budget_moves: budget,
-            result,
-        });
+        points.push(TradeoffPoint { budget, result });
     }
-    Ok(Tradeoff { full_moves, points })
+    Ok(Tradeoff {
+        full_moves,
+        full_bytes,
+        points,
+    })
 }

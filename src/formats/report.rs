@@ -8,9 +8,15 @@ use serde_json::{json, Value};
 
 use crate::model::Cluster;
 use crate::plan::metrics;
-use crate::plan::{PlanConfig, PlanOutcome};
+use crate::plan::{Balance, PlanConfig, PlanOutcome};
 
 /// Decimal byte units, as disks are sold and as the bench tables print them.
+/// `0.005` -> `0.5 %` (at most two decimals, trailing zeros dropped).
+fn percent(fraction: f64) -> String {
+    let digits = format!("{:.2}", fraction * 100.0);
+    format!("{} %", digits.trim_end_matches('0').trim_end_matches('.'))
+}
+
 pub fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
     let mut v = b as f64;
@@ -92,6 +98,26 @@ impl PlanReport {
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
             "fixed_plan": o.facts.fixed_plan,
+            "balance": match config.balance {
+                Balance::Count => "count",
+                Balance::CountBytes => "count+bytes",
+                Balance::Bytes => "bytes",
+            },
+            "disk_balance": o.disk_balance.as_ref().map(|d| json!({
+                "tolerance": d.tolerance,
+                "requested_tolerance": d.requested_tolerance,
+                "ratio_floor": (d.ratio_floor * 10_000.0).round() / 10_000.0,
+                "relocations": d.relocations,
+                "swaps": d.swaps,
+                "over_threshold": d.over_threshold,
+                "full_balance_moves": d.full_moves,
+                "full_balance_bytes": d.full_bytes,
+            })),
+            "bytes_lower_bound": o.bytes_bound.as_ref().map(|b| json!({
+                "bytes": b.bytes,
+                "basis": b.basis,
+                "gap_bytes": o.bytes_moved.saturating_sub(b.bytes),
+            })),
             "bytes_refinement": o.bytes_refinement.as_ref().map(|r| json!({
                 "swaps": r.swaps,
                 "move_delta": r.move_delta,
@@ -248,6 +274,61 @@ impl PlanReport {
             );
             return t;
         }
+        if let Some(b) = s["bytes_lower_bound"].as_object() {
+            let bound = b["bytes"].as_u64().unwrap_or(0);
+            let moved = s["bytes_moved"].as_u64().unwrap_or(0);
+            let gap = if bound > 0 {
+                format!(
+                    "gap {:.1} %",
+                    moved.saturating_sub(bound) as f64 * 100.0 / bound as f64
+                )
+            } else {
+                format!("gap {}", human_bytes(moved))
+            };
+            let _ = writeln!(
+                t,
+                "bytes bound:       {} for {}; this plan copies {} ({gap})",
+                human_bytes(bound),
+                b["basis"].as_str().unwrap_or_default(),
+                human_bytes(moved)
+            );
+        }
+        if let Some(d) = s["disk_balance"].as_object() {
+            let tol = d["tolerance"].as_f64().unwrap_or(0.0);
+            let asked = d["requested_tolerance"].as_f64().unwrap_or(tol);
+            let over: Vec<String> = d["over_threshold"]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "disk balance:      bytes first, every broker within {}{} of its share{}: {} relocations, {} swaps{}",
+                percent(tol),
+                if (tol - asked).abs() > 1e-12 {
+                    format!(
+                        " (asked {}, loosened to fit the budget; {} would copy {})",
+                        percent(asked),
+                        percent(asked),
+                        human_bytes(d["full_balance_bytes"].as_u64().unwrap_or(0))
+                    )
+                } else {
+                    String::new()
+                },
+                match d["ratio_floor"].as_f64() {
+                    Some(f) if f > 1.0005 => format!(
+                        " (the rack rule forces disk max/mean >= {f:.3})"
+                    ),
+                    _ => String::new(),
+                },
+                d["relocations"],
+                d["swaps"],
+                if over.is_empty() {
+                    String::new()
+                } else {
+                    format!("; still above it: broker(s) {}", over.join(", "))
+                }
+            );
+        }
         let _ = writeln!(
             t,
             "lower bounds:      LB = {} (excess {}, deficit {}), forced = {}, LB* = {}",
@@ -264,23 +345,31 @@ impl PlanReport {
             ""
         };
         let budget_bound = s["budget"].is_object();
-        let _ = writeln!(
-            t,
-            "optimum:           {} moves for the {}{certified}; {}",
-            s["optimum_moves"],
-            if budget_bound {
-                "full balance (over the budget)"
-            } else if reached {
-                "count band"
-            } else {
-                "tightest reachable band"
-            },
-            if reached || budget_bound {
-                format!("gap over LB* = {}", s["gap_over_lb_combined"])
-            } else {
-                "LB* assumes the uniform band, which is out of reach here".to_string()
-            }
-        );
+        let bytes_first = s["disk_balance"].is_object();
+        if bytes_first {
+            let _ = writeln!(
+                t,
+                "optimum:           not claimed: bytes are balanced by a greedy search (bound above); replica counts are not balanced in this mode"
+            );
+        } else {
+            let _ = writeln!(
+                t,
+                "optimum:           {} moves for the {}{certified}; {}",
+                s["optimum_moves"],
+                if budget_bound {
+                    "full balance (over the budget)"
+                } else if reached {
+                    "count band"
+                } else {
+                    "tightest reachable band"
+                },
+                if reached || budget_bound {
+                    format!("gap over LB* = {}", s["gap_over_lb_combined"])
+                } else {
+                    "LB* assumes the uniform band, which is out of reach here".to_string()
+                }
+            );
+        }
         if let Some(b) = s["budget"].as_object() {
             let mut limits = Vec::new();
             if let Some(m) = b.get("max_moves").and_then(Value::as_u64) {
@@ -308,6 +397,8 @@ impl PlanReport {
                 ", reached"
             } else if s["budget"].is_object() {
                 ", not reached within the budget"
+            } else if bytes_first {
+                ", not an objective with --balance bytes"
             } else {
                 ", out of reach"
             }

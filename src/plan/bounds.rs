@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::replicas::Topology;
 use crate::model::{BrokerId, Cluster, Layout};
 
 /// The count band and the move bounds of one layout.
@@ -168,4 +169,104 @@ mod tests {
         assert_eq!(b.forced_moves, 1);
         assert_eq!(b.combined, 1);
     }
+}
+
+/// A lower bound on the bytes any plan must copy to reach what this plan reached, and the
+/// basis it holds on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BytesBound {
+    pub bytes: u64,
+    /// What every plan the bound covers has in common, in words.
+    pub basis: String,
+}
+
+/// Bytes that must move whatever the balance: every replica on an excluded broker, and per
+/// partition the replicas above the rack cap in a crowded rack (the smallest of them).
+fn forced_bytes(cluster: &Cluster, topo: &Topology) -> u64 {
+    let mut forced = 0u64;
+    for p in &cluster.partitions {
+        let cap = topo.rack_cap(p.replicas.len());
+        let mut per_rack = vec![0usize; topo.racks.len()];
+        for id in &p.replicas {
+            match topo.index_of(*id) {
+                Some(b) if topo.allowed[b] => per_rack[topo.rack[b]] += 1,
+                _ => forced += p.size_bytes,
+            }
+        }
+        let crowded: usize = per_rack.iter().map(|c| c.saturating_sub(cap)).sum();
+        forced += crowded as u64 * p.size_bytes;
+    }
+    forced
+}
+
+/// Bytes any layout with every allowed broker inside `[lo, hi]` replicas must copy: each
+/// broker above `hi` sheds at least its smallest surplus replicas, each one below `lo`
+/// receives at least the smallest partitions it does not hold (moves out of different
+/// brokers, resp. into different brokers, are different copies), and the forced moves.
+pub fn bytes_bound_for_band(cluster: &Cluster, topo: &Topology, lo: &[usize], hi: &[usize]) -> u64 {
+    let nb = topo.ids.len();
+    let mut on: Vec<Vec<u64>> = vec![Vec::new(); nb];
+    for p in &cluster.partitions {
+        for id in &p.replicas {
+            if let Some(b) = topo.index_of(*id) {
+                on[b].push(p.size_bytes);
+            }
+        }
+    }
+    let mut by_size: Vec<usize> = (0..cluster.partitions.len()).collect();
+    by_size.sort_by_key(|&p| (cluster.partitions[p].size_bytes, p));
+    let mut out = 0u64;
+    let mut inn = 0u64;
+    for b in 0..nb {
+        let count = on[b].len();
+        let upper = if topo.allowed[b] { hi[b] } else { 0 };
+        if count > upper {
+            on[b].sort_unstable();
+            out += on[b][..count - upper].iter().sum::<u64>();
+        }
+        if topo.allowed[b] && lo[b] > count {
+            let id = topo.ids[b];
+            inn += by_size
+                .iter()
+                .filter(|&&p| !cluster.partitions[p].replicas.contains(&id))
+                .take(lo[b] - count)
+                .map(|&p| cluster.partitions[p].size_bytes)
+                .sum::<u64>();
+        }
+    }
+    out.max(inn).max(forced_bytes(cluster, topo))
+}
+
+/// Bytes any rack-safe layout that leaves no allowed broker above `ceiling[b]` bytes must
+/// copy: each broker sheds at least what it holds above its ceiling (excluded brokers
+/// everything), a rack the rule makes hold more than it has receives the difference, and
+/// the forced moves — the largest of the three.
+pub fn bytes_bound_for_ceilings(cluster: &Cluster, topo: &Topology, ceiling: &[u64]) -> u64 {
+    let nb = topo.ids.len();
+    let mut load = vec![0u64; nb];
+    let mut lost = 0u64;
+    for p in &cluster.partitions {
+        for id in &p.replicas {
+            match topo.index_of(*id) {
+                Some(b) => load[b] += p.size_bytes,
+                None => lost += p.size_bytes,
+            }
+        }
+    }
+    let shed: u64 = lost
+        + (0..nb)
+            .map(|b| {
+                if topo.allowed[b] {
+                    load[b].saturating_sub(ceiling.get(b).copied().unwrap_or(u64::MAX))
+                } else {
+                    load[b]
+                }
+            })
+            .sum::<u64>();
+    let received: u64 = super::bytes::rack_floor_bytes(cluster, topo)
+        .iter()
+        .zip(&topo.racks)
+        .map(|(floor, members)| floor.saturating_sub(members.iter().map(|&b| load[b]).sum()))
+        .sum();
+    shed.max(received).max(forced_bytes(cluster, topo))
 }

@@ -6,10 +6,10 @@
 //! one that lowers the fullest broker's utilisation most, preferring swaps that undo moves
 //! over swaps that add them — until none lowers it. Local search: no optimality claimed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::replicas::Topology;
-use crate::model::Cluster;
+use crate::model::{BrokerId, Cluster};
 
 /// Partner brokers tried per swap (the lightest ones).
 const PARTNERS: usize = 6;
@@ -47,10 +47,36 @@ pub fn refine(
     sets: &mut [Vec<usize>],
     max_added_moves: Option<usize>,
 ) -> BytesRefinement {
-    let nb = topo.ids.len();
     let div = divisors(topo, limits);
+    swap_towards(
+        cluster,
+        topo,
+        limits,
+        sets,
+        max_added_moves,
+        &div,
+        None,
+        None,
+    )
+}
+
+/// The swap search of [`refine`] with explicit per-broker divisors (utilisation = bytes /
+/// divisor), bytes fixed partitions put on each broker, and an optional utilisation at
+/// which to stop (the bytes mode passes its thresholds as divisors and stops at 1).
+#[allow(clippy::too_many_arguments)]
+fn swap_towards(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    sets: &mut [Vec<usize>],
+    max_added_moves: Option<usize>,
+    div: &[f64],
+    base_bytes: Option<&[u64]>,
+    stop_at: Option<f64>,
+) -> BytesRefinement {
+    let nb = topo.ids.len();
     let size = |p: usize| cluster.partitions[p].size_bytes;
-    let mut bytes = vec![0u64; nb];
+    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
     let mut on: Vec<BTreeMap<(u64, usize), ()>> = vec![BTreeMap::new(); nb];
     for (p, set) in sets.iter().enumerate() {
         for &b in set {
@@ -107,6 +133,9 @@ pub fn refine(
             break;
         };
         let ua = util(a, &bytes);
+        if stop_at.is_some_and(|s| ua <= s) {
+            break;
+        }
         // (new max utilisation of the pair, move delta, a-partition, b-partition, b)
         let mut best: Option<(f64, i64, usize, usize, usize)> = None;
         // First the lightest partners and a sample of their replicas across the size range
@@ -205,4 +234,435 @@ pub fn refine(
     }
     out.move_delta = added;
     out
+}
+
+/// What the `bytes` balance did and what it aimed at.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiskBalance {
+    /// Allowed excess over a broker's share before it must shed bytes (0.01 = 1 %).
+    pub tolerance: f64,
+    /// The tolerance asked for; `tolerance` is looser when a budget forced it.
+    pub requested_tolerance: f64,
+    /// Lower bound on disk max/mean (utilisation) of any rack-safe layout: the rack rule can
+    /// force a rack to hold more than its share (e.g. a lone broker in a rack holds a
+    /// replica of every partition). 1.0 when nothing forces it.
+    pub ratio_floor: f64,
+    /// Replicas relocated by the greedy stage (each moves one replica to another broker).
+    pub relocations: usize,
+    /// Pairs exchanged when no single relocation fitted.
+    pub swaps: usize,
+    /// Allowed brokers left above their threshold (replica sizes or the rack rule).
+    pub over_threshold: Vec<BrokerId>,
+    /// Per broker index: the most bytes it may end with (its share × (1 + tolerance)).
+    pub thresholds: Vec<u64>,
+    /// Moves and bytes of the plan at the requested tolerance (what a budget cut back).
+    pub full_moves: usize,
+    pub full_bytes: u64,
+}
+
+/// Per-broker divisor for utilisation: the capacity when every allowed broker has one,
+/// else 1 (bytes compared directly, as the bench scorer's disk max/mean does).
+pub fn capacity_divisors(cluster: &Cluster, topo: &Topology) -> Vec<f64> {
+    let caps: Vec<Option<u64>> = cluster.brokers.iter().map(|b| b.capacity_bytes).collect();
+    divisors(topo, &caps)
+}
+
+/// Bytes each rack must hold under the rack rule: per partition, the replicas the other
+/// racks' slots (`min(brokers, ⌈RF/racks⌉)` each) cannot take.
+pub fn rack_floor_bytes(cluster: &Cluster, topo: &Topology) -> Vec<u64> {
+    let nr = topo.racks.len();
+    let mut floor = vec![0u64; nr];
+    let mut slots = vec![0usize; nr];
+    for p in &cluster.partitions {
+        let rf = p.replicas.len();
+        let cap = topo.rack_cap(rf);
+        for (r, members) in topo.racks.iter().enumerate() {
+            slots[r] = members.len().min(cap);
+        }
+        let all: usize = slots.iter().sum();
+        for r in 0..nr {
+            floor[r] += rf.saturating_sub(all - slots[r]) as u64 * p.size_bytes;
+        }
+    }
+    floor
+}
+
+/// The least utilisation each rack can end with: the rack must hold what the other racks
+/// cannot under the rack rule (plus fixed bytes already there), and the rest is shared by
+/// water-filling. Returns (per-rack utilisation level, mean utilisation).
+fn rack_levels(
+    cluster: &Cluster,
+    topo: &Topology,
+    div: &[f64],
+    base_bytes: Option<&[u64]>,
+) -> (Vec<f64>, f64) {
+    let nr = topo.racks.len();
+    let mut floor: Vec<f64> = rack_floor_bytes(cluster, topo)
+        .into_iter()
+        .map(|b| b as f64)
+        .collect();
+    let mut total: f64 = cluster
+        .partitions
+        .iter()
+        .map(|p| p.replicas.len() as f64 * p.size_bytes as f64)
+        .sum();
+    if let Some(base) = base_bytes {
+        for (r, members) in topo.racks.iter().enumerate() {
+            for &b in members {
+                floor[r] += base[b] as f64;
+                total += base[b] as f64;
+            }
+        }
+    }
+    let divsum: Vec<f64> = topo
+        .racks
+        .iter()
+        .map(|m| m.iter().map(|&b| div[b]).sum())
+        .collect();
+    let all_div: f64 = divsum.iter().sum();
+    let mean = if all_div > 0.0 { total / all_div } else { 0.0 };
+    let mut fixed = vec![false; nr];
+    let mut level = mean;
+    loop {
+        let free_div: f64 = (0..nr).filter(|&r| !fixed[r]).map(|r| divsum[r]).sum();
+        let rest: f64 = total - (0..nr).filter(|&r| fixed[r]).map(|r| floor[r]).sum::<f64>();
+        if free_div <= 0.0 {
+            break;
+        }
+        level = rest / free_div;
+        let mut changed = false;
+        for r in 0..nr {
+            if !fixed[r] && divsum[r] > 0.0 && floor[r] / divsum[r] > level * (1.0 + 1e-12) {
+                fixed[r] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let levels = (0..nr)
+        .map(|r| {
+            if fixed[r] && divsum[r] > 0.0 {
+                floor[r] / divsum[r]
+            } else {
+                level
+            }
+        })
+        .collect();
+    (levels, mean)
+}
+
+/// `bytes` balance: from a rack-safe layout with only the forced moves made, relocate
+/// replicas off every broker above its threshold — its share of the bytes (water-filled
+/// over racks when the rack rule forces a rack higher) times `1 + tolerance` — onto brokers
+/// with room, choosing what to move so the fewest bytes are copied: first replicas that
+/// were moved onto the broker by this plan (re-routing them copies nothing new, sending one
+/// back to where it was undoes a copy), then the smallest replica that clears the excess in
+/// one move, else the largest that fits. A receiving broker never goes over its own
+/// threshold or capacity, so the total excess shrinks with every step. Where no relocation
+/// fits (replica sizes), count-neutral swaps finish the job. Greedy: the bytes copied are
+/// reported next to a lower bound, not claimed optimal.
+pub fn balance_disk(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    base_bytes: Option<&[u64]>,
+    sets: &mut [Vec<usize>],
+    tolerance: f64,
+) -> DiskBalance {
+    let nb = topo.ids.len();
+    let div = capacity_divisors(cluster, topo);
+    let (levels, mean) = rack_levels(cluster, topo, &div, base_bytes);
+    let ratio_floor = if mean > 0.0 {
+        levels.iter().copied().fold(mean, f64::max) / mean
+    } else {
+        1.0
+    };
+    let thr: Vec<u64> = (0..nb)
+        .map(|b| {
+            if !topo.allowed[b] {
+                return 0;
+            }
+            // A rack the rule forces above the mean holds (close to) exactly its floor:
+            // a tenth of the tolerance there, so the forced maximum is not inflated.
+            let r = topo.rack[b];
+            let slack = if levels[r] > mean * (1.0 + 1e-9) {
+                tolerance / 10.0
+            } else {
+                tolerance
+            };
+            let t = (levels[r] * div[b] * (1.0 + slack)).floor() as u64;
+            limits.get(b).copied().flatten().map_or(t, |l| t.min(l))
+        })
+        .collect();
+    let size = |p: usize| cluster.partitions[p].size_bytes;
+    let original: Vec<Vec<usize>> = cluster
+        .partitions
+        .iter()
+        .map(|p| {
+            p.replicas
+                .iter()
+                .filter_map(|id| topo.index_of(*id))
+                .collect()
+        })
+        .collect();
+    let mut out = DiskBalance {
+        tolerance,
+        requested_tolerance: tolerance,
+        ratio_floor,
+        thresholds: thr.clone(),
+        ..DiskBalance::default()
+    };
+    for round in 0..2 {
+        out.relocations += relocate(cluster, topo, &thr, base_bytes, &original, sets, size);
+        let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+        for (p, set) in sets.iter().enumerate() {
+            for &b in set.iter() {
+                bytes[b] += size(p);
+            }
+        }
+        let over: Vec<usize> = (0..nb)
+            .filter(|&b| topo.allowed[b] && bytes[b] > thr[b])
+            .collect();
+        if over.is_empty() || round == 1 {
+            out.over_threshold = over.iter().map(|&b| topo.ids[b]).collect();
+            break;
+        }
+        // Utilisation against the threshold: swapping stops once every broker is at 1.
+        let thr_div: Vec<f64> = (0..nb)
+            .map(|b| {
+                if topo.allowed[b] {
+                    thr[b].max(1) as f64
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let swaps = swap_towards(
+            cluster,
+            topo,
+            limits,
+            sets,
+            None,
+            &thr_div,
+            base_bytes,
+            Some(1.0),
+        );
+        out.swaps += swaps.swaps;
+        if swaps.swaps == 0 {
+            out.over_threshold = over.iter().map(|&b| topo.ids[b]).collect();
+            break;
+        }
+    }
+    out
+}
+
+/// Replicas tried on either side of the ideal size per relocation (many may be pinned by
+/// the rack rule: with RF = racks a replica can only move within its rack).
+const WALK: usize = 256;
+
+/// The greedy relocation stage of [`balance_disk`]; returns the relocations made.
+fn relocate(
+    cluster: &Cluster,
+    topo: &Topology,
+    thr: &[u64],
+    base_bytes: Option<&[u64]>,
+    original: &[Vec<usize>],
+    sets: &mut [Vec<usize>],
+    size: impl Fn(usize) -> u64,
+) -> usize {
+    let nb = topo.ids.len();
+    let nr = topo.racks.len();
+    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+    // Replicas this plan put on a broker (cheap to re-route) and those already there.
+    let mut guests: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
+    let mut natives: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
+    let mut counts = vec![0usize; nb];
+    for (p, set) in sets.iter().enumerate() {
+        for &b in set.iter() {
+            counts[b] += 1;
+            bytes[b] += size(p);
+            if original[p].contains(&b) {
+                natives[b].insert((size(p), p));
+            } else {
+                guests[b].insert((size(p), p));
+            }
+        }
+    }
+    let room = |b: usize, bytes: &[u64]| thr[b] as i64 - bytes[b] as i64;
+    // Per rack, brokers by room (largest first via Reverse-free ordering on negated room).
+    let mut by_room: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); nr];
+    for b in 0..nb {
+        if topo.allowed[b] {
+            by_room[topo.rack[b]].insert((-room(b, &bytes), b));
+        }
+    }
+    let allowed_count = (0..nb).filter(|&b| topo.allowed[b]).count().max(1);
+    let avg_count = (0..nb)
+        .filter(|&b| topo.allowed[b])
+        .map(|b| counts[b])
+        .sum::<usize>() as f64
+        / allowed_count as f64;
+    let mut stuck = vec![false; nb];
+    let mut relocations = 0;
+    let cap_iterations = 8 * cluster.total_replicas() + 100;
+    for _ in 0..cap_iterations {
+        // The broker furthest over its threshold, relative to the threshold.
+        let Some(a) = (0..nb)
+            .filter(|&b| topo.allowed[b] && !stuck[b] && bytes[b] > thr[b])
+            .max_by(|&x, &y| {
+                let rx = bytes[x] as f64 / thr[x].max(1) as f64;
+                let ry = bytes[y] as f64 / thr[y].max(1) as f64;
+                rx.total_cmp(&ry).then(y.cmp(&x))
+            })
+        else {
+            break;
+        };
+        let excess = bytes[a] - thr[a];
+        // Where a replica of partition p may go from `a`: the broker with the most room in
+        // each rack the rack rule allows, one that held p before preferred.
+        // When a's whole rack holds more than its brokers' thresholds, bytes must leave the
+        // rack: only replicas the rack rule lets go elsewhere help, so try those first
+        // (within-rack relocations would fill the rack's room with bytes that cannot leave).
+        let rack_excess: i64 = topo.racks[topo.rack[a]]
+            .iter()
+            .map(|&b| bytes[b] as i64 - thr[b] as i64)
+            .sum();
+        let dest_for = |p: usize, s: u64, by_room: &[BTreeSet<(i64, usize)>], cross: bool| {
+            let set = &sets[p];
+            let cap = topo.rack_cap(set.len());
+            let mut best: Option<(bool, i64, usize)> = None;
+            for r in 0..nr {
+                if cross && r == topo.rack[a] {
+                    continue;
+                }
+                let in_rack = set
+                    .iter()
+                    .filter(|&&x| x != a && topo.allowed[x] && topo.rack[x] == r)
+                    .count();
+                if in_rack >= cap {
+                    continue;
+                }
+                for &(neg_room, d) in by_room[r].iter() {
+                    if -neg_room < s as i64 {
+                        break;
+                    }
+                    if d == a || set.contains(&d) {
+                        continue;
+                    }
+                    let key = (original[p].contains(&d), -neg_room, usize::MAX - d);
+                    if best.is_none_or(|(o, rm, id)| key > (o, rm, usize::MAX - id)) {
+                        best = Some((key.0, key.1, d));
+                    }
+                    // Later brokers of this rack have less room; only an original broker
+                    // could still win, and it is rare enough to stop here.
+                    break;
+                }
+            }
+            best.map(|(_, _, d)| d)
+        };
+        let max_room = by_room
+            .iter()
+            .filter_map(|set| set.first().map(|(n, _)| -n))
+            .max()
+            .unwrap_or(0);
+        if max_room <= 0 {
+            stuck[a] = true;
+            continue;
+        }
+        // Bytes first, counts second: when the broker also holds more replicas than the
+        // average, aim each relocation at the excess shared over that many replicas, so
+        // counts (and with them leaders) even out for the same bytes copied.
+        let surplus = (counts[a] as f64 - avg_count).round();
+        let pick =
+            |pool: &BTreeSet<(u64, usize)>, spread: bool, cross: bool| -> Option<(usize, usize)> {
+                if spread && surplus >= 2.0 {
+                    let target = ((excess as f64 / surplus) as u64).min(max_room as u64);
+                    let mut up = pool.range((target, 0)..).take(WALK).peekable();
+                    let mut down = pool.range(..(target, 0)).rev().take(WALK).peekable();
+                    loop {
+                        let next = match (up.peek(), down.peek()) {
+                            (None, None) => break,
+                            (Some(_), None) => up.next(),
+                            (None, Some(_)) => down.next(),
+                            (Some(&&(su, _)), Some(&&(sd, _))) => {
+                                if su - target <= target - sd {
+                                    up.next()
+                                } else {
+                                    down.next()
+                                }
+                            }
+                        };
+                        let Some(&(s, p)) = next else { break };
+                        if s as i64 > max_room || s > excess {
+                            continue;
+                        }
+                        if let Some(d) = dest_for(p, s, &by_room, cross) {
+                            return Some((p, d));
+                        }
+                    }
+                }
+                // The smallest replica that clears the excess in one move, if one fits anywhere…
+                for &(s, p) in pool.range((excess, 0)..).take(WALK) {
+                    if s as i64 > max_room {
+                        break;
+                    }
+                    if let Some(d) = dest_for(p, s, &by_room, cross) {
+                        return Some((p, d));
+                    }
+                }
+                // …else the largest below it that fits: first near the top, then (before giving
+                // the broker up) every replica, since the rack rule can pin long runs of them.
+                let below_room = excess.min(max_room as u64 + 1);
+                for &(s, p) in pool.range(..(below_room, 0)).rev().take(WALK) {
+                    if let Some(d) = dest_for(p, s, &by_room, cross) {
+                        return Some((p, d));
+                    }
+                }
+                for &(s, p) in pool.range(..(below_room, 0)).rev().skip(WALK) {
+                    if let Some(d) = dest_for(p, s, &by_room, cross) {
+                        return Some((p, d));
+                    }
+                }
+                None
+            };
+        let found = if rack_excess > 0 {
+            pick(&guests[a], false, true).or_else(|| pick(&natives[a], true, true))
+        } else {
+            None
+        };
+        let Some((p, d)) = found
+            .or_else(|| pick(&guests[a], false, false))
+            .or_else(|| pick(&natives[a], true, false))
+        else {
+            stuck[a] = true;
+            continue;
+        };
+        let s = size(p);
+        for x in sets[p].iter_mut() {
+            if *x == a {
+                *x = d;
+            }
+        }
+        guests[a].remove(&(s, p));
+        natives[a].remove(&(s, p));
+        if original[p].contains(&d) {
+            natives[d].insert((s, p));
+        } else {
+            guests[d].insert((s, p));
+        }
+        for b in [a, d] {
+            by_room[topo.rack[b]].remove(&(-room(b, &bytes), b));
+        }
+        bytes[a] -= s;
+        bytes[d] += s;
+        counts[a] -= 1;
+        counts[d] += 1;
+        for b in [a, d] {
+            by_room[topo.rack[b]].insert((-room(b, &bytes), b));
+        }
+        relocations += 1;
+    }
+    relocations
 }

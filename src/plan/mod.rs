@@ -55,8 +55,10 @@ pub struct PlanConfig {
     /// Budget on preferred-leader changes: the best leader balance with at most this many.
     pub max_leader_changes: Option<usize>,
     /// What to balance: replica counts (exact), or counts and then disk bytes inside the
-    /// count band (local search).
+    /// count band (local search), or disk bytes first.
     pub balance: Balance,
+    /// `bytes` balance: how far above its share of the bytes a broker may end (0.01 = 1 %).
+    pub disk_tolerance: f64,
 }
 
 /// The balance objective (`--balance`).
@@ -67,7 +69,13 @@ pub enum Balance {
     Count,
     /// Counts as above, then disk use evened out by count-preserving swaps.
     CountBytes,
+    /// Disk use first (every broker within the tolerance of its share, fewest bytes
+    /// copied); replica counts are not balanced, leaders are.
+    Bytes,
 }
+
+/// Default `disk_tolerance`: a broker may end 0.5 % above its share of the bytes.
+pub const DEFAULT_DISK_TOLERANCE: f64 = 0.005;
 
 impl Default for PlanConfig {
     fn default() -> Self {
@@ -81,6 +89,7 @@ impl Default for PlanConfig {
             max_bytes: None,
             max_leader_changes: None,
             balance: Balance::Count,
+            disk_tolerance: DEFAULT_DISK_TOLERANCE,
         }
     }
 }
@@ -234,6 +243,10 @@ pub struct PlanOutcome {
     pub leader_budget: Option<LeaderBudgetOutcome>,
     /// Set in `count+bytes` mode: the swaps that evened out disk use.
     pub bytes_refinement: Option<bytes::BytesRefinement>,
+    /// Set in `bytes` mode: what the disk balance aimed at and did.
+    pub disk_balance: Option<bytes::DiskBalance>,
+    /// Lower bound on the bytes copied by any plan reaching what this one reached.
+    pub bytes_bound: Option<bounds::BytesBound>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -365,6 +378,8 @@ pub fn fixed_outcome(
         budget: None,
         leader_budget: None,
         bytes_refinement: None,
+        disk_balance: None,
+        bytes_bound: None,
     })
 }
 
@@ -468,7 +483,8 @@ fn plan_core(
     }
     let mut replica_band_reached = facts.rounds == 1 && solution.band_violation == 0;
     let optimum_moves = solution.moves;
-    let has_budget = config.max_moves.is_some() || config.max_bytes.is_some();
+    let bytes_first = config.balance == Balance::Bytes;
+    let has_budget = !bytes_first && (config.max_moves.is_some() || config.max_bytes.is_some());
     let full_bytes = if has_budget {
         solution_copies(cluster, &topo, &solution.replicas).1
     } else {
@@ -476,7 +492,18 @@ fn plan_core(
     };
     let mut new_sets = solution.replicas;
     let mut final_loads = replicas::loads(nb, &new_sets);
-    if !replica_band_reached {
+    let mut disk_balance = None;
+    if bytes_first {
+        // Counts are not the goal: start from the layout with only the moves the hard rules
+        // force (no band pressure at all) and balance bytes from there.
+        let total = cluster.total_replicas();
+        bands = widen_bands(&bands, &topo, total, total);
+        let (sets, balance) = fit_disk_balance(cluster, &topo, &bands, base, config, &mut facts)?;
+        new_sets = sets;
+        disk_balance = Some(balance);
+        final_loads = replicas::loads(nb, &new_sets);
+        replica_band_reached = false;
+    } else if !replica_band_reached {
         match base {
             None => explanations.extend(explain_band(cluster, &topo, &uniform, &final_loads)),
             Some(b) => {
@@ -533,6 +560,46 @@ fn plan_core(
         }
     }
 
+    let bytes_bound = match base {
+        Some(_) => None,
+        None if bytes_first => {
+            // The ceilings this plan keeps (its own load where it could not).
+            let after_bytes = capacity::bytes_per_broker(cluster, nb, &new_sets);
+            let ceilings: Vec<u64> = disk_balance
+                .as_ref()
+                .map(|d| {
+                    (0..nb)
+                        .map(|b| {
+                            d.thresholds
+                                .get(b)
+                                .copied()
+                                .unwrap_or(0)
+                                .max(after_bytes[b])
+                        })
+                        .collect()
+                })
+                .unwrap_or(after_bytes);
+            let tolerance = disk_balance.as_ref().map_or(0.0, |d| d.tolerance);
+            Some(bounds::BytesBound {
+                bytes: bounds::bytes_bound_for_ceilings(cluster, &topo, &ceilings),
+                basis: format!(
+                    "any rack-safe plan leaving no broker above this plan's ceiling for it (its share + {:.2} %, + {:.3} % where the rack rule forces the share)",
+                    tolerance * 100.0,
+                    tolerance * 10.0
+                ),
+            })
+        }
+        None => {
+            // The band this plan's counts are in (its own counts where it is outside).
+            let lo: Vec<usize> = (0..nb).map(|b| bands.lo[b].min(final_loads[b])).collect();
+            let hi: Vec<usize> = (0..nb).map(|b| bands.hi[b].max(final_loads[b])).collect();
+            Some(bounds::BytesBound {
+                bytes: bounds::bytes_bound_for_band(cluster, &topo, &lo, &hi),
+                basis: "any plan putting every broker's replica count in this plan's band"
+                    .to_string(),
+            })
+        }
+    };
     let bytes_refinement = (config.balance == Balance::CountBytes).then(|| {
         let left = config
             .max_moves
@@ -664,6 +731,8 @@ fn plan_core(
         budget,
         leader_budget,
         bytes_refinement,
+        disk_balance,
+        bytes_bound,
     })
 }
 
@@ -761,6 +830,72 @@ fn tightest_widening<S>(
 
 /// The tightest widening of the replica `bands` whose move-minimal layout fits the budget
 /// (`tightest_widening`). Fails when even no band at all (only the hard rules) does not fit.
+/// `bytes` balance: the forced-moves-only layout (`free` bands), then the disk balance at
+/// the configured tolerance. Under a budget (moves or bytes) the tolerance is loosened, by
+/// bisection on its logarithm, to the tightest one whose plan fits — each try is a full
+/// re-plan, not a cut-down one; a budget below the forced moves is refused.
+fn fit_disk_balance(
+    cluster: &Cluster,
+    topo: &Topology,
+    free: &Bands,
+    base: Option<&scope::BaseLoad>,
+    config: &PlanConfig,
+    facts: &mut SolverFacts,
+) -> Result<(Vec<Vec<usize>>, bytes::DiskBalance), PlanError> {
+    let forced = replicas::solve_flow(cluster, topo, free)
+        .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+    facts.rounds += 1;
+    facts.phases += forced.phases;
+    let limits = capacity::limits(cluster, config.max_disk_util);
+    let base_bytes = base.map(|b| b.bytes.as_slice());
+    let run = |tolerance: f64| {
+        let mut sets = forced.replicas.clone();
+        let mut balance =
+            bytes::balance_disk(cluster, topo, &limits, base_bytes, &mut sets, tolerance);
+        balance.requested_tolerance = config.disk_tolerance;
+        let (moves, bytes) = solution_copies(cluster, topo, &sets);
+        (sets, balance, within_budget(config, moves, bytes))
+    };
+    let tolerance = config.disk_tolerance.max(0.0);
+    let (sets, balance, fits) = run(tolerance);
+    let (full_moves, full_bytes) = solution_copies(cluster, topo, &sets);
+    let with_full = |mut b: bytes::DiskBalance| {
+        b.full_moves = full_moves;
+        b.full_bytes = full_bytes;
+        b
+    };
+    if fits {
+        return Ok((sets, with_full(balance)));
+    }
+    // A tolerance so loose that only the forced moves (and capacity) shape the plan.
+    const LOOSEST: f64 = 1e6;
+    let (loose_sets, loose_balance, loose_fits) = run(LOOSEST);
+    if !loose_fits {
+        let (moves, bytes) = solution_copies(cluster, topo, &loose_sets);
+        return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+            budget: budget_text(config),
+            needed: format!(
+                "the hard rules (excluded brokers, rack repairs, capacity) force {moves} moves, {bytes} bytes"
+            ),
+        }]));
+    }
+    // ln(1 + tolerance) between the requested one (over) and one so loose that only the
+    // forced moves remain (fits).
+    let (mut over, mut fit) = ((1.0 + tolerance).ln(), (1.0 + LOOSEST).ln());
+    let mut best = (loose_sets, with_full(loose_balance));
+    for _ in 0..24 {
+        let mid = (over + fit) / 2.0;
+        let (sets, balance, fits) = run(mid.exp() - 1.0);
+        if fits {
+            fit = mid;
+            best = (sets, with_full(balance));
+        } else {
+            over = mid;
+        }
+    }
+    Ok(best)
+}
+
 fn fit_budget(
     cluster: &Cluster,
     topo: &Topology,

@@ -105,14 +105,10 @@ pub(super) fn plan_scoped(
     };
     let sub_config = PlanConfig {
         excluded,
-        max_disk_util: config.max_disk_util,
         movable: None,
         target_brokers: None,
         frozen: BTreeSet::new(),
-        max_moves: config.max_moves,
-        max_bytes: config.max_bytes,
-        max_leader_changes: config.max_leader_changes,
-        balance: config.balance,
+        ..config.clone()
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);
