@@ -92,6 +92,8 @@ fn report_html_renders_in_chromium() {
         .arg(dir.path().join("plan.json"))
         .arg("--report-html")
         .arg(&html)
+        .arg("--tradeoff")
+        .arg(dir.path().join("curve.json"))
         .output()
         .unwrap();
     assert!(
@@ -100,7 +102,11 @@ fn report_html_renders_in_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     let page = std::fs::read_to_string(&html).unwrap();
-    assert_eq!(page.matches("<svg").count(), 3, "one svg per chart");
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "one svg per chart and the trade-off curve"
+    );
     for class in ["chart replicas", "chart leaders", "chart bytes"] {
         assert!(page.contains(class), "no {class} chart");
     }
@@ -112,7 +118,14 @@ fn report_html_renders_in_chromium() {
         );
     }
     assert_eq!(page.matches("<line class=\"cap\"").count(), 9);
-    for text in ["Moves by topic", "Racks", "LB* = 60", "122.45 GB"] {
+    for text in [
+        "Moves by topic",
+        "Racks",
+        "LB* = 60",
+        "122.45 GB",
+        "Bytes lower bound",
+        "Budget trade-off",
+    ] {
         assert!(page.contains(text), "page lacks {text:?}");
     }
     for bad in ["http://", "https://", "<script", "src="] {
@@ -150,7 +163,10 @@ fn report_html_renders_in_chromium() {
     let dom = String::from_utf8_lossy(&out.stdout);
     // The parsed DOM (serialised by the browser) has the three svg elements with their bars:
     // 9 brokers x (before, after) per chart.
-    assert_eq!(dom.matches("<svg").count(), 3, "{dom}");
+    assert_eq!(dom.matches("<svg").count(), 4, "{dom}");
+    // The trade-off curve: one point per budget (0, 10, 25, 50, 75, 100 % of 60 moves).
+    assert_eq!(dom.matches("<polyline").count(), 1, "{dom}");
+    assert_eq!(dom.matches("<circle").count(), 6, "{dom}");
     assert_eq!(dom.matches("<rect").count(), 3 * 18, "{dom}");
     assert!(dom.contains("<title>broker 9 (r3) capacity: 100.00 GB</title>"));
     eprintln!("render test took {:.1} s", started.elapsed().as_secs_f64());

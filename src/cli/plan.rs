@@ -384,7 +384,11 @@ pub fn run(args: PlanArgs) -> CliResult {
         out.add(p, rep.to_json());
     }
     if let Some(p) = &args.report_html {
-        out.add(p, html_report::render_html(&rep, &cluster, &outcome));
+        let curve = tradeoff.as_ref().map(Tradeoff::to_json);
+        out.add(
+            p,
+            html_report::render_html(&rep, &cluster, &outcome, curve.as_ref()),
+        );
     }
     out.commit()?;
     if !args.quiet {

@@ -82,7 +82,13 @@ fn bytes_fig(v: &Value) -> String {
 }
 
 /// The page. Pure: everything comes from the arguments.
-pub fn render_html(report: &PlanReport, cluster: &Cluster, outcome: &PlanOutcome) -> String {
+/// `tradeoff`: the `--tradeoff` curve as written to its JSON file, when it was computed.
+pub fn render_html(
+    report: &PlanReport,
+    cluster: &Cluster,
+    outcome: &PlanOutcome,
+    tradeoff: Option<&Value>,
+) -> String {
     let s = report.summary();
     let brokers = broker_figs(s);
     let mut h = String::new();
@@ -136,6 +142,9 @@ pub fn render_html(report: &PlanReport, cluster: &Cluster, outcome: &PlanOutcome
     broker_table(&mut h, &brokers);
     rack_view(&mut h, cluster, outcome);
     topic_table(&mut h, cluster, outcome);
+    if let Some(t) = tradeoff {
+        tradeoff_view(&mut h, t);
+    }
     if let Some(ex) = s["explanations"].as_array().filter(|e| !e.is_empty()) {
         h.push_str("<h2>Why the plan is what it is</h2>\n<ul class=\"why\">\n");
         for e in ex {
@@ -227,6 +236,45 @@ fn header(h: &mut String, s: &Value) {
         &format!("{} partitions changed", fig(&s["partitions_changed"])),
     );
     card(h, "", "Bytes moved", &bytes_fig(&s["bytes_moved"]), "");
+    if let Some(b) = s["bytes_lower_bound"].as_object() {
+        let bound = b.get("bytes").and_then(Value::as_u64).unwrap_or(0);
+        let moved = s["bytes_moved"].as_u64().unwrap_or(0);
+        let gap = if bound > 0 {
+            format!(
+                "gap {:.1} %",
+                moved.saturating_sub(bound) as f64 * 100.0 / bound as f64
+            )
+        } else {
+            "gap: all of it".to_string()
+        };
+        card(
+            h,
+            "",
+            "Bytes lower bound",
+            &format!("{} ({gap})", bytes_fig(&b["bytes"])),
+            &format!(
+                "for {}",
+                escape(b.get("basis").and_then(Value::as_str).unwrap_or_default())
+            ),
+        );
+    }
+    if let Some(d) = s["disk_balance"].as_object() {
+        card(
+            h,
+            "",
+            "Disk balance (bytes first)",
+            &format!(
+                "within {:.2} % of each share",
+                d.get("tolerance").and_then(Value::as_f64).unwrap_or(0.0) * 100.0
+            ),
+            &format!(
+                "{} relocations, {} swaps; the rack rule forces disk max/mean &ge; {:.3}",
+                fig(&d["relocations"]),
+                fig(&d["swaps"]),
+                d.get("ratio_floor").and_then(Value::as_f64).unwrap_or(1.0)
+            ),
+        );
+    }
     card(h, "", "Leader changes", &fig(&s["leader_changes"]), "");
     if let Some(fixed) = s["fixed_plan"].as_str() {
         // A given layout (e.g. --replace) or a replication-factor change: no optimum, band
@@ -267,26 +315,36 @@ fn header(h: &mut String, s: &Value) {
             // difference is not a gap of the optimiser.
             "LB* assumes the uniform band, which is out of reach here".to_string()
         };
-        card(
-            h,
-            "",
-            "Optimum",
-            &format!("{} moves", fig(&s["optimum_moves"])),
-            &format!(
-                "{gap}; <span class=\"{}\">{}</span>, for the {}",
-                if certified { "ok" } else { "warn" },
-                if certified {
-                    "certified by dual potentials"
-                } else {
-                    "not certified"
-                },
-                if reached {
-                    "count band"
-                } else {
-                    "tightest reachable band"
-                }
-            ),
-        );
+        if s["disk_balance"].is_object() {
+            card(
+                h,
+                "given",
+                "Optimum",
+                "not claimed",
+                "bytes are balanced by a greedy search: the bytes lower bound is the measure",
+            );
+        } else {
+            card(
+                h,
+                "",
+                "Optimum",
+                &format!("{} moves", fig(&s["optimum_moves"])),
+                &format!(
+                    "{gap}; <span class=\"{}\">{}</span>, for the {}",
+                    if certified { "ok" } else { "warn" },
+                    if certified {
+                        "certified by dual potentials"
+                    } else {
+                        "not certified"
+                    },
+                    if reached {
+                        "count band"
+                    } else {
+                        "tightest reachable band"
+                    }
+                ),
+            );
+        }
     }
     let (b, a) = (&s["before"], &s["after"]);
     let band = s["band"]
@@ -511,6 +569,110 @@ fn chart(h: &mut String, title: &str, class: &str, bars: &[Bar], unit: Unit) {
     );
 }
 
+/// The budget trade-off: a line of the balance each budget reaches (replica spread for move
+/// budgets, disk max/mean for byte budgets) and the table of points.
+fn tradeoff_view(h: &mut String, t: &Value) {
+    let Some(points) = t["points"].as_array() else {
+        return;
+    };
+    let by_bytes = points.iter().any(|p| p.get("budget_bytes").is_some());
+    let (budget_key, metric_key, metric_name) = if by_bytes {
+        ("budget_bytes", "disk_max_mean_ratio", "disk max/mean")
+    } else {
+        ("budget_moves", "replica_spread", "replica spread")
+    };
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .filter_map(|p| Some((p[budget_key].as_f64()?, p[metric_key].as_f64()?)))
+        .collect();
+    h.push_str("<h2>Budget trade-off</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"legend\">{metric_name} reached under each budget (each point a full re-plan within the budget)</p>"
+    );
+    if xy.len() >= 2 {
+        let (w, ht, pad) = (640.0, 220.0, 40.0);
+        let xmax = xy.iter().map(|p| p.0).fold(0.0, f64::max).max(1.0);
+        let ymax = xy.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9);
+        let ymin = if by_bytes {
+            xy.iter().map(|p| p.1).fold(f64::MAX, f64::min).min(1.0)
+        } else {
+            0.0
+        };
+        let span = (ymax - ymin).max(1e-9);
+        let px = |x: f64| pad + x / xmax * (w - 2.0 * pad);
+        let py = |y: f64| ht - pad - (y - ymin) / span * (ht - 2.0 * pad);
+        let line: Vec<String> = xy
+            .iter()
+            .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<svg class=\"tradeoff\" width=\"{w}\" height=\"{ht}\" viewBox=\"0 0 {w} {ht}\" role=\"img\" aria-label=\"trade-off curve\">\
+             <line x1=\"{pad}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#8a96a3\"/>\
+             <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{b}\" stroke=\"#8a96a3\"/>\
+             <polyline fill=\"none\" stroke=\"#2f6db5\" stroke-width=\"2\" points=\"{}\"/>",
+            line.join(" "),
+            b = ht - pad,
+            r = w - pad,
+        );
+        for &(x, y) in &xy {
+            let label = if by_bytes {
+                format!("{y:.3}")
+            } else {
+                format!("{y:.0}")
+            };
+            let _ = write!(
+                h,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"#2f6db5\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{label}</text>",
+                px(x),
+                py(y),
+                px(x),
+                py(y) - 8.0
+            );
+        }
+        let _ = writeln!(
+            h,
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">budget ({})</text></svg>",
+            w - pad,
+            ht - 10.0,
+            if by_bytes { "bytes" } else { "moves" }
+        );
+    }
+    h.push_str(
+        "<table><thead><tr><th>budget</th><th>moves</th><th>bytes</th><th>replica spread</th>\
+         <th>leader spread</th><th>disk max/mean</th></tr></thead><tbody>\n",
+    );
+    for p in points {
+        let budget = if by_bytes {
+            bytes_fig(&p["budget_bytes"])
+        } else {
+            fig(&p["budget_moves"])
+        };
+        if p["feasible"] == false {
+            let _ = writeln!(
+                h,
+                "<tr><td>{budget}</td><td colspan=\"5\">below what the hard rules force</td></tr>"
+            );
+            continue;
+        }
+        let _ = writeln!(
+            h,
+            "<tr><td>{budget}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            fig(&p["moves"]),
+            bytes_fig(&p["bytes_moved"]),
+            fig(&p["replica_spread"]),
+            fig(&p["leader_spread"]),
+            p["disk_max_mean_ratio"]
+                .as_f64()
+                .map(|r| format!("{r:.3}"))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    h.push_str("</tbody></table>\n");
+}
+
 fn arrow(a: impl std::fmt::Display, b: impl std::fmt::Display) -> String {
     format!("{a} &rarr; {b}")
 }
@@ -732,7 +894,7 @@ mod tests {
         let outcome = plan(&cluster, &config).unwrap();
         assert!(!outcome.plan.is_empty());
         let report = PlanReport::new(&cluster, &config, &outcome, Duration::ZERO);
-        render_html(&report, &cluster, &outcome)
+        render_html(&report, &cluster, &outcome, None)
     }
 
     #[test]
@@ -809,7 +971,7 @@ mod tests {
             ..PlanConfig::default()
         };
         let report = PlanReport::new(&cluster, &config, &outcome, Duration::ZERO);
-        let h = render_html(&report, &cluster, &outcome);
+        let h = render_html(&report, &cluster, &outcome, None);
         assert!(h.contains("no optimum claimed"));
         assert!(h.contains("broker replacement 1 -&gt; 2"));
         assert!(!h.contains("LB* = "));
@@ -827,7 +989,7 @@ mod tests {
         let config = PlanConfig::default();
         let outcome = plan(&cluster, &config).unwrap();
         let report = PlanReport::new(&cluster, &config, &outcome, Duration::ZERO);
-        let h = render_html(&report, &cluster, &outcome);
+        let h = render_html(&report, &cluster, &outcome, None);
         let topics = outcome
             .plan
             .changes

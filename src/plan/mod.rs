@@ -604,7 +604,17 @@ fn plan_core(
         let left = config
             .max_moves
             .map(|m| m.saturating_sub(solution_copies(cluster, &topo, &new_sets).0));
-        bytes::refine(cluster, &topo, &limits, &mut new_sets, left)
+        let kept = new_sets.clone();
+        let done = bytes::refine(cluster, &topo, &limits, &mut new_sets, left);
+        // The swaps follow the move budget but not a bytes budget: over it, keep the
+        // layout they started from.
+        let (moves, bytes) = solution_copies(cluster, &topo, &new_sets);
+        if within_budget(config, moves, bytes) {
+            done
+        } else {
+            new_sets = kept;
+            bytes::BytesRefinement::default()
+        }
     });
 
     // Leader stage.
