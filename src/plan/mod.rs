@@ -4,7 +4,8 @@
 //! Priorities, in order: hard rules (RF kept, distinct known brokers, exclusions, rack
 //! spread ⌈RF/R⌉, disk capacity × max util); (1) replica counts in the tightest reachable
 //! band; (2) fewest replica moves; (3) leader counts in their band with the fewest leader
-//! changes; (4) bytes: pool choices are matched to balance disk use.
+//! changes; (4) bytes: pool choices are matched to balance disk use. With `topic_spread`,
+//! each topic's spread over the brokers comes between (1) and (2) (`topic_spread`).
 
 // Index loops over parallel arrays are the clearest form for graph code.
 #![allow(clippy::needless_range_loop)]
@@ -20,6 +21,7 @@ pub mod replicas;
 pub mod scenario;
 pub mod schedule;
 pub mod scope;
+pub mod topic_spread;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,6 +59,9 @@ pub struct PlanConfig {
     /// What to balance: replica counts (exact), or counts and then disk bytes inside the
     /// count band (local search).
     pub balance: Balance,
+    /// Spread each topic's replicas evenly over the allowed brokers (count-preserving swaps
+    /// after the count flow), at the cost of extra moves.
+    pub topic_spread: bool,
 }
 
 /// The balance objective (`--balance`).
@@ -81,6 +86,7 @@ impl Default for PlanConfig {
             max_bytes: None,
             max_leader_changes: None,
             balance: Balance::Count,
+            topic_spread: false,
         }
     }
 }
@@ -234,6 +240,8 @@ pub struct PlanOutcome {
     pub leader_budget: Option<LeaderBudgetOutcome>,
     /// Set in `count+bytes` mode: the swaps that evened out disk use.
     pub bytes_refinement: Option<bytes::BytesRefinement>,
+    /// Set with `topic_spread`: the swaps that evened out each topic over the brokers.
+    pub topic_spread: Option<topic_spread::TopicSpreadRefinement>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -365,6 +373,7 @@ pub fn fixed_outcome(
         budget: None,
         leader_budget: None,
         bytes_refinement: None,
+        topic_spread: None,
     })
 }
 
@@ -533,6 +542,13 @@ fn plan_core(
         }
     }
 
+    // Topic spread ranks above bytes, so it goes first; both keep every broker's count.
+    let topic_spread = config.topic_spread.then(|| {
+        let left = config
+            .max_moves
+            .map(|m| m.saturating_sub(solution_copies(cluster, &topo, &new_sets).0));
+        topic_spread::spread_topics(cluster, &topo, &limits, &mut new_sets, left)
+    });
     let bytes_refinement = (config.balance == Balance::CountBytes).then(|| {
         let left = config
             .max_moves
@@ -664,6 +680,7 @@ fn plan_core(
         budget,
         leader_budget,
         bytes_refinement,
+        topic_spread,
     })
 }
 

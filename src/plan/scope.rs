@@ -113,6 +113,7 @@ pub(super) fn plan_scoped(
         max_bytes: config.max_bytes,
         max_leader_changes: config.max_leader_changes,
         balance: config.balance,
+        topic_spread: config.topic_spread,
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);
