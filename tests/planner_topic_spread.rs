@@ -4,6 +4,7 @@
 //! a move budget is kept, and the result is deterministic.
 
 use std::collections::BTreeSet;
+use std::process::Command;
 
 use kafka_replan::model::{Broker, BrokerId, Cluster, Partition, TopicPartition};
 use kafka_replan::plan::metrics::layout_stats;
@@ -171,4 +172,71 @@ fn runs_before_the_bytes_balance_and_in_scoped_plans() {
     let r = with.topic_spread.as_ref().unwrap();
     assert!(r.spread_before >= 8 && r.spread_after <= 3, "{r:?}");
     assert_eq!(layout_stats(&c, &with.after, &none).rack_violations, 0);
+}
+
+#[test]
+fn cli_reports_the_topic_spread() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args([
+            "plan",
+            "--snapshot",
+            &format!(
+                "{}/fixtures/skewed/snapshot.json",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            "--topic-spread",
+            "--output",
+        ])
+        .arg(dir.path().join("plan.json"))
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let ts = &json["topic_spread"];
+    let (before, after) = (
+        ts["spread_before"].as_u64().unwrap(),
+        ts["spread_after"].as_u64().unwrap(),
+    );
+    assert!(after <= before, "{ts}");
+    assert!(before >= 2 && after <= 1, "{ts}");
+    assert!(ts["swaps"].as_u64().unwrap() > 0, "{ts}");
+    assert_eq!(json["after"]["topic_spread_max"].as_u64(), Some(after));
+    let line = format!(
+        "topic spread:      {before} -> {after} ({} swaps, {:+} moves)",
+        ts["swaps"],
+        ts["move_delta"].as_i64().unwrap()
+    );
+    assert!(text.contains(&line), "{line}\n{text}");
+
+    // Without the flag the level does not run: null in the JSON, no line in the text.
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args([
+            "plan",
+            "--snapshot",
+            &format!(
+                "{}/fixtures/skewed/snapshot.json",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            "--output",
+        ])
+        .arg(dir.path().join("plan.json"))
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("topic spread:"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(json["topic_spread"].is_null());
 }

@@ -111,6 +111,12 @@ pub struct PlanArgs {
     /// replica swaps, at the cost of extra moves).
     #[arg(long, value_enum, default_value = "count")]
     pub balance: BalanceArg,
+    /// Also spread each topic's replicas evenly over the allowed brokers (lowers the largest
+    /// per-topic max − min replicas per broker) by replica swaps that keep every broker's
+    /// replica count and the rack and capacity rules. Costs extra moves (within --max-moves
+    /// when given) and planning time; runs before the bytes balance of `count+bytes`.
+    #[arg(long)]
+    pub topic_spread: bool,
     /// Budget: at most N preferred-leader changes (partitions whose first replica changes);
     /// the leaders are balanced as well as that allows.
     #[arg(long, value_name = "N")]
@@ -276,6 +282,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             BalanceArg::Count => Balance::Count,
             BalanceArg::CountBytes => Balance::CountBytes,
         },
+        topic_spread: args.topic_spread,
         ..PlanConfig::default()
     };
     let outcome = if !args.set_replication_factor.is_empty() {

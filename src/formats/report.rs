@@ -96,6 +96,12 @@ impl PlanReport {
                 "swaps": r.swaps,
                 "move_delta": r.move_delta,
             })),
+            "topic_spread": o.topic_spread.as_ref().map(|r| json!({
+                "swaps": r.swaps,
+                "move_delta": r.move_delta,
+                "spread_before": r.spread_before,
+                "spread_after": r.spread_after,
+            })),
             "leader_budget": o.leader_budget.as_ref().map(|b| json!({
                 "max_leader_changes": b.max_changes,
                 "band_widened_below": b.below,
@@ -349,6 +355,16 @@ impl PlanReport {
             "rack violations:   {} -> {}",
             s["before"]["rack_violations"], s["after"]["rack_violations"]
         );
+        if let Some(r) = s["topic_spread"].as_object() {
+            let _ = writeln!(
+                t,
+                "topic spread:      {} -> {} ({} swaps, {:+} moves)",
+                r["spread_before"],
+                r["spread_after"],
+                r["swaps"],
+                r["move_delta"].as_i64().unwrap_or(0)
+            );
+        }
         if let Some(r) = s["bytes_refinement"].as_object() {
             let _ = writeln!(
                 t,
