@@ -218,6 +218,44 @@ fn cli_reports_the_topic_spread() {
     );
     assert!(text.contains(&line), "{line}\n{text}");
 
+    // The count+bytes swaps that follow do not look at topics: the line says where the
+    // final layout ends when they moved it.
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args([
+            "plan",
+            "--snapshot",
+            &format!(
+                "{}/fixtures/skewed/snapshot.json",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            "--topic-spread",
+            "--balance",
+            "count+bytes",
+            "--output",
+        ])
+        .arg(dir.path().join("plan.json"))
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let last = json["after"]["topic_spread_max"].as_u64().unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("topic spread:"))
+        .unwrap_or_default();
+    if last == json["topic_spread"]["spread_after"].as_u64().unwrap() {
+        assert!(!line.contains("final layout"), "{line}");
+    } else {
+        assert!(
+            line.ends_with(&format!("; {last} in the final layout")),
+            "{line}"
+        );
+    }
+
     // Without the flag the level does not run: null in the JSON, no line in the text.
     let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
         .args([
