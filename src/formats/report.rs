@@ -122,6 +122,12 @@ impl PlanReport {
                 "swaps": r.swaps,
                 "move_delta": r.move_delta,
             })),
+            "topic_spread": o.topic_spread.as_ref().map(|r| json!({
+                "swaps": r.swaps,
+                "move_delta": r.move_delta,
+                "spread_before": r.spread_before,
+                "spread_after": r.spread_after,
+            })),
             "leader_budget": o.leader_budget.as_ref().map(|b| json!({
                 "max_leader_changes": b.max_changes,
                 "band_widened_below": b.below,
@@ -440,6 +446,24 @@ impl PlanReport {
             "rack violations:   {} -> {}",
             s["before"]["rack_violations"], s["after"]["rack_violations"]
         );
+        if let Some(r) = s["topic_spread"].as_object() {
+            // The bytes swaps that follow (count+bytes) do not look at topics and a scoped
+            // plan spreads only its own partitions, so the final layout can differ.
+            let last = &s["after"]["topic_spread_max"];
+            let _ = writeln!(
+                t,
+                "topic spread:      {} -> {} ({} swaps, {:+} moves){}",
+                r["spread_before"],
+                r["spread_after"],
+                r["swaps"],
+                r["move_delta"].as_i64().unwrap_or(0),
+                if last.is_u64() && *last != r["spread_after"] {
+                    format!("; {last} in the final layout")
+                } else {
+                    String::new()
+                }
+            );
+        }
         if let Some(r) = s["bytes_refinement"].as_object() {
             let _ = writeln!(
                 t,

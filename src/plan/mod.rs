@@ -4,7 +4,8 @@
 //! Priorities, in order: hard rules (RF kept, distinct known brokers, exclusions, rack
 //! spread ⌈RF/R⌉, disk capacity × max util); (1) replica counts in the tightest reachable
 //! band; (2) fewest replica moves; (3) leader counts in their band with the fewest leader
-//! changes; (4) bytes: pool choices are matched to balance disk use.
+//! changes; (4) bytes: pool choices are matched to balance disk use. With `topic_spread`,
+//! each topic's spread over the brokers comes between (1) and (2) (`topic_spread`).
 
 // Index loops over parallel arrays are the clearest form for graph code.
 #![allow(clippy::needless_range_loop)]
@@ -20,6 +21,7 @@ pub mod replicas;
 pub mod scenario;
 pub mod schedule;
 pub mod scope;
+pub mod topic_spread;
 pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,6 +61,9 @@ pub struct PlanConfig {
     pub balance: Balance,
     /// `bytes` balance: how far above its share of the bytes a broker may end (0.01 = 1 %).
     pub disk_tolerance: f64,
+    /// Spread each topic's replicas evenly over the allowed brokers (count-preserving swaps
+    /// after the count flow), at the cost of extra moves.
+    pub topic_spread: bool,
 }
 
 /// The balance objective (`--balance`).
@@ -90,6 +95,7 @@ impl Default for PlanConfig {
             max_leader_changes: None,
             balance: Balance::Count,
             disk_tolerance: DEFAULT_DISK_TOLERANCE,
+            topic_spread: false,
         }
     }
 }
@@ -247,6 +253,8 @@ pub struct PlanOutcome {
     pub disk_balance: Option<bytes::DiskBalance>,
     /// Lower bound on the bytes copied by any plan reaching what this one reached.
     pub bytes_bound: Option<bounds::BytesBound>,
+    /// Set with `topic_spread`: the swaps that evened out each topic over the brokers.
+    pub topic_spread: Option<topic_spread::TopicSpreadRefinement>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -380,6 +388,7 @@ pub fn fixed_outcome(
         bytes_refinement: None,
         disk_balance: None,
         bytes_bound: None,
+        topic_spread: None,
     })
 }
 
@@ -600,6 +609,29 @@ fn plan_core(
             })
         }
     };
+    // Topic spread ranks above bytes, so it goes first; both keep every broker's count.
+    // Not with `bytes`: its swaps keep counts, not the disk balance that mode is for.
+    let topic_spread = (config.topic_spread && !bytes_first).then(|| {
+        let left = config
+            .max_moves
+            .map(|m| m.saturating_sub(solution_copies(cluster, &topo, &new_sets).0));
+        let kept = new_sets.clone();
+        let done = topic_spread::spread_topics(cluster, &topo, &limits, &mut new_sets, left);
+        // The swaps follow the move budget but not a bytes budget: over it, keep the
+        // layout they started from.
+        let (moves, bytes) = solution_copies(cluster, &topo, &new_sets);
+        if within_budget(config, moves, bytes) {
+            done
+        } else {
+            new_sets = kept;
+            topic_spread::TopicSpreadRefinement {
+                swaps: 0,
+                move_delta: 0,
+                spread_before: done.spread_before,
+                spread_after: done.spread_before,
+            }
+        }
+    });
     let bytes_refinement = (config.balance == Balance::CountBytes).then(|| {
         let left = config
             .max_moves
@@ -743,6 +775,7 @@ fn plan_core(
         bytes_refinement,
         disk_balance,
         bytes_bound,
+        topic_spread,
     })
 }
 
