@@ -50,9 +50,9 @@ pub struct PlanConfig {
     /// Budget: the best-balanced layout with at most this many replica moves, re-optimised
     /// under the budget (never a truncated full plan).
     pub max_moves: Option<usize>,
-    /// Budget on bytes copied. Always met and verified, but not optimised for: the flow
-    /// minimises moves, so the layouts it tries can copy more bytes than needed (no CLI
-    /// flag until a byte-aware objective exists).
+    /// Budget on bytes copied, always met and verified. With `Balance::Bytes` the disk
+    /// tolerance is loosened to the tightest that fits; with the count modes the count band
+    /// is widened (the flow minimises moves, not bytes, so that is a weak use of bytes).
     pub max_bytes: Option<u64>,
     /// Budget on preferred-leader changes: the best leader balance with at most this many.
     pub max_leader_changes: Option<usize>,
