@@ -150,3 +150,61 @@ fn leader_change_budgets_are_kept_or_refused_with_the_reason() {
         }
     }
 }
+
+/// Every budgeted move counts where nothing forces a detour: on the scale-out fixture
+/// (loaded brokers above the band, empty new ones below it) each of the N moves takes a
+/// replica off a broker above the band, as a greedy cut of the full plan would — so what
+/// is left above the band is exactly LB − N — and the spread is no worse than such a cut's.
+#[test]
+fn a_move_budget_is_spent_where_it_reduces_the_imbalance() {
+    let c = fixture("scale-out");
+    let none = BTreeSet::new();
+    let full = plan(&c, &PlanConfig::default()).unwrap();
+    let lb = full.bounds.combined;
+    let (lo, hi) = full.bounds.band.unwrap();
+    for budget in [6, 15, 30, 45] {
+        let out = plan(
+            &c,
+            &PlanConfig {
+                max_moves: Some(budget),
+                ..PlanConfig::default()
+            },
+        )
+        .unwrap();
+        let counts = out.after.replica_counts();
+        let above: usize = c
+            .brokers
+            .iter()
+            .map(|b| counts.get(&b.id).copied().unwrap_or(0).saturating_sub(hi))
+            .sum();
+        assert_eq!(above, lb - budget, "budget {budget}");
+        // A greedy cut moves from the fullest to the emptiest broker: its spread is at best
+        // (most loaded after) − (least loaded after) with the moves shared evenly.
+        let before = c.current_layout().replica_counts();
+        let mut loads: Vec<usize> = c
+            .brokers
+            .iter()
+            .map(|b| before.get(&b.id).copied().unwrap_or(0))
+            .collect();
+        for _ in 0..budget {
+            let (imax, _) = loads
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, l)| (**l, std::cmp::Reverse(*i)))
+                .unwrap();
+            loads[imax] -= 1;
+            let (imin, _) = loads
+                .iter()
+                .enumerate()
+                .min_by_key(|(i, l)| (**l, *i))
+                .unwrap();
+            loads[imin] += 1;
+        }
+        let greedy = loads.iter().max().unwrap() - loads.iter().min().unwrap();
+        assert!(
+            spread(&c, &out.after, &none) <= greedy.max(hi - lo),
+            "budget {budget}: spread {} vs an ideal greedy cut's {greedy}",
+            spread(&c, &out.after, &none)
+        );
+    }
+}

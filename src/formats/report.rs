@@ -293,10 +293,15 @@ impl PlanReport {
             };
             let _ = writeln!(
                 t,
-                "bytes bound:       {} for {}; this plan copies {} ({gap})",
+                "bytes bound:       {} for {}; this plan copies {} ({gap}){}",
                 human_bytes(bound),
                 b["basis"].as_str().unwrap_or_default(),
-                human_bytes(moved)
+                human_bytes(moved),
+                if s["disk_balance"].is_object() {
+                    ""
+                } else {
+                    "; count modes choose which replicas move for disk balance, not for the fewest bytes (--balance bytes does)"
+                }
             );
         }
         if let Some(d) = s["disk_balance"].as_object() {
@@ -386,7 +391,7 @@ impl PlanReport {
             }
             let _ = writeln!(
                 t,
-                "budget:            {}: the tightest band within it is the uniform band widened by {} below and {} above; the full balance needs {} moves, {}",
+                "budget:            {}: the best-balanced band within it is the uniform band widened by up to {} below and {} above; the full balance needs {} moves, {}",
                 limits.join(" and "),
                 b["band_widened_below"],
                 b["band_widened_above"],

@@ -525,7 +525,36 @@ fn plan_core(
     // A budget the full balance fits changes nothing; otherwise the band is widened until
     // the move-minimal layout fits.
     if has_budget && !within_budget(config, optimum_moves, full_bytes) {
-        let (below, above, sol, widened) = fit_budget(cluster, &topo, &bands, config, &mut facts)?;
+        let (mut below, mut above, mut sol, mut widened) =
+            fit_budget(cluster, &topo, &bands, config, &mut facts)?;
+        // A second candidate shaped like a greedy cut of the full plan (each move from the
+        // fullest brokers to the emptiest); the better-balanced of the two is kept, ties to
+        // the uniform widening.
+        if let (Some(max_moves), None) = (config.max_moves, config.max_bytes) {
+            let capacity = capacity_checked.then_some(limits.as_slice());
+            if let Some((level_bands, level_sol)) =
+                water_level_budget(cluster, &topo, &bands, max_moves, capacity, &mut facts)?
+            {
+                let quality = |sets: &[Vec<usize>]| {
+                    let loads = replicas::loads(nb, sets);
+                    budget_quality(&topo, &uniform, &loads)
+                };
+                if quality(&level_sol.replicas) < quality(&sol.replicas) {
+                    below = (0..nb)
+                        .filter(|&b| topo.allowed[b])
+                        .map(|b| bands.lo[b].saturating_sub(level_bands.lo[b]))
+                        .max()
+                        .unwrap_or(0);
+                    above = (0..nb)
+                        .filter(|&b| topo.allowed[b])
+                        .map(|b| level_bands.hi[b].saturating_sub(bands.hi[b]))
+                        .max()
+                        .unwrap_or(0);
+                    sol = level_sol;
+                    widened = level_bands;
+                }
+            }
+        }
         budget = Some(BudgetOutcome {
             max_moves: config.max_moves,
             max_bytes: config.max_bytes,
@@ -937,6 +966,167 @@ fn fit_disk_balance(
         }
     }
     Ok(best)
+}
+
+/// How far a layout is from the uniform count band, as the bench scorer measures what a
+/// budget leaves undone: replicas above the band on allowed brokers plus every replica on an
+/// excluded one, then the replica spread over allowed brokers.
+fn budget_quality(topo: &Topology, uniform: &Bands, loads: &[usize]) -> (usize, usize) {
+    let mut imbalance = 0;
+    let (mut most, mut least) = (0, usize::MAX);
+    for (b, &load) in loads.iter().enumerate() {
+        if topo.allowed[b] {
+            imbalance += load.saturating_sub(uniform.hi[b]);
+            most = most.max(load);
+            least = least.min(load);
+        } else {
+            imbalance += load;
+        }
+    }
+    (imbalance, most.saturating_sub(least.min(most)))
+}
+
+/// Per-broker bands that a budget of `k` moves reaches when spent like a greedy cut: the
+/// upper limits lowered from the top (the fullest brokers first) until the replicas above
+/// them add up to `k`, the lower limits raised from the bottom until the missing ones do;
+/// ties go to the lower broker index. Never tighter than `bands`.
+fn water_level_bands(bands: &Bands, topo: &Topology, loads: &[usize], k: usize) -> Bands {
+    let nb = topo.ids.len();
+    let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
+    let excess = |h: usize| -> usize {
+        allowed
+            .iter()
+            .map(|&b| loads[b].saturating_sub(h.max(bands.hi[b])))
+            .sum()
+    };
+    let deficit = |l: usize| -> usize {
+        allowed
+            .iter()
+            .map(|&b| l.min(bands.lo[b]).saturating_sub(loads[b]))
+            .sum()
+    };
+    let top = loads.iter().copied().max().unwrap_or(0);
+    // The lowest level whose excess fits in k (excess falls as the level rises).
+    let (mut lo_h, mut hi_h) = (0usize, top);
+    while lo_h < hi_h {
+        let mid = lo_h + (hi_h - lo_h) / 2;
+        if excess(mid) <= k {
+            hi_h = mid;
+        } else {
+            lo_h = mid + 1;
+        }
+    }
+    let level_hi = lo_h;
+    let mut hi: Vec<usize> = (0..nb)
+        .map(|b| {
+            if topo.allowed[b] {
+                level_hi.max(bands.hi[b])
+            } else {
+                bands.hi[b]
+            }
+        })
+        .collect();
+    let mut spare = k - excess(level_hi);
+    let mut tops: Vec<usize> = allowed
+        .iter()
+        .copied()
+        .filter(|&b| hi[b] > bands.hi[b] && loads[b] >= hi[b])
+        .collect();
+    tops.sort_by_key(|&b| (std::cmp::Reverse(loads[b]), b));
+    for b in tops {
+        if spare == 0 {
+            break;
+        }
+        hi[b] -= 1;
+        spare -= 1;
+    }
+    // The highest level whose deficit fits in k (deficit grows with the level).
+    let (mut lo_l, mut hi_l) = (0usize, top);
+    while lo_l < hi_l {
+        let mid = lo_l + (hi_l - lo_l).div_ceil(2);
+        if deficit(mid) <= k {
+            lo_l = mid;
+        } else {
+            hi_l = mid - 1;
+        }
+    }
+    let level_lo = lo_l;
+    let mut lo: Vec<usize> = (0..nb)
+        .map(|b| {
+            if topo.allowed[b] {
+                level_lo.min(bands.lo[b])
+            } else {
+                bands.lo[b]
+            }
+        })
+        .collect();
+    let mut spare = k - deficit(level_lo);
+    let mut bottoms: Vec<usize> = allowed
+        .iter()
+        .copied()
+        .filter(|&b| lo[b] < bands.lo[b] && loads[b] <= lo[b])
+        .collect();
+    bottoms.sort_by_key(|&b| (loads[b], b));
+    for b in bottoms {
+        if spare == 0 {
+            break;
+        }
+        lo[b] += 1;
+        spare -= 1;
+    }
+    Bands { lo, hi }
+}
+
+/// The budget candidate from [`water_level_bands`]: the levels are set for `k` moves and
+/// lowered by what the rules add (excluded brokers, rack repairs, rack-bound chains) until
+/// the move-minimal layout fits — after the capacity repair that follows the budget, when
+/// `limits` are given. `None` when a few rounds do not fit.
+fn water_level_budget(
+    cluster: &Cluster,
+    topo: &Topology,
+    bands: &Bands,
+    max_moves: usize,
+    limits: Option<&[Option<u64>]>,
+    facts: &mut SolverFacts,
+) -> Result<Option<(Bands, replicas::FlowSolution)>, PlanError> {
+    let nb = topo.ids.len();
+    let mut loads = vec![0usize; nb];
+    for p in &cluster.partitions {
+        for id in &p.replicas {
+            if let Some(b) = topo.index_of(*id) {
+                loads[b] += 1;
+            }
+        }
+    }
+    let mut k = max_moves;
+    for _ in 0..8 {
+        let level = water_level_bands(bands, topo, &loads, k);
+        let sol = replicas::solve_flow(cluster, topo, &level)
+            .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+        facts.phases += sol.phases;
+        facts.rounds += 1;
+        let mut moves = solution_copies(cluster, topo, &sol.replicas).0;
+        if let Some(limits) = limits {
+            let mut trial = sol.replicas.clone();
+            let after = replicas::loads(nb, &trial);
+            let hi: Vec<usize> = (0..nb).map(|x| level.hi[x].max(after[x])).collect();
+            capacity::repair(cluster, topo, limits, &mut trial, &hi);
+            let bytes = capacity::bytes_per_broker(cluster, nb, &trial);
+            if !(0..nb).all(|x| limits[x].is_none_or(|l| bytes[x] <= l)) {
+                return Ok(None);
+            }
+            moves = solution_copies(cluster, topo, &trial).0;
+        }
+        if moves <= max_moves {
+            return Ok(Some((level, sol)));
+        }
+        let over = moves - max_moves;
+        if over > k {
+            return Ok(None);
+        }
+        k -= over;
+    }
+    Ok(None)
 }
 
 fn fit_budget(
