@@ -208,3 +208,24 @@ fn a_move_budget_is_spent_where_it_reduces_the_imbalance() {
         );
     }
 }
+
+/// Under a leader-change budget the replica stage moves followers before preferred leaders:
+/// on the scale-out fixture the full plan takes the preferred leader from 20 partitions,
+/// yet a budget of 5 leader changes is met with the same number of replica moves.
+#[test]
+fn a_small_leader_budget_moves_followers_instead_of_leaders() {
+    let c = fixture("scale-out");
+    let full = plan(&c, &PlanConfig::default()).unwrap();
+    assert!(full.leader_changes > 5);
+    let out = plan(
+        &c,
+        &PlanConfig {
+            max_leader_changes: Some(5),
+            ..PlanConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(out.leader_changes <= 5, "{}", out.leader_changes);
+    assert_eq!(out.moves, full.moves);
+    assert!(out.leader_budget.is_some());
+}

@@ -399,7 +399,19 @@ fn plan_core(
     config: &PlanConfig,
     base: Option<&scope::BaseLoad>,
 ) -> Result<PlanOutcome, PlanError> {
-    let topo = Topology::new(cluster, &config.excluded);
+    plan_core_with(cluster, config, base, false)
+}
+
+/// `plan_core`; with `prefer_follower_moves` the replica stage moves followers before
+/// preferred leaders (tried when the plan's leader changes are over a leader budget).
+fn plan_core_with(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    base: Option<&scope::BaseLoad>,
+    prefer_follower_moves: bool,
+) -> Result<PlanOutcome, PlanError> {
+    let mut topo = Topology::new(cluster, &config.excluded);
+    topo.prefer_follower_moves = prefer_follower_moves;
     if topo.allowed_count() == 0 {
         return Err(PlanError::Infeasible(vec![Infeasible::NoAllowedBrokers]));
     }
@@ -709,6 +721,11 @@ fn plan_core(
     let mut leader_budget = None;
     if let Some(max_changes) = config.max_leader_changes {
         if lsol.changes > max_changes {
+            if !prefer_follower_moves {
+                // Replica moves that take fewer preferred leaders along leave more of the
+                // budget to the leader balance: same move count, other replicas moved.
+                return plan_core_with(cluster, config, base, true);
+            }
             let full_changes = lsol.changes;
             let (below, above, sol) =
                 fit_leader_budget(cluster, &topo, &new_sets, &lbands, max_changes, &mut facts)?;

@@ -125,6 +125,9 @@ pub struct Topology {
     pub racks: Vec<Vec<usize>>,
     /// Display names of the racks (`rack` or `broker N (no rack)`).
     pub rack_names: Vec<String>,
+    /// When a broker sheds replicas, take followers before preferred leaders (set under a
+    /// leader-change budget: every moved leader replica forces a leader change).
+    pub prefer_follower_moves: bool,
 }
 
 impl Topology {
@@ -164,6 +167,7 @@ impl Topology {
             rack,
             racks,
             rack_names,
+            prefer_follower_moves: false,
         }
     }
 
@@ -590,11 +594,16 @@ fn decode(
             continue;
         }
         let cands = &mut shed_candidates[bi];
+        let leads = |p: usize| {
+            topo.prefer_follower_moves
+                && cluster.partitions[p].replicas.first() == Some(&topo.ids[bi])
+        };
         cands.sort_by(|&x, &y| {
             let kx = shed_pref.shed_preference(x, bi);
             let ky = shed_pref.shed_preference(y, bi);
-            kx.partial_cmp(&ky)
-                .unwrap_or(std::cmp::Ordering::Equal)
+            leads(x)
+                .cmp(&leads(y))
+                .then(kx.partial_cmp(&ky).unwrap_or(std::cmp::Ordering::Equal))
                 .then(x.cmp(&y))
         });
         for &p in cands.iter().take(k) {
