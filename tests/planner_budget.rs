@@ -229,3 +229,26 @@ fn a_small_leader_budget_moves_followers_instead_of_leaders() {
     assert_eq!(out.moves, full.moves);
     assert!(out.leader_budget.is_some());
 }
+
+/// Under a bytes budget the count modes shed the smallest replicas: on the scale-out fixture
+/// the full count balance copies 122 GB with sizes chosen for disk balance, but fits in
+/// 60 GB when brokers shed their smallest replicas — the band is reached within the budget.
+#[test]
+fn a_bytes_budget_in_count_mode_moves_small_replicas() {
+    let c = fixture("scale-out");
+    let none = BTreeSet::new();
+    let full = plan(&c, &PlanConfig::default()).unwrap();
+    let budget = 60_000_000_000;
+    assert!(full.bytes_moved > budget);
+    let out = plan(
+        &c,
+        &PlanConfig {
+            max_bytes: Some(budget),
+            ..PlanConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(out.bytes_moved <= budget);
+    assert_eq!(spread(&c, &out.after, &none), 0);
+    assert_eq!(out.moves, full.moves);
+}

@@ -399,19 +399,29 @@ fn plan_core(
     config: &PlanConfig,
     base: Option<&scope::BaseLoad>,
 ) -> Result<PlanOutcome, PlanError> {
-    plan_core_with(cluster, config, base, false)
+    plan_core_with(cluster, config, base, ShedChoice::default())
 }
 
-/// `plan_core`; with `prefer_follower_moves` the replica stage moves followers before
-/// preferred leaders (tried when the plan's leader changes are over a leader budget).
+/// Which replicas a broker sheds when the flow leaves the choice free (the move count is the
+/// same either way): by default sizes that even out disk use.
+#[derive(Debug, Clone, Copy, Default)]
+struct ShedChoice {
+    /// Followers before preferred leaders: tried when the plan's leader changes are over a
+    /// leader budget (each moved leader replica forces a change).
+    followers: bool,
+    /// The smallest first: tried when the full balance is over a bytes budget.
+    small: bool,
+}
+
 fn plan_core_with(
     cluster: &Cluster,
     config: &PlanConfig,
     base: Option<&scope::BaseLoad>,
-    prefer_follower_moves: bool,
+    shed: ShedChoice,
 ) -> Result<PlanOutcome, PlanError> {
     let mut topo = Topology::new(cluster, &config.excluded);
-    topo.prefer_follower_moves = prefer_follower_moves;
+    topo.prefer_follower_moves = shed.followers;
+    topo.prefer_small_moves = shed.small;
     if topo.allowed_count() == 0 {
         return Err(PlanError::Infeasible(vec![Infeasible::NoAllowedBrokers]));
     }
@@ -537,6 +547,14 @@ fn plan_core_with(
     // A budget the full balance fits changes nothing; otherwise the band is widened until
     // the move-minimal layout fits.
     if has_budget && !within_budget(config, optimum_moves, full_bytes) {
+        if config.max_bytes.is_some() && !shed.small {
+            // Small replicas first: more moves, so a tighter band, fit in the bytes.
+            let shed = ShedChoice {
+                small: true,
+                ..shed
+            };
+            return plan_core_with(cluster, config, base, shed);
+        }
         let (mut below, mut above, mut sol, mut widened) =
             fit_budget(cluster, &topo, &bands, config, &mut facts)?;
         // A second candidate shaped like a greedy cut of the full plan (each move from the
@@ -721,10 +739,14 @@ fn plan_core_with(
     let mut leader_budget = None;
     if let Some(max_changes) = config.max_leader_changes {
         if lsol.changes > max_changes {
-            if !prefer_follower_moves {
+            if !shed.followers {
                 // Replica moves that take fewer preferred leaders along leave more of the
                 // budget to the leader balance: same move count, other replicas moved.
-                return plan_core_with(cluster, config, base, true);
+                let shed = ShedChoice {
+                    followers: true,
+                    ..shed
+                };
+                return plan_core_with(cluster, config, base, shed);
             }
             let full_changes = lsol.changes;
             let (below, above, sol) =

@@ -128,6 +128,9 @@ pub struct Topology {
     /// When a broker sheds replicas, take followers before preferred leaders (set under a
     /// leader-change budget: every moved leader replica forces a leader change).
     pub prefer_follower_moves: bool,
+    /// When a broker sheds replicas, take the smallest (set under a bytes budget: more
+    /// moves fit in it) instead of sizes that even out disk use.
+    pub prefer_small_moves: bool,
 }
 
 impl Topology {
@@ -168,6 +171,7 @@ impl Topology {
             racks,
             rack_names,
             prefer_follower_moves: false,
+            prefer_small_moves: false,
         }
     }
 
@@ -598,9 +602,16 @@ fn decode(
             topo.prefer_follower_moves
                 && cluster.partitions[p].replicas.first() == Some(&topo.ids[bi])
         };
+        let key = |p: usize| {
+            if topo.prefer_small_moves {
+                cluster.partitions[p].size_bytes as f64
+            } else {
+                shed_pref.shed_preference(p, bi)
+            }
+        };
         cands.sort_by(|&x, &y| {
-            let kx = shed_pref.shed_preference(x, bi);
-            let ky = shed_pref.shed_preference(y, bi);
+            let kx = key(x);
+            let ky = key(y);
             leads(x)
                 .cmp(&leads(y))
                 .then(kx.partial_cmp(&ky).unwrap_or(std::cmp::Ordering::Equal))
