@@ -429,3 +429,100 @@ fn elect_moves_leadership_to_the_preferred_replica_and_status_lists_moves() {
         "{status}"
     );
 }
+
+/// Capacity-planning scenarios on a live cluster: a replication-factor change planned with
+/// `--balance bytes` straight from the cluster is executed and verified by Kafka's own
+/// `kafka-reassign-partitions` (every partition ends with 3 replicas spread over the
+/// cluster's racks), and `--add-brokers` plans onto a hypothetical broker.
+#[test]
+fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
+    let cluster = Cluster::from_env();
+    let topic = unique_topic("scenario");
+    let assignment: &[&[i32]] = &[&[0, 1], &[1, 0], &[0, 1]];
+    let _guard = cluster.create_topic_with_assignment(&topic, assignment);
+    cluster.produce(&topic, 2_000, 300);
+    cluster.wait_for_topic(&topic, Duration::from_secs(30), |d| {
+        d.partitions.len() == assignment.len()
+            && d.partitions
+                .values()
+                .all(|p| p.isr.len() == p.replicas.len())
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let pattern = regex_escape(&topic);
+
+    let report = ok(replan(&[
+        "plan",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--topics",
+        &pattern,
+        "--set-replication-factor",
+        &format!("{pattern}=3"),
+        "--balance",
+        "bytes",
+        "--output",
+        &path("rf.json"),
+    ]));
+    assert!(
+        report.contains("replication factor changed for 3 partitions"),
+        "{report}"
+    );
+    cluster.execute_and_verify_reassignment(
+        std::path::Path::new(&path("rf.json")),
+        Duration::from_secs(120),
+    );
+    let described = cluster.describe_topic(&topic);
+    let racks: std::collections::BTreeSet<&String> = cluster.racks.values().collect();
+    for (p, state) in &described.partitions {
+        assert_eq!(
+            state.replicas.len(),
+            3,
+            "partition {p}: {:?}",
+            state.replicas
+        );
+        let used: std::collections::BTreeSet<&String> = state
+            .replicas
+            .iter()
+            .filter_map(|b| cluster.racks.get(b))
+            .collect();
+        assert_eq!(
+            used.len(),
+            racks.len().min(3),
+            "partition {p} is not spread over the racks: {:?}",
+            state.replicas
+        );
+    }
+
+    // A hypothetical broker: planned onto, not executable until it exists.
+    let new_id = cluster.broker_ids.iter().max().copied().unwrap_or(0) + 1;
+    let rack = cluster.racks.values().next().cloned().unwrap_or_default();
+    let report = ok(replan(&[
+        "plan",
+        "--bootstrap-server",
+        &cluster.bootstrap,
+        "--topics",
+        &pattern,
+        "--add-brokers",
+        "1",
+        "--rack",
+        &rack,
+        "--balance",
+        "bytes",
+        "--output",
+        &path("scale-out.json"),
+    ]));
+    assert!(report.contains("hypothetical brokers"), "{report}");
+    let plan = read_json(&path("scale-out.json"));
+    assert!(
+        plan["partitions"]
+            .as_array()
+            .expect("plan")
+            .iter()
+            .any(|e| e["replicas"]
+                .as_array()
+                .expect("replicas")
+                .contains(&Value::from(new_id))),
+        "broker {new_id} gets replicas: {plan}"
+    );
+}
