@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::report::{human_bytes, PlanReport};
+use super::report::{bytes_gap, human_bytes, PlanReport};
 use crate::model::{BrokerId, Cluster};
 use crate::plan::PlanOutcome;
 
@@ -237,16 +237,7 @@ fn header(h: &mut String, s: &Value) {
     );
     card(h, "", "Bytes moved", &bytes_fig(&s["bytes_moved"]), "");
     if let Some(b) = s["bytes_lower_bound"].as_object() {
-        let bound = b.get("bytes").and_then(Value::as_u64).unwrap_or(0);
-        let moved = s["bytes_moved"].as_u64().unwrap_or(0);
-        let gap = if bound > 0 {
-            format!(
-                "gap {:.1} %",
-                moved.saturating_sub(bound) as f64 * 100.0 / bound as f64
-            )
-        } else {
-            "gap: all of it".to_string()
-        };
+        let gap = bytes_gap(b);
         card(
             h,
             "",

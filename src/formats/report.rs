@@ -11,6 +11,17 @@ use crate::plan::metrics;
 use crate::plan::{Balance, PlanConfig, PlanOutcome};
 
 /// Decimal byte units, as disks are sold and as the bench tables print them.
+/// The gap of `bytes_lower_bound` in words: a percentage, or the bytes when the bound is 0.
+pub fn bytes_gap(bound: &serde_json::Map<String, Value>) -> String {
+    match bound.get("gap_percent").and_then(Value::as_f64) {
+        Some(pct) => format!("gap {pct:.1} %"),
+        None => format!(
+            "gap {}",
+            human_bytes(bound.get("gap_bytes").and_then(Value::as_u64).unwrap_or(0))
+        ),
+    }
+}
+
 /// `0.005` -> `0.5 %` (at most two decimals, trailing zeros dropped).
 fn percent(fraction: f64) -> String {
     let digits = format!("{:.2}", fraction * 100.0);
@@ -117,6 +128,11 @@ impl PlanReport {
                 "bytes": b.bytes,
                 "basis": b.basis,
                 "gap_bytes": o.bytes_moved.saturating_sub(b.bytes),
+                // Rounded to 0.1 %; null when the bound is 0 (no ratio to give).
+                "gap_percent": (b.bytes > 0).then(|| {
+                    (o.bytes_moved.saturating_sub(b.bytes) as f64 * 1000.0 / b.bytes as f64)
+                        .round() / 10.0
+                }),
             })),
             "bytes_refinement": o.bytes_refinement.as_ref().map(|r| json!({
                 "swaps": r.swaps,
@@ -283,14 +299,7 @@ impl PlanReport {
         if let Some(b) = s["bytes_lower_bound"].as_object() {
             let bound = b["bytes"].as_u64().unwrap_or(0);
             let moved = s["bytes_moved"].as_u64().unwrap_or(0);
-            let gap = if bound > 0 {
-                format!(
-                    "gap {:.1} %",
-                    moved.saturating_sub(bound) as f64 * 100.0 / bound as f64
-                )
-            } else {
-                format!("gap {}", human_bytes(moved))
-            };
+            let gap = bytes_gap(b);
             let _ = writeln!(
                 t,
                 "bytes bound:       {} for {}; this plan copies {} ({gap}){}",

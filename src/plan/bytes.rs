@@ -84,16 +84,7 @@ fn swap_towards(
             on[b].insert((size(p), p), ());
         }
     }
-    let original: Vec<Vec<usize>> = cluster
-        .partitions
-        .iter()
-        .map(|p| {
-            p.replicas
-                .iter()
-                .filter_map(|id| topo.index_of(*id))
-                .collect()
-        })
-        .collect();
+    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
     let util = |b: usize, bytes: &[u64]| bytes[b] as f64 / div[b];
     let fits = |b: usize, new_bytes: u64| {
         limits
@@ -397,16 +388,7 @@ pub fn balance_disk(
         })
         .collect();
     let size = |p: usize| cluster.partitions[p].size_bytes;
-    let original: Vec<Vec<usize>> = cluster
-        .partitions
-        .iter()
-        .map(|p| {
-            p.replicas
-                .iter()
-                .filter_map(|id| topo.index_of(*id))
-                .collect()
-        })
-        .collect();
+    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
     let mut out = DiskBalance {
         tolerance,
         requested_tolerance: tolerance,

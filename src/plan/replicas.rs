@@ -183,6 +183,20 @@ impl Topology {
         self.allowed.iter().filter(|a| **a).count()
     }
 
+    /// Each partition's current replicas as broker indices (unknown brokers left out).
+    pub fn current_sets(&self, cluster: &Cluster) -> Vec<Vec<usize>> {
+        cluster
+            .partitions
+            .iter()
+            .map(|p| {
+                p.replicas
+                    .iter()
+                    .filter_map(|id| self.index_of(*id))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Most replicas of a partition with replication factor `rf` one rack may hold.
     pub fn rack_cap(&self, rf: usize) -> usize {
         rf.div_ceil(self.racks.len().max(1))

@@ -382,16 +382,7 @@ pub fn spread_topics(
             bytes[b] = bytes[b].saturating_add(cluster.partitions[p].size_bytes);
         }
     }
-    let original = cluster
-        .partitions
-        .iter()
-        .map(|p| {
-            p.replicas
-                .iter()
-                .filter_map(|id| topo.index_of(*id))
-                .collect()
-        })
-        .collect();
+    let original = topo.current_sets(cluster);
     let mut st = State {
         cluster,
         topo,
