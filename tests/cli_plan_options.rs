@@ -621,3 +621,33 @@ fn bytes_first_balance_budget_and_curve() {
         assert!(!plan.exists());
     }
 }
+
+/// Flags that do not go together are usage errors (exit 2) naming the rule, nothing written.
+#[test]
+fn disk_tolerance_and_topic_spread_need_the_right_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    for (args, says) in [
+        (
+            vec!["--disk-tolerance", "1%"],
+            "--disk-tolerance applies to --balance bytes only",
+        ),
+        (
+            vec!["--balance", "bytes", "--topic-spread"],
+            "cannot be combined with --balance bytes",
+        ),
+    ] {
+        let out = Command::new(bin())
+            .args(["plan", "--snapshot", &fixture("scale-out"), "--output"])
+            .arg(&plan)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}"
+        );
+        assert!(!plan.exists());
+    }
+}

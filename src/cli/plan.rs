@@ -113,9 +113,9 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value = "count")]
     pub balance: BalanceArg,
     /// `--balance bytes`: how far above its share of the bytes a broker may end, as a
-    /// fraction or a percentage (0.005 or 0.5%).
-    #[arg(long, value_name = "TOLERANCE", default_value = "0.5%", value_parser = parse_tolerance)]
-    pub disk_tolerance: f64,
+    /// fraction or a percentage (0.005 or 0.5%; default 0.5%).
+    #[arg(long, value_name = "TOLERANCE", value_parser = parse_tolerance)]
+    pub disk_tolerance: Option<f64>,
     /// Budget: at most SIZE bytes copied (e.g. 2TB). With `--balance bytes` the disk
     /// tolerance is loosened to the tightest one whose plan fits; with the count modes the
     /// count band is widened until its move-minimal layout fits.
@@ -283,6 +283,11 @@ pub fn run(args: PlanArgs) -> CliResult {
                 .unwrap_or_default()
         ));
     }
+    if args.disk_tolerance.is_some() && args.balance != BalanceArg::Bytes {
+        return Err(CliError::bad_input(
+            "--disk-tolerance applies to --balance bytes only",
+        ));
+    }
     if args.topic_spread && args.balance == BalanceArg::Bytes {
         return Err(CliError::bad_input(
             "--topic-spread keeps replica counts, not disk use: it cannot be combined with --balance bytes",
@@ -301,7 +306,9 @@ pub fn run(args: PlanArgs) -> CliResult {
             BalanceArg::CountBytes => Balance::CountBytes,
             BalanceArg::Bytes => Balance::Bytes,
         },
-        disk_tolerance: args.disk_tolerance,
+        disk_tolerance: args
+            .disk_tolerance
+            .unwrap_or(kafka_replan::plan::DEFAULT_DISK_TOLERANCE),
         topic_spread: args.topic_spread,
         ..PlanConfig::default()
     };
