@@ -67,12 +67,22 @@ fn bench_plan(c: &mut Criterion) {
         &[(1_000, 12, 3, 3), (10_000, 30, 3, 6), (100_000, 120, 6, 12)]
     {
         for skewed in [false, true] {
-            let cl = cluster(parts, brokers, racks, if skewed { 0 } else { new }, skewed);
+            let cl = with_room(cluster(
+                parts,
+                brokers,
+                racks,
+                if skewed { 0 } else { new },
+                skewed,
+            ));
             let config = PlanConfig {
                 excluded: BTreeSet::new(),
                 max_disk_util: 1.0,
                 ..PlanConfig::default()
             };
+            // A refusal would be timed as if it were a plan.
+            if let Err(e) = plan(&cl, &config) {
+                panic!("plan/{parts}: {e}");
+            }
             let name = if skewed { "skewed" } else { "scale-out" };
             group.bench_with_input(BenchmarkId::new(name, parts), &cl, |b, cl| {
                 b.iter(|| plan(cl, &config).map(|o| o.moves).unwrap_or(0))
@@ -82,7 +92,7 @@ fn bench_plan(c: &mut Criterion) {
     group.finish();
 }
 
-/// The inputs of `bench_plan` with every broker's capacity raised, where needed, so that
+/// A generated input with every broker's capacity raised, where needed, so that
 /// the brokers can hold all replicas with a quarter to spare: at 100k partitions the 4 TB
 /// brokers hold less than the replicas need, so a plan would stop at the capacity
 /// pre-check and measure nothing (replica sizes average 2 GB, RF 2.88).

@@ -200,3 +200,53 @@ fn count_mode_reports_a_valid_bytes_bound() {
         assert!(bound.bytes > 0 || out.bytes_moved == 0 || case == "rack-repair");
     }
 }
+
+/// Where the count band leaves no room under the disk limits, the count modes give the band
+/// up and relocate replicas like the bytes mode instead of declaring the layout impossible
+/// (found by tests/planner_scenarios_proptest.rs): brokers 0 and 2 without a rack, 1 and 3
+/// in rack r, capacity 10 each, broker 0 excluded.
+#[test]
+fn count_modes_fall_back_to_relocation_when_capacity_binds() {
+    let broker = |id, rack: Option<&str>| Broker {
+        id,
+        rack: rack.map(str::to_string),
+        capacity_bytes: Some(10),
+    };
+    let part = |i, replicas: Vec<i32>, size| Partition {
+        tp: TopicPartition::new("t", i),
+        replicas,
+        size_bytes: size,
+        leader: None,
+        isr: None,
+        in_flight: None,
+    };
+    let c = Cluster {
+        brokers: vec![
+            broker(0, None),
+            broker(1, Some("r")),
+            broker(2, None),
+            broker(3, Some("r")),
+        ],
+        partitions: vec![
+            part(0, vec![0], 9),
+            part(1, vec![0, 2], 2),
+            part(2, vec![3], 2),
+            part(3, vec![1], 1),
+        ],
+    };
+    let excluded: BTreeSet<i32> = [0].into();
+    for balance in [Balance::Count, Balance::CountBytes, Balance::Bytes] {
+        let out = plan(
+            &c,
+            &PlanConfig {
+                excluded: excluded.clone(),
+                balance,
+                ..PlanConfig::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{balance:?}: {e}"));
+        let bytes = out.after.bytes_per_broker(&c);
+        assert!(bytes.values().all(|b| *b <= 10), "{balance:?}: {bytes:?}");
+        assert_eq!(bytes.get(&0).copied().unwrap_or(0), 0);
+    }
+}

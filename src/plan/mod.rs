@@ -82,6 +82,9 @@ pub enum Balance {
 /// Default `disk_tolerance`: a broker may end 0.5 % above its share of the bytes.
 pub const DEFAULT_DISK_TOLERANCE: f64 = 0.005;
 
+/// A tolerance so loose that a broker's ceiling is its capacity limit alone.
+const CAPACITY_ONLY_TOLERANCE: f64 = 1e6;
+
 impl Default for PlanConfig {
     fn default() -> Self {
         PlanConfig {
@@ -603,6 +606,34 @@ fn plan_core_with(
     if capacity_checked {
         let hi: Vec<usize> = (0..nb).map(|b| bands.hi[b].max(final_loads[b])).collect();
         repair = capacity::repair(cluster, &topo, &limits, &mut new_sets, &hi);
+        let over_limit = |sets: &[Vec<usize>]| {
+            let bytes = capacity::bytes_per_broker(cluster, nb, sets);
+            (0..nb).any(|b| limits[b].is_some_and(|l| bytes[b] > l))
+        };
+        if over_limit(&new_sets) {
+            // The repair keeps the count band; when it cannot, relocate replicas off the
+            // brokers over their limit onto any with room (the bytes mode's relocation with
+            // the capacity limits as ceilings) before declaring the layout impossible.
+            let full_limits = capacity::limits(cluster, config.max_disk_util);
+            let mut trial = new_sets.clone();
+            bytes::balance_disk(
+                cluster,
+                &topo,
+                &full_limits,
+                base.map(|b| b.bytes.as_slice()),
+                &mut trial,
+                CAPACITY_ONLY_TOLERANCE,
+            );
+            if !over_limit(&trial) {
+                new_sets = trial;
+                explanations.push(
+                    "the replica-count band was given up where disk capacity left no room for it"
+                        .to_string(),
+                );
+            }
+        }
+        // Counts may have changed: the band figures describe the layout as it ends.
+        final_loads = replicas::loads(nb, &new_sets);
         let bytes = capacity::bytes_per_broker(cluster, nb, &new_sets);
         let over: Vec<Infeasible> = (0..nb)
             .filter_map(|b| match limits[b] {
@@ -628,6 +659,14 @@ fn plan_core_with(
         }
     }
 
+    if replica_band_reached
+        && base.is_none()
+        && (0..nb).any(|b| {
+            topo.allowed[b] && (final_loads[b] < uniform.lo[b] || final_loads[b] > uniform.hi[b])
+        })
+    {
+        replica_band_reached = false;
+    }
     let bytes_bound = match base {
         Some(_) => None,
         None if bytes_first => {
