@@ -10,10 +10,10 @@
 //!
 //! Known library bugs these properties found are left out of the assertions, each where it
 //! applies and as narrowly as it can be told apart (marked "Known library bug (X)"): a
-//! rackless broker's replacement (B), budgets held against the flow's figures (D), budgets
-//! refused as a capacity problem (E), capacity infeasibility claims a search could refute
-//! (F). (A, stale band figures after the capacity repair, and C, the band flag after a rack
-//! repair, are fixed: the figures are taken from the layout as it ends.)
+//! rackless broker's replacement (B), budgets held against the flow's figures (D), capacity
+//! infeasibility claims a search could refute (F). (A, stale band figures after the
+//! capacity repair, C, the band flag after a rack repair, and E, budgets refused as a
+//! capacity problem, are fixed.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -572,25 +572,18 @@ proptest! {
                 }
                 Err(PlanError::Infeasible(list)) => {
                     let covering = m == Some(full.moves) || b == Some(full.bytes_moved);
-                    // Known library bug (E): a budget too small for the capacity repair can be
-                    // refused as `BrokerOverCapacity` ("no rack-safe layout found"), not as over
-                    // the budget, though the unbudgeted plan found one.
-                    let bug_e = list
-                        .iter()
-                        .all(|i| matches!(i, Infeasible::BrokerOverCapacity { .. }));
+                    // A budget the plan cannot keep is refused as over the budget (also when
+                    // the layout it allows leaves no room under the disk limits).
+                    prop_assert!(
+                        over_budget(&list),
+                        "{:?} excluded {:?}, budget {:?}/{:?} (full {}/{}) refused \
+                         without OverBudget: {:?}",
+                        mode, excluded, m, b, full.moves, full.bytes_moved, list
+                    );
                     // Known library bug (D): a budget is held against the figures of the count
                     // flow, before the capacity repair and the count+bytes swaps change them, so
-                    // a budget equal to what the unbudgeted plan makes can be refused (as over
-                    // the budget, or as a capacity problem by bug E).
-                    let bug_d = covering && after_the_flow(&full) && (over_budget(&list) || bug_e);
-                    if !bug_e {
-                        prop_assert!(
-                            over_budget(&list),
-                            "{:?} excluded {:?}, budget {:?}/{:?} (full {}/{}) refused \
-                             without OverBudget: {:?}",
-                            mode, excluded, m, b, full.moves, full.bytes_moved, list
-                        );
-                    }
+                    // a budget equal to what the unbudgeted plan makes can be refused.
+                    let bug_d = covering && after_the_flow(&full);
                     if !bug_d {
                         prop_assert!(
                             !covering,

@@ -616,7 +616,7 @@ fn plan_core_with(
             // the capacity limits as ceilings) before declaring the layout impossible.
             let full_limits = capacity::limits(cluster, config.max_disk_util);
             let mut trial = new_sets.clone();
-            bytes::balance_disk(
+            let relocated = bytes::balance_disk(
                 cluster,
                 &topo,
                 &full_limits,
@@ -626,6 +626,8 @@ fn plan_core_with(
             );
             if !over_limit(&trial) {
                 new_sets = trial;
+                repair.redirected += relocated.relocations;
+                repair.swaps += relocated.swaps;
                 explanations.push(
                     "the replica-count band was given up where disk capacity left no room for it"
                         .to_string(),
@@ -646,6 +648,25 @@ fn plan_core_with(
             })
             .collect();
         if !over.is_empty() {
+            if config.max_moves.is_some() || config.max_bytes.is_some() {
+                // Under a budget the layout the budget allowed may be what leaves no room:
+                // when the unbudgeted plan keeps every broker under its limit, the budget is
+                // the problem, and saying so is what the operator can act on.
+                let unbudgeted = PlanConfig {
+                    max_moves: None,
+                    max_bytes: None,
+                    ..config.clone()
+                };
+                if let Ok(full) = plan_core_with(cluster, &unbudgeted, base, shed) {
+                    return Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+                        budget: budget_text(config),
+                        needed: format!(
+                            "keeping every broker under its capacity takes more than the budget allows (the full plan: {} moves, {} bytes)",
+                            full.moves, full.bytes_moved
+                        ),
+                    }]));
+                }
+            }
             return Err(PlanError::Infeasible(over));
         }
         let (moved, bytes) = solution_copies(cluster, &topo, &new_sets);
