@@ -3,8 +3,6 @@
 //! The `plan` group runs the default (`count`) balance; `plan-bytes` runs `--balance bytes`
 //! and `--balance count+bytes` on the same inputs.
 
-use std::collections::BTreeSet;
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use kafka_replan::model::{Broker, Cluster, Partition, TopicPartition};
 use kafka_replan::plan::{plan, Balance, PlanConfig};
@@ -60,38 +58,6 @@ fn cluster(partitions: usize, brokers: usize, racks: usize, new: usize, skewed: 
     Cluster::new(broker_list, parts)
 }
 
-fn bench_plan(c: &mut Criterion) {
-    let mut group = c.benchmark_group("plan");
-    group.sample_size(10);
-    for &(parts, brokers, racks, new) in
-        &[(1_000, 12, 3, 3), (10_000, 30, 3, 6), (100_000, 120, 6, 12)]
-    {
-        for skewed in [false, true] {
-            let cl = with_room(cluster(
-                parts,
-                brokers,
-                racks,
-                if skewed { 0 } else { new },
-                skewed,
-            ));
-            let config = PlanConfig {
-                excluded: BTreeSet::new(),
-                max_disk_util: 1.0,
-                ..PlanConfig::default()
-            };
-            // A refusal would be timed as if it were a plan.
-            if let Err(e) = plan(&cl, &config) {
-                panic!("plan/{parts}: {e}");
-            }
-            let name = if skewed { "skewed" } else { "scale-out" };
-            group.bench_with_input(BenchmarkId::new(name, parts), &cl, |b, cl| {
-                b.iter(|| plan(cl, &config).map(|o| o.moves).unwrap_or(0))
-            });
-        }
-    }
-    group.finish();
-}
-
 /// A generated input with every broker's capacity raised, where needed, so that
 /// the brokers can hold all replicas with a quarter to spare: at 100k partitions the 4 TB
 /// brokers hold less than the replicas need, so a plan would stop at the capacity
@@ -109,49 +75,64 @@ fn with_room(mut cl: Cluster) -> Cluster {
     cl
 }
 
-/// `--balance bytes` (disk use first) and `--balance count+bytes` (counts, then swaps that
-/// even out disk use) on the inputs of `bench_plan`. Each input is planned once before it is
-/// measured, so a benchmark never times a refusal.
-fn bench_plan_bytes(c: &mut Criterion) {
-    let mut group = c.benchmark_group("plan-bytes");
-    group.sample_size(10);
+/// The measured inputs: a scale-out and a skewed start at each size, with room on disk.
+fn inputs() -> Vec<(&'static str, usize, Cluster)> {
+    let mut out = Vec::new();
     for &(parts, brokers, racks, new) in
         &[(1_000, 12, 3, 3), (10_000, 30, 3, 6), (100_000, 120, 6, 12)]
     {
         for skewed in [false, true] {
-            let cl = with_room(cluster(
-                parts,
-                brokers,
-                racks,
-                if skewed { 0 } else { new },
-                skewed,
-            ));
-            let start = if skewed { "skewed" } else { "scale-out" };
-            for (balance, name) in [
-                (Balance::Bytes, "bytes"),
-                (Balance::CountBytes, "count-bytes"),
-            ] {
-                let config = PlanConfig {
-                    balance,
-                    ..PlanConfig::default()
-                };
-                let mut checked = false;
-                group.bench_with_input(
-                    BenchmarkId::new(format!("{name}/{start}"), parts),
-                    &cl,
-                    |b, cl| {
-                        if !std::mem::replace(&mut checked, true) {
-                            if let Err(e) = plan(cl, &config) {
-                                panic!("{name}/{start}/{parts}: the input must be plannable: {e}");
-                            }
-                        }
-                        b.iter(|| plan(cl, &config).map(|o| o.bytes_moved).unwrap_or(0))
-                    },
-                );
+            let new = if skewed { 0 } else { new };
+            let cl = with_room(cluster(parts, brokers, racks, new, skewed));
+            out.push((if skewed { "skewed" } else { "scale-out" }, parts, cl));
+        }
+    }
+    out
+}
+
+/// One group: every input planned with each labelled config. Each input is planned once
+/// before it is measured, so a benchmark never times a refusal.
+fn bench_group(c: &mut Criterion, group_name: &str, configs: &[(&str, PlanConfig)]) {
+    let mut group = c.benchmark_group(group_name);
+    group.sample_size(10);
+    for (start, parts, cl) in inputs() {
+        for (label, config) in configs {
+            let id = if label.is_empty() {
+                start.to_string()
+            } else {
+                format!("{label}/{start}")
+            };
+            if let Err(e) = plan(&cl, config) {
+                panic!("{group_name}/{id}/{parts}: the input must be plannable: {e}");
             }
+            group.bench_with_input(BenchmarkId::new(id, parts), &cl, |b, cl| {
+                b.iter(|| plan(cl, config).map(|o| o.moves).unwrap_or(0))
+            });
         }
     }
     group.finish();
+}
+
+/// The default `count` balance.
+fn bench_plan(c: &mut Criterion) {
+    bench_group(c, "plan", &[("", PlanConfig::default())]);
+}
+
+/// `--balance bytes` (disk use first) and `--balance count+bytes` (counts, then swaps that
+/// even out disk use).
+fn bench_plan_bytes(c: &mut Criterion) {
+    let config = |balance| PlanConfig {
+        balance,
+        ..PlanConfig::default()
+    };
+    bench_group(
+        c,
+        "plan-bytes",
+        &[
+            ("bytes", config(Balance::Bytes)),
+            ("count-bytes", config(Balance::CountBytes)),
+        ],
+    );
 }
 
 criterion_group!(benches, bench_plan, bench_plan_bytes);
