@@ -10,22 +10,11 @@ leaves replicas on an excluded broker is marked invalid.
     scripts/bench_budget.py [SNAPSHOT ...]     (default: the public small and medium suite)
 Writes bench-out/budget.md and prints it.
 """
-import gzip
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.environ.get("BENCH_DIR", os.path.join(os.path.dirname(ROOT), "shared", "bench"))
-REPLAN = os.path.join(ROOT, "target", "release", "kafka-replan")
-
-
-def load(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as f:
-        return json.load(f)
+from benchlib import ROOT, excluded_brokers, load, public_snapshots, run_plan
 
 
 def counts(brokers, layout):
@@ -63,19 +52,6 @@ def imbalance(brokers, excluded, layout):
     return max(excess, deficit), spread, sum(c.get(b, 0) for b in excluded)
 
 
-
-
-def run_plan(snapshot, excluded, extra, out_dir, name):
-    plan = os.path.join(out_dir, name + ".json")
-    report = os.path.join(out_dir, name + "-report.json")
-    cmd = [REPLAN, "plan", "-q", "--snapshot", snapshot, "--output", plan, "--report-json", report]
-    if excluded:
-        cmd += ["--exclude-brokers", ",".join(map(str, sorted(excluded)))]
-    cmd += extra
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, None, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed"
-    return load(plan), load(report), None
 
 
 def apply(before, plan_json):
@@ -143,11 +119,7 @@ def greedy(before, entries, budget, brokers, excluded):
 
 
 def main():
-    snaps = sys.argv[1:] or sorted(
-        os.path.join(BENCH, "suite", f)
-        for f in os.listdir(os.path.join(BENCH, "suite"))
-        if f.startswith(("small-", "medium-"))
-    )
+    snaps = sys.argv[1:] or public_snapshots()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for snap in snaps:
@@ -155,9 +127,9 @@ def main():
             s = load(snap)
             brokers = [b["id"] for b in s["brokers"]]
             racks = {b["id"]: b.get("rack") for b in s["brokers"]}
-            excluded = set(s.get("scenario", {}).get("exclude_brokers", []) or [])
+            excluded = excluded_brokers(s)
             before = {(p["topic"], p["partition"]): p["replicas"] for p in s["partitions"]}
-            full, rep, err = run_plan(snap, excluded, [], tmp, name + "-full")
+            full, rep, _, err = run_plan(snap, excluded, [], tmp, name + "-full")
             if err:
                 rows.append((name, "-", "-", "full plan failed: " + err, "", ""))
                 continue
@@ -165,7 +137,8 @@ def main():
             forced = rep["lb_forced_moves"]
             budget = lbstar // 2
             entries = [((p["topic"], p["partition"]), p["replicas"]) for p in full["partitions"]]
-            ours_plan, ours_rep, err = run_plan(snap, excluded, ["--max-moves", str(budget)], tmp, name + "-budget")
+            ours_plan, ours_rep, _, err = run_plan(
+                snap, excluded, ["--max-moves", str(budget)], tmp, name + "-budget")
             if err:
                 ours = "infeasible (forced %d > budget)" % forced
             else:

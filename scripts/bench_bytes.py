@@ -11,23 +11,13 @@ columns: among the suite's peers whose plan is valid and rack-safe and whose dis
 is the same as ours or worse, the fewest bytes moved (what we must not exceed), and the
 most balanced rack-safe peer. Writes bench-out/bytes.md and prints it.
 """
-import gzip
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.environ.get("BENCH_DIR", os.path.join(os.path.dirname(ROOT), "shared", "bench"))
-REPLAN = os.path.join(ROOT, "target", "release", "kafka-replan")
-
-
-def load(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as f:
-        return json.load(f)
+from benchlib import BENCH, ROOT, excluded_brokers, load, public_snapshots, run_plan
 
 
 def peers_for(name):
@@ -56,21 +46,14 @@ def score(snapshot, plan):
 
 
 def run(snapshot, excluded, mode, tmp, max_bytes=None):
-    plan = os.path.join(tmp, "plan.json")
-    report = os.path.join(tmp, "report.json")
-    cmd = [REPLAN, "plan", "-q", "--snapshot", snapshot, "--output", plan,
-           "--report-json", report, "--balance", mode]
+    flags = ["--balance", mode]
     if max_bytes is not None:
-        cmd += ["--max-bytes", str(max_bytes)]
-    if excluded:
-        cmd += ["--exclude-brokers", ",".join(map(str, sorted(excluded)))]
-    t0 = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.monotonic() - t0
-    if r.returncode != 0:
-        sys.stderr.write(r.stderr)
+        flags += ["--max-bytes", str(max_bytes)]
+    _, report, dt, err = run_plan(snapshot, excluded, flags, tmp)
+    if err:
+        sys.stderr.write(err + "\n")
         return None
-    return load(report), score(snapshot, plan), dt
+    return report, score(snapshot, os.path.join(tmp, "plan.json")), dt
 
 
 def gb(x):
@@ -83,11 +66,7 @@ def main():
     if args[:1] == ["--modes"]:
         modes = args[1].split(",")
         args = args[2:]
-    snaps = args or sorted(
-        os.path.join(BENCH, "suite", f)
-        for f in os.listdir(os.path.join(BENCH, "suite"))
-        if f.startswith(("small-", "medium-"))
-    )
+    snaps = args or public_snapshots()
     lines = [
         "| snapshot | mode | disk max/mean | bytes bound | bytes moved | gap | replica moves"
         " | replica spread | leader spread | rack / capacity viol. | wall s"
@@ -103,7 +82,7 @@ def main():
         for snap in snaps:
             name = os.path.basename(snap).split(".")[0]
             s = load(snap)
-            excluded = set(s.get("scenario", {}).get("exclude_brokers", []) or [])
+            excluded = excluded_brokers(s)
             peers = peers_for(name)
             for mode in modes:
                 got = run(snap, excluded, mode, tmp)

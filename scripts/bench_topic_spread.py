@@ -5,46 +5,20 @@ topic spread before and after, replica moves, bytes moved, rack violations and w
     scripts/bench_topic_spread.py [SNAPSHOT ...]   (default: the public small and medium suite)
 Writes bench-out/topic-spread.md and prints it. Uses target/release/kafka-replan.
 """
-import gzip
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.environ.get("BENCH_DIR", os.path.join(os.path.dirname(ROOT), "shared", "bench"))
-REPLAN = os.path.join(ROOT, "target", "release", "kafka-replan")
-
-
-def load(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as f:
-        return json.load(f)
+from benchlib import ROOT, excluded_brokers, load, public_snapshots, run_plan
 
 
 def run(snapshot, excluded, flags, tmp):
-    plan = os.path.join(tmp, "plan.json")
-    report = os.path.join(tmp, "report.json")
-    cmd = [REPLAN, "plan", "-q", "--snapshot", snapshot, "--output", plan,
-           "--report-json", report] + flags
-    if excluded:
-        cmd += ["--exclude-brokers", ",".join(map(str, sorted(excluded)))]
-    t0 = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    dt = time.monotonic() - t0
-    if r.returncode != 0:
-        return None
-    return load(report), dt
+    _, report, dt, err = run_plan(snapshot, excluded, flags, tmp)
+    return None if err else (report, dt)
 
 
 def main():
-    snaps = sys.argv[1:] or sorted(
-        os.path.join(BENCH, "suite", f)
-        for f in os.listdir(os.path.join(BENCH, "suite"))
-        if f.startswith(("small-", "medium-"))
-    )
+    snaps = sys.argv[1:] or public_snapshots()
     lines = [
         "| snapshot | mode | topic spread max (before -> after) | replica moves | bytes moved | rack violations after | wall s |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -53,7 +27,7 @@ def main():
         for snap in snaps:
             name = os.path.basename(snap).split(".")[0]
             s = load(snap)
-            excluded = set(s.get("scenario", {}).get("exclude_brokers", []) or [])
+            excluded = excluded_brokers(s)
             for mode, flags in [("count", []), ("--topic-spread", ["--topic-spread"])]:
                 got = run(snap, excluded, flags, tmp)
                 if got is None:
