@@ -21,13 +21,10 @@ use kafka_replan::formats::join_ids;
 use kafka_replan::formats::reassignment::ReassignmentJson;
 use kafka_replan::formats::report::human_bytes;
 
+use super::estimate::{estimate_text, limits, parse_rate};
+use super::files::{read_plan, DEFAULT_JOURNAL};
 use super::live::{ConnectArgs, Connected};
-use super::ops::read_plan;
-use super::simulate::{estimate_text, limits, parse_rate};
 use super::{CliError, CliResult, EXIT_FAILED, EXIT_OK};
-
-/// Where the journal goes when `--journal` is not given.
-pub const DEFAULT_JOURNAL: &str = "kafka-replan-journal";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProgressMode {

@@ -32,9 +32,9 @@ use kafka_replan::plan::kafka_placement::{
 use kafka_replan::plan::scope::effective_excluded;
 use kafka_replan::plan::{plan, Infeasible, PlanConfig, PlanError};
 
+use super::files::load_cluster;
 use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
-use super::plan::load_cluster;
 use super::{read_input, CliError, CliResult, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK};
 
 /// `kafka-replan generate --help`.

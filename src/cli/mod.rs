@@ -2,6 +2,8 @@
 //! step, then the library does the work. Files are written atomically (`output`).
 
 pub mod apply;
+pub mod estimate;
+pub mod files;
 pub mod generate;
 pub mod live;
 pub mod ops;

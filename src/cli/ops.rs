@@ -12,10 +12,9 @@ use kafka_replan::apply::{cancel, elect, status, verify};
 use kafka_replan::formats::decode_text;
 use kafka_replan::formats::election::parse_election_json;
 use kafka_replan::formats::join_ids;
-use kafka_replan::formats::reassignment::parse_reassignment_json;
 use kafka_replan::model::{Plan, TopicPartition};
 
-use super::apply::DEFAULT_JOURNAL;
+use super::files::{read_plan, DEFAULT_JOURNAL};
 use super::live::ConnectArgs;
 use super::{read_input, CliError, CliResult, EXIT_FAILED, EXIT_OK};
 
@@ -33,15 +32,6 @@ pub struct ElectArgs {
     /// Partitions per ElectLeaders request.
     #[arg(long, value_name = "N", default_value_t = elect::DEFAULT_BATCH)]
     pub batch_size: usize,
-}
-
-pub fn read_plan(path: &std::path::Path) -> Result<kafka_replan::model::Plan, CliError> {
-    let name = path.display().to_string();
-    let bytes = read_input(path)?;
-    let text = decode_text(&name, &bytes).map_err(CliError::bad_input)?;
-    parse_reassignment_json(&name, text)
-        .and_then(|j| j.to_plan(&name))
-        .map_err(CliError::bad_input)
 }
 
 fn partitions_of(args: &ElectArgs) -> Result<Vec<TopicPartition>, CliError> {

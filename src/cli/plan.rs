@@ -12,7 +12,7 @@ use kafka_replan::formats::join_ids;
 use kafka_replan::formats::racks::{parse_byte_size, parse_capacity_spec};
 use kafka_replan::formats::reassignment::plan_json_bytes;
 use kafka_replan::formats::report;
-use kafka_replan::formats::snapshot::{parse_snapshot, write_snapshot};
+use kafka_replan::formats::snapshot::write_snapshot;
 use kafka_replan::model::{BrokerId, Cluster, TopicPartition};
 use kafka_replan::plan::metrics::layout_stats;
 use kafka_replan::plan::scenario::{
@@ -22,9 +22,10 @@ use kafka_replan::plan::scenario::{
 use kafka_replan::plan::schedule::schedule;
 use kafka_replan::plan::{fixed_outcome, plan, Balance, PlanConfig, PlanError};
 
+use super::files::load_cluster;
 use super::live::{read_cluster, LiveArgs};
 use super::output::OutputSet;
-use super::{parse_broker_list, read_input, CliError, CliResult, EXIT_OK};
+use super::{parse_broker_list, CliError, CliResult, EXIT_OK};
 
 #[derive(Args, Debug)]
 pub struct PlanArgs {
@@ -149,11 +150,6 @@ pub struct PlanArgs {
     pub quiet: bool,
 }
 
-pub fn load_cluster(path: &std::path::Path) -> Result<Cluster, CliError> {
-    let bytes = read_input(path)?;
-    parse_snapshot(&path.display().to_string(), bytes).map_err(CliError::bad_input)
-}
-
 pub fn excluded_set(cluster: &Cluster, flag: Option<&str>) -> Result<BTreeSet<BrokerId>, CliError> {
     let ids = match flag {
         Some(s) => parse_broker_list("--exclude-brokers", s)?,
@@ -237,10 +233,10 @@ pub fn run(args: PlanArgs) -> CliResult {
         )));
     }
     let throttle = match &args.throttle {
-        Some(t) => Some(super::simulate::parse_rate("--throttle", t)?),
+        Some(t) => Some(super::estimate::parse_rate("--throttle", t)?),
         None => None,
     };
-    let limits = super::simulate::limits(&args.max_inflight_bytes_per_broker, None)?;
+    let limits = super::estimate::limits(&args.max_inflight_bytes_per_broker, None)?;
     let mut cluster = match &args.snapshot {
         Some(path) => load_cluster(path)?,
         None => {
@@ -420,7 +416,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         text.push_str(&rep.to_text());
         if let Some(t) = throttle {
             let s = schedule(&cluster, &outcome.plan, &limits);
-            text.push_str(&super::simulate::estimate_text(&s, t));
+            text.push_str(&super::estimate::estimate_text(&s, t));
         }
         if let Some(t) = &tradeoff {
             text.push_str(&t.to_text());

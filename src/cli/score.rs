@@ -13,7 +13,8 @@ use kafka_replan::formats::report::human_bytes;
 
 use kafka_replan::formats::join_ids;
 
-use super::plan::{excluded_set, load_cluster};
+use super::files::load_cluster;
+use super::plan::excluded_set;
 use super::{read_input, CliError, CliResult, EXIT_FAILED, EXIT_OK};
 
 #[derive(Args, Debug)]
