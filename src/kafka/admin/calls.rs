@@ -1,0 +1,394 @@
+//! The `Admin` calls over `KafkaAdmin`: the request each one builds, where it is routed,
+//! whether it may be resent, and how its answer becomes model values.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, ApiKey, BrokerId as WireBrokerId, DescribeClusterRequest,
+    DescribeConfigsRequest, DescribeLogDirsRequest, ElectLeadersRequest,
+    IncrementalAlterConfigsRequest, ListPartitionReassignmentsRequest, MetadataRequest,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::client::{format_addr, KafkaAdmin, Resend, Route};
+use super::decode::{
+    cluster_from_describe, cluster_from_metadata, code_err, code_result, configs_from_response,
+    election_outcomes, group_by_topic, ids, log_dirs_from_response, per_item, topic_name,
+    topics_from_metadata,
+};
+use super::{
+    Admin, ClusterDescription, ConfigEntry, ConfigOp, ConfigResource, LogDir, OngoingReassignment,
+    Outcomes, TopicMetadata,
+};
+use crate::kafka::error::Error;
+use crate::model::{BrokerId, TopicPartition};
+
+/// A Metadata request: `None` = all topics, `Some(&[])` = none. AllowAutoTopicCreation is
+/// false from v4 on (§F D3); older versions cannot carry the flag (and default to true).
+pub fn metadata_request(topics: Option<&[String]>, version: i16) -> MetadataRequest {
+    MetadataRequest::default()
+        .with_topics(topics.map(|ts| {
+            ts.iter()
+                .map(|t| MetadataRequestTopic::default().with_name(Some(topic_name(t))))
+                .collect()
+        }))
+        .with_allow_auto_topic_creation(version < 4)
+}
+
+impl Admin for KafkaAdmin {
+    async fn describe_cluster(&self) -> Result<ClusterDescription, Error> {
+        let supports_describe_cluster = {
+            let mut inner = self.inner.lock().await;
+            let addr = self.any_addr(&mut inner).await?;
+            inner
+                .conns
+                .get(&addr)
+                .and_then(|c| c.broker_range(ApiKey::DescribeCluster))
+                .is_some()
+        };
+        let desc = if supports_describe_cluster {
+            let resp = self
+                .call::<DescribeClusterRequest>(
+                    Route::Any,
+                    Resend::Safe,
+                    |_| Ok(DescribeClusterRequest::default()),
+                    |r| (r.error_code, r.throttle_time_ms),
+                )
+                .await?;
+            if let Some(e) = code_err("DescribeCluster", resp.error_code, &resp.error_message) {
+                return Err(e);
+            }
+            cluster_from_describe(&resp)
+        } else {
+            let resp = self
+                .call::<MetadataRequest>(
+                    Route::Any,
+                    Resend::Safe,
+                    |v| Ok(metadata_request(Some(&[]), v)),
+                    |r| (r.error_code, r.throttle_time_ms),
+                )
+                .await?;
+            cluster_from_metadata(&resp)
+        };
+        let mut inner = self.inner.lock().await;
+        inner.brokers = desc
+            .brokers
+            .iter()
+            .map(|b| (b.id, format_addr(&b.host, b.port)))
+            .collect();
+        inner.controller = desc.controller_id;
+        Ok(desc)
+    }
+
+    async fn describe_topics(
+        &self,
+        topics: Option<&[String]>,
+    ) -> Result<Vec<TopicMetadata>, Error> {
+        let resp = self
+            .call::<MetadataRequest>(
+                Route::Any,
+                Resend::Safe,
+                |v| Ok(metadata_request(topics, v)),
+                |r| (r.error_code, r.throttle_time_ms),
+            )
+            .await?;
+        if resp.error_code != 0 {
+            return Err(Error::broker("Metadata", resp.error_code, None));
+        }
+        Ok(topics_from_metadata(&resp))
+    }
+
+    async fn describe_log_dirs(
+        &self,
+        brokers: &[BrokerId],
+    ) -> Result<BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>, Error> {
+        let mut out = BTreeMap::new();
+        for &b in brokers {
+            let r = self
+                .call::<DescribeLogDirsRequest>(
+                    Route::Broker(b),
+                    Resend::Safe,
+                    |_| Ok(DescribeLogDirsRequest::default().with_topics(None)),
+                    |r| (r.error_code, r.throttle_time_ms),
+                )
+                .await
+                .and_then(|resp| log_dirs_from_response(&resp));
+            out.insert(b, r);
+        }
+        Ok(out)
+    }
+
+    async fn list_reassignments(
+        &self,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<BTreeMap<TopicPartition, OngoingReassignment>, Error> {
+        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
+        let topics = partitions.map(|ps| {
+            group_by_topic(ps.iter().cloned())
+                .into_iter()
+                .map(|(t, parts)| {
+                    ListPartitionReassignmentsTopics::default()
+                        .with_name(topic_name(&t))
+                        .with_partition_indexes(parts)
+                })
+                .collect::<Vec<_>>()
+        });
+        let resp = self
+            .call::<ListPartitionReassignmentsRequest>(
+                Route::Controller,
+                Resend::Safe,
+                |_| {
+                    Ok(ListPartitionReassignmentsRequest::default()
+                        .with_timeout_ms(timeout_ms)
+                        .with_topics(topics.clone()))
+                },
+                |r| (r.error_code, r.throttle_time_ms),
+            )
+            .await?;
+        if let Some(e) = code_err(
+            "ListPartitionReassignments",
+            resp.error_code,
+            &resp.error_message,
+        ) {
+            return Err(e);
+        }
+        let mut out = BTreeMap::new();
+        for t in &resp.topics {
+            for p in &t.partitions {
+                out.insert(
+                    TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                    OngoingReassignment {
+                        replicas: ids(&p.replicas),
+                        adding: ids(&p.adding_replicas),
+                        removing: ids(&p.removing_replicas),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    async fn alter_reassignments(
+        &self,
+        targets: &BTreeMap<TopicPartition, Option<Vec<BrokerId>>>,
+        allow_replication_factor_change: bool,
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        if targets.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
+        let mut by_topic: BTreeMap<&str, Vec<ReassignablePartition>> = BTreeMap::new();
+        for (tp, replicas) in targets {
+            by_topic.entry(&tp.topic).or_default().push(
+                ReassignablePartition::default()
+                    .with_partition_index(tp.partition)
+                    .with_replicas(
+                        replicas
+                            .as_ref()
+                            .map(|r| r.iter().map(|b| WireBrokerId(*b)).collect()),
+                    ),
+            );
+        }
+        let topics: Vec<ReassignableTopic> = by_topic
+            .into_iter()
+            .map(|(t, ps)| {
+                ReassignableTopic::default()
+                    .with_name(topic_name(t))
+                    .with_partitions(ps)
+            })
+            .collect();
+        let resp = self
+            .call::<AlterPartitionReassignmentsRequest>(
+                Route::Controller,
+                Resend::Never,
+                |v| {
+                    if v < 1 && !allow_replication_factor_change {
+                        return Err(Error::Other(
+                            "the cluster does not support refusing replication factor changes \
+                             (AlterPartitionReassignments v1, Kafka 4.1+)"
+                                .into(),
+                        ));
+                    }
+                    Ok(AlterPartitionReassignmentsRequest::default()
+                        .with_timeout_ms(timeout_ms)
+                        .with_allow_replication_factor_change(allow_replication_factor_change)
+                        .with_topics(topics.clone()))
+                },
+                |r| (r.error_code, r.throttle_time_ms),
+            )
+            .await?;
+        if let Some(e) = code_err(
+            "AlterPartitionReassignments",
+            resp.error_code,
+            &resp.error_message,
+        ) {
+            return Err(e);
+        }
+        let answers = resp.responses.iter().flat_map(|t| {
+            t.partitions.iter().map(|p| {
+                let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+                let r = code_result(
+                    "AlterPartitionReassignments",
+                    p.error_code,
+                    &p.error_message,
+                );
+                (tp, r)
+            })
+        });
+        Ok(per_item(
+            "AlterPartitionReassignments",
+            answers,
+            targets.keys().cloned(),
+        ))
+    }
+
+    async fn describe_configs(
+        &self,
+        resources: &[ConfigResource],
+        keys: Option<&[String]>,
+    ) -> Result<BTreeMap<ConfigResource, Result<Vec<ConfigEntry>, Error>>, Error> {
+        let mut groups: BTreeMap<Option<BrokerId>, Vec<&ConfigResource>> = BTreeMap::new();
+        for r in resources {
+            let target = match r {
+                ConfigResource::Broker(id) => Some(*id),
+                _ => None,
+            };
+            groups.entry(target).or_default().push(r);
+        }
+        let mut answers = Vec::new();
+        for (target, rs) in groups {
+            let route = target.map(Route::Broker).unwrap_or(Route::Any);
+            let wire: Vec<DescribeConfigsResource> = rs
+                .iter()
+                .map(|r| {
+                    let (ty, name) = r.wire();
+                    DescribeConfigsResource::default()
+                        .with_resource_type(ty)
+                        .with_resource_name(StrBytes::from_string(name))
+                        .with_configuration_keys(keys.map(|ks| {
+                            ks.iter()
+                                .map(|k| StrBytes::from_string(k.clone()))
+                                .collect()
+                        }))
+                })
+                .collect();
+            let resp = self
+                .call::<DescribeConfigsRequest>(
+                    route,
+                    Resend::Safe,
+                    |_| Ok(DescribeConfigsRequest::default().with_resources(wire.clone())),
+                    |r| (0, r.throttle_time_ms),
+                )
+                .await?;
+            answers.extend(configs_from_response(&resp));
+        }
+        Ok(per_item(
+            "DescribeConfigs",
+            answers,
+            resources.iter().cloned(),
+        ))
+    }
+
+    async fn incremental_alter_configs(
+        &self,
+        changes: &BTreeMap<ConfigResource, Vec<(String, ConfigOp)>>,
+    ) -> Result<Outcomes<ConfigResource>, Error> {
+        let mut groups: BTreeMap<Option<BrokerId>, Vec<AlterConfigsResource>> = BTreeMap::new();
+        for (r, ops) in changes {
+            let target = match r {
+                ConfigResource::Broker(id) => Some(*id),
+                _ => None,
+            };
+            let (ty, name) = r.wire();
+            let configs = ops
+                .iter()
+                .map(|(k, op)| {
+                    let (code, value) = op.wire();
+                    AlterableConfig::default()
+                        .with_name(StrBytes::from_string(k.clone()))
+                        .with_config_operation(code)
+                        .with_value(value.map(|v| StrBytes::from_string(v.to_string())))
+                })
+                .collect();
+            groups.entry(target).or_default().push(
+                AlterConfigsResource::default()
+                    .with_resource_type(ty)
+                    .with_resource_name(StrBytes::from_string(name))
+                    .with_configs(configs),
+            );
+        }
+        let mut answers = Vec::new();
+        for (target, wire) in groups {
+            let route = target.map(Route::Broker).unwrap_or(Route::Any);
+            let resp = self
+                .call::<IncrementalAlterConfigsRequest>(
+                    route,
+                    Resend::Never,
+                    |_| Ok(IncrementalAlterConfigsRequest::default().with_resources(wire.clone())),
+                    |r| (0, r.throttle_time_ms),
+                )
+                .await?;
+            answers.extend(resp.responses.iter().filter_map(|r| {
+                let res = ConfigResource::from_wire(r.resource_type, &r.resource_name)?;
+                let result = code_result("IncrementalAlterConfigs", r.error_code, &r.error_message);
+                Some((res, result))
+            }));
+        }
+        Ok(per_item(
+            "IncrementalAlterConfigs",
+            answers,
+            changes.keys().cloned(),
+        ))
+    }
+
+    async fn elect_preferred_leaders(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        if partitions.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
+        let tps: Vec<TopicPartitions> = group_by_topic(partitions.iter().cloned())
+            .into_iter()
+            .map(|(t, ps)| {
+                TopicPartitions::default()
+                    .with_topic(topic_name(&t))
+                    .with_partitions(ps)
+            })
+            .collect();
+        let resp = self
+            .call::<ElectLeadersRequest>(
+                Route::Controller,
+                Resend::Never,
+                |_| {
+                    // ElectionType 0 = PREFERRED (v0 has no field and means the same).
+                    Ok(ElectLeadersRequest::default()
+                        .with_election_type(0)
+                        .with_topic_partitions(Some(tps.clone()))
+                        .with_timeout_ms(timeout_ms))
+                },
+                |r| (r.error_code, r.throttle_time_ms),
+            )
+            .await?;
+        if let Some(e) = code_err("ElectLeaders", resp.error_code, &None) {
+            return Err(e);
+        }
+        Ok(election_outcomes(&resp, partitions))
+    }
+}
+
+pub(super) fn timeout_ms(d: Duration) -> i32 {
+    i32::try_from(d.as_millis()).unwrap_or(i32::MAX)
+}

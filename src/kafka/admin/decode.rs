@@ -1,0 +1,244 @@
+//! Wire → model conversions (pure, unit-tested) and the per-item result decoder shared by
+//! every call that asks about many items at once.
+
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use kafka_protocol::messages::{
+    BrokerId as WireBrokerId, DescribeClusterResponse, DescribeConfigsResponse,
+    DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::{
+    BrokerNode, ClusterDescription, ConfigEntry, ConfigResource, ConfigSource, LogDir,
+    LogDirReplica, Outcomes, PartitionMetadata, TopicMetadata,
+};
+use crate::kafka::error::Error;
+use crate::model::{BrokerId, TopicPartition};
+
+pub(super) fn ids(v: &[WireBrokerId]) -> Vec<BrokerId> {
+    v.iter().map(|b| b.0).collect()
+}
+
+pub(super) fn opt_str(s: &Option<StrBytes>) -> Option<String> {
+    s.as_ref().map(|s| s.to_string())
+}
+
+pub(super) fn code_err(api: &'static str, code: i16, msg: &Option<StrBytes>) -> Option<Error> {
+    (code != 0).then(|| Error::broker(api, code, opt_str(msg)))
+}
+
+/// One item's answer as a result: success for error code 0, else the broker's error.
+pub(super) fn code_result(
+    api: &'static str,
+    code: i16,
+    msg: &Option<StrBytes>,
+) -> Result<(), Error> {
+    match code_err(api, code, msg) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Cluster description from a Metadata response.
+pub fn cluster_from_metadata(resp: &MetadataResponse) -> ClusterDescription {
+    let mut brokers: Vec<BrokerNode> = resp
+        .brokers
+        .iter()
+        .map(|b| BrokerNode {
+            id: b.node_id.0,
+            host: b.host.to_string(),
+            port: b.port,
+            rack: opt_str(&b.rack),
+            fenced: false,
+        })
+        .collect();
+    brokers.sort_by_key(|b| b.id);
+    ClusterDescription {
+        cluster_id: opt_str(&resp.cluster_id),
+        controller_id: (resp.controller_id.0 >= 0).then_some(resp.controller_id.0),
+        brokers,
+    }
+}
+
+/// Cluster description from a DescribeCluster response.
+pub fn cluster_from_describe(resp: &DescribeClusterResponse) -> ClusterDescription {
+    let mut brokers: Vec<BrokerNode> = resp
+        .brokers
+        .iter()
+        .map(|b| BrokerNode {
+            id: b.broker_id.0,
+            host: b.host.to_string(),
+            port: b.port,
+            rack: opt_str(&b.rack),
+            fenced: b.is_fenced,
+        })
+        .collect();
+    brokers.sort_by_key(|b| b.id);
+    ClusterDescription {
+        cluster_id: Some(resp.cluster_id.to_string()),
+        controller_id: (resp.controller_id.0 >= 0).then_some(resp.controller_id.0),
+        brokers,
+    }
+}
+
+/// Topics from a Metadata response, sorted by name, partitions sorted by index.
+pub fn topics_from_metadata(resp: &MetadataResponse) -> Vec<TopicMetadata> {
+    let mut topics: Vec<TopicMetadata> = resp
+        .topics
+        .iter()
+        .filter_map(|t| {
+            let name = t.name.as_ref()?.0.to_string();
+            let mut partitions: Vec<PartitionMetadata> = t
+                .partitions
+                .iter()
+                .map(|p| PartitionMetadata {
+                    partition: p.partition_index,
+                    leader: (p.leader_id.0 >= 0).then_some(p.leader_id.0),
+                    replicas: ids(&p.replica_nodes),
+                    isr: ids(&p.isr_nodes),
+                    offline: ids(&p.offline_replicas),
+                    error: code_err("Metadata", p.error_code, &None),
+                })
+                .collect();
+            partitions.sort_by_key(|p| p.partition);
+            Some(TopicMetadata {
+                name,
+                internal: t.is_internal,
+                partitions,
+                error: code_err("Metadata", t.error_code, &None),
+            })
+        })
+        .collect();
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    topics
+}
+
+/// Log dirs from a DescribeLogDirs response.
+pub fn log_dirs_from_response(resp: &DescribeLogDirsResponse) -> Result<Vec<LogDir>, Error> {
+    if resp.error_code != 0 {
+        return Err(Error::broker("DescribeLogDirs", resp.error_code, None));
+    }
+    let mut dirs: Vec<LogDir> = resp
+        .results
+        .iter()
+        .map(|r| {
+            let mut replicas = Vec::new();
+            for t in &r.topics {
+                for p in &t.partitions {
+                    replicas.push(LogDirReplica {
+                        tp: TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                        size_bytes: u64::try_from(p.partition_size).unwrap_or(0),
+                        offset_lag: p.offset_lag,
+                        is_future: p.is_future_key,
+                    });
+                }
+            }
+            replicas.sort_by(|a, b| a.tp.cmp(&b.tp).then(a.is_future.cmp(&b.is_future)));
+            LogDir {
+                path: r.log_dir.to_string(),
+                error: code_err("DescribeLogDirs", r.error_code, &None),
+                total_bytes: u64::try_from(r.total_bytes).ok(),
+                usable_bytes: u64::try_from(r.usable_bytes).ok(),
+                replicas,
+            }
+        })
+        .collect();
+    dirs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(dirs)
+}
+
+/// The answered resources of a DescribeConfigs response, in the reply's order (a resource of
+/// a type kafka-replan does not know is skipped).
+pub(super) fn configs_from_response(
+    resp: &DescribeConfigsResponse,
+) -> Vec<(ConfigResource, Result<Vec<ConfigEntry>, Error>)> {
+    let mut out = Vec::new();
+    for r in &resp.results {
+        let Some(res) = ConfigResource::from_wire(r.resource_type, &r.resource_name) else {
+            continue;
+        };
+        let entry = match code_err("DescribeConfigs", r.error_code, &r.error_message) {
+            Some(e) => Err(e),
+            None => {
+                let mut entries: Vec<ConfigEntry> = r
+                    .configs
+                    .iter()
+                    .map(|c| ConfigEntry {
+                        name: c.name.to_string(),
+                        value: opt_str(&c.value),
+                        source: ConfigSource::from_wire(c.config_source),
+                        read_only: c.read_only,
+                        sensitive: c.is_sensitive,
+                    })
+                    .collect();
+                entries.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(entries)
+            }
+        };
+        out.push((res, entry));
+    }
+    out
+}
+
+pub(super) fn group_by_topic(
+    tps: impl IntoIterator<Item = TopicPartition>,
+) -> BTreeMap<String, Vec<i32>> {
+    let mut m: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for tp in tps {
+        m.entry(tp.topic).or_default().push(tp.partition);
+    }
+    for v in m.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    m
+}
+
+pub(super) fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+/// The per-item result decoder of the calls that act on many items at once
+/// (AlterPartitionReassignments, IncrementalAlterConfigs, ElectLeaders, DescribeConfigs):
+/// the reply's answers keyed by the item they are about (a later answer for the same item
+/// wins), then every asked item the reply left out as an error naming it. The caller gets a
+/// result for each item it asked about, and a missing answer is never taken for a success.
+pub(super) fn per_item<K: Ord + Display, V>(
+    api: &'static str,
+    answers: impl IntoIterator<Item = (K, Result<V, Error>)>,
+    asked: impl IntoIterator<Item = K>,
+) -> BTreeMap<K, Result<V, Error>> {
+    let mut out: BTreeMap<K, Result<V, Error>> = answers.into_iter().collect();
+    for k in asked {
+        if let Entry::Vacant(slot) = out.entry(k) {
+            let missing = format!("{api}: no result for {} in the broker's answer", slot.key());
+            slot.insert(Err(Error::Other(missing)));
+        }
+    }
+    out
+}
+
+/// Per-partition results of a PREFERRED election: ELECTION_NOT_NEEDED (84) is success.
+pub fn election_outcomes(
+    resp: &ElectLeadersResponse,
+    asked: &[TopicPartition],
+) -> Outcomes<TopicPartition> {
+    let answers = resp.replica_election_results.iter().flat_map(|t| {
+        t.partition_result.iter().map(|p| {
+            let tp = TopicPartition::new(t.topic.0.to_string(), p.partition_id);
+            let r = match p.error_code {
+                0 | 84 => Ok(()),
+                code => Err(Error::broker(
+                    "ElectLeaders",
+                    code,
+                    opt_str(&p.error_message),
+                )),
+            };
+            (tp, r)
+        })
+    });
+    per_item("ElectLeaders", answers, asked.iter().cloned())
+}

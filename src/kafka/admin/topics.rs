@@ -1,0 +1,90 @@
+//! Topic creation and deletion, outside the `Admin` trait: kafka-replan itself never
+//! creates or deletes topics; tests against a real cluster and tooling do.
+
+use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
+use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::{
+    BrokerId as WireBrokerId, CreateTopicsRequest, DeleteTopicsRequest,
+};
+
+use super::calls::timeout_ms;
+use super::client::{KafkaAdmin, Resend, Route};
+use super::decode::{code_err, topic_name};
+use crate::kafka::error::Error;
+use crate::model::BrokerId;
+
+impl KafkaAdmin {
+    /// Creates a topic with an explicit replica assignment (`assignment[p]` = replicas of
+    /// partition `p`).
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        assignment: &[Vec<BrokerId>],
+    ) -> Result<(), Error> {
+        let topic = CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+            .with_assignments(
+                assignment
+                    .iter()
+                    .enumerate()
+                    .map(|(p, reps)| {
+                        CreatableReplicaAssignment::default()
+                            .with_partition_index(i32::try_from(p).unwrap_or(i32::MAX))
+                            .with_broker_ids(reps.iter().map(|b| WireBrokerId(*b)).collect())
+                    })
+                    .collect(),
+            );
+        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
+        let resp = self
+            .call::<CreateTopicsRequest>(
+                Route::Controller,
+                Resend::Never,
+                |_| {
+                    Ok(CreateTopicsRequest::default()
+                        .with_topics(vec![topic.clone()])
+                        .with_timeout_ms(timeout_ms))
+                },
+                |r| (0, r.throttle_time_ms),
+            )
+            .await?;
+        match resp.topics.first() {
+            Some(t) => match code_err("CreateTopics", t.error_code, &t.error_message) {
+                Some(e) => Err(e),
+                None => Ok(()),
+            },
+            None => Err(Error::Other(format!("CreateTopics: no result for {name}"))),
+        }
+    }
+
+    /// Deletes a topic by name.
+    pub async fn delete_topic(&self, name: &str) -> Result<(), Error> {
+        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
+        let resp = self
+            .call::<DeleteTopicsRequest>(
+                Route::Controller,
+                Resend::Never,
+                |v| {
+                    let req = DeleteTopicsRequest::default().with_timeout_ms(timeout_ms);
+                    // v6 names topics in `Topics` (name or id); older versions in `TopicNames`.
+                    Ok(if v >= 6 {
+                        req.with_topics(vec![
+                            DeleteTopicState::default().with_name(Some(topic_name(name)))
+                        ])
+                    } else {
+                        req.with_topic_names(vec![topic_name(name)])
+                    })
+                },
+                |r| (0, r.throttle_time_ms),
+            )
+            .await?;
+        match resp.responses.first() {
+            Some(t) => match code_err("DeleteTopics", t.error_code, &t.error_message) {
+                Some(e) => Err(e),
+                None => Ok(()),
+            },
+            None => Err(Error::Other(format!("DeleteTopics: no result for {name}"))),
+        }
+    }
+}
