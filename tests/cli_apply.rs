@@ -1,15 +1,9 @@
 //! `apply` at the command line without a cluster: usage errors come before any connection,
 //! and a resume without a journal fails clearly.
 
-use std::process::Command;
+mod support;
 
-fn replan(args: &[&str], dir: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run kafka-replan")
-}
+use support::cli::run_in;
 
 const PLAN: &str = r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[2,3],"log_dirs":["any","any"]}]}"#;
 
@@ -17,8 +11,9 @@ const PLAN: &str = r#"{"version":1,"partitions":[{"topic":"t","partition":0,"rep
 fn apply_requires_a_fingerprint_or_an_explicit_opt_out() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plan.json"), PLAN).unwrap();
-    let out = replan(
-        &[
+    let out = run_in(
+        dir.path(),
+        [
             "apply",
             "--bootstrap-server",
             "127.0.0.1:1",
@@ -27,7 +22,6 @@ fn apply_requires_a_fingerprint_or_an_explicit_opt_out() {
             "--throttle",
             "10MB/s",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -44,8 +38,9 @@ fn apply_rejects_bad_rates_and_plans_before_connecting() {
         "{\"version\":1,\"partitions\":[",
     )
     .unwrap();
-    let out = replan(
-        &[
+    let out = run_in(
+        dir.path(),
+        [
             "apply",
             "--bootstrap-server",
             "127.0.0.1:1",
@@ -55,12 +50,12 @@ fn apply_rejects_bad_rates_and_plans_before_connecting() {
             "--throttle",
             "fast",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--throttle"));
-    let out = replan(
-        &[
+    let out = run_in(
+        dir.path(),
+        [
             "apply",
             "--bootstrap-server",
             "127.0.0.1:1",
@@ -70,7 +65,6 @@ fn apply_rejects_bad_rates_and_plans_before_connecting() {
             "--throttle",
             "10MB/s",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json"));
@@ -79,9 +73,9 @@ fn apply_rejects_bad_rates_and_plans_before_connecting() {
 #[test]
 fn resume_without_a_journal_fails_and_an_unreachable_cluster_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = replan(
-        &["apply", "--resume", "--bootstrap-server", "127.0.0.1:1"],
+    let out = run_in(
         dir.path(),
+        ["apply", "--resume", "--bootstrap-server", "127.0.0.1:1"],
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -92,8 +86,9 @@ fn resume_without_a_journal_fails_and_an_unreachable_cluster_changes_nothing() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()
     };
-    let out = replan(
-        &[
+    let out = run_in(
+        dir.path(),
+        [
             "apply",
             "--bootstrap-server",
             &addr,
@@ -103,7 +98,6 @@ fn resume_without_a_journal_fails_and_an_unreachable_cluster_changes_nothing() {
             "--throttle",
             "10MB/s",
         ],
-        dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -2,24 +2,15 @@
 //! `simulate`: the batches respect the per-broker byte limit, the estimate is printed, and
 //! bad rates are rejected with exit 2.
 
-use std::process::Command;
+mod support;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kafka-replan")
-}
-
-fn fixture(case: &str) -> String {
-    format!(
-        "{}/fixtures/{case}/snapshot.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
+use support::cli::{command, fixture_snapshot as fixture};
 
 #[test]
 fn simulate_batches_under_the_limit_and_estimates_time() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "-q",
@@ -35,7 +26,7 @@ fn simulate_batches_under_the_limit_and_estimates_time() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "simulate",
             "--snapshot",
@@ -75,7 +66,7 @@ fn simulate_batches_under_the_limit_and_estimates_time() {
 #[test]
 fn plan_with_throttle_prints_the_estimate() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "--snapshot",
@@ -105,7 +96,7 @@ fn bad_rates_and_unknown_partitions_exit_2() {
         ("fast", "not a size"),
         ("50MB/s", "nope-0"),
     ] {
-        let out = Command::new(bin())
+        let out = command()
             .args([
                 "simulate",
                 "--snapshot",
@@ -127,7 +118,7 @@ fn bad_rates_and_unknown_partitions_exit_2() {
 fn in_flight_partitions_are_refused_or_planned_around() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "-q",
@@ -141,7 +132,7 @@ fn in_flight_partitions_are_refused_or_planned_around() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("busy-3 (adding 4, removing 1)"));
     assert!(!plan.exists());
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "-q",
@@ -177,7 +168,7 @@ fn what_if_added_brokers_and_drained_rack() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let report = dir.path().join("report.json");
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "--snapshot",
@@ -217,7 +208,7 @@ fn what_if_added_brokers_and_drained_rack() {
         && b["capacity_bytes"] == 2_000_000_000_000u64
         && b["replicas_after"].as_u64().unwrap() > 0));
 
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "--snapshot",
@@ -245,7 +236,7 @@ fn what_if_added_brokers_and_drained_rack() {
             assert!(![3, 6, 9].contains(&b.as_i64().unwrap()), "{e}");
         }
     }
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "--snapshot",
@@ -269,7 +260,7 @@ fn replace_copies_a_broker_one_to_one() {
     let plan = dir.path().join("plan.json");
     let rollback = dir.path().join("rollback.json");
     let run = |extra: &[&str]| {
-        Command::new(bin())
+        command()
             .args(["plan", "--snapshot", &fixture("scale-out"), "--output"])
             .arg(&plan)
             .arg("--rollback")
@@ -379,7 +370,7 @@ fn set_replication_factor_raises_and_lowers_rack_aware() {
     let plan = dir.path().join("plan.json");
     let rollback = dir.path().join("rollback.json");
     let run = |extra: &[&str]| {
-        Command::new(bin())
+        command()
             .args(["plan", "--snapshot", &fixture("mixed-rf"), "--output"])
             .arg(&plan)
             .arg("--rollback")
@@ -471,7 +462,7 @@ fn budget_and_tradeoff_curve() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.json");
     let curve = dir.path().join("curve.json");
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "--snapshot",
@@ -514,7 +505,7 @@ fn budget_and_tradeoff_curve() {
     assert_eq!(last, 0, "the full budget balances completely");
     // A budget below the forced moves: exit 1, both numbers named, nothing written.
     std::fs::remove_file(&plan).unwrap();
-    let out = Command::new(bin())
+    let out = command()
         .args([
             "plan",
             "--snapshot",
@@ -544,7 +535,7 @@ fn bytes_first_balance_budget_and_curve() {
     let report = dir.path().join("report.json");
     let curve = dir.path().join("curve.json");
     let run = |extra: &[&str]| {
-        Command::new(bin())
+        command()
             .args([
                 "plan",
                 "--snapshot",
@@ -637,7 +628,7 @@ fn disk_tolerance_and_topic_spread_need_the_right_balance() {
             "cannot be combined with --balance bytes",
         ),
     ] {
-        let out = Command::new(bin())
+        let out = command()
             .args(["plan", "--snapshot", &fixture("scale-out"), "--output"])
             .arg(&plan)
             .args(&args)

@@ -1,35 +1,26 @@
 //! `kafka-replan snapshot` end to end: the built binary on the files in
 //! `fixtures/kafka-files/`.
 
+mod support;
+
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use kafka_replan::formats::snapshot::parse_snapshot;
 use kafka_replan::model::TopicPartition;
+use support::cli::{repo_path, run, stderr, stdout};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/kafka-files")
-        .join(name)
-}
-
-fn run(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
-        .arg("snapshot")
-        .args(args)
-        .output()
-        .expect("run kafka-replan")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    repo_path("fixtures/kafka-files").join(name)
 }
 
 #[test]
 fn writes_snapshot_from_all_kafka_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.json");
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current.json").as_os_str(),
         "--topics-describe".as_ref(),
@@ -43,8 +34,8 @@ fn writes_snapshot_from_all_kafka_files() {
         "--output".as_ref(),
         out.as_os_str(),
     ]);
-    let stdout = text(&o.stdout);
-    let stderr = text(&o.stderr);
+    let stdout = stdout(&o);
+    let stderr = stderr(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("brokers: 4 (1 without replicas, 0 without rack)"),
@@ -89,7 +80,8 @@ fn writes_snapshot_from_all_kafka_files() {
 fn json_only_warns_that_capacity_and_sizes_are_unknown() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.json");
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current.json").as_os_str(),
         "--broker-racks".as_ref(),
@@ -97,8 +89,8 @@ fn json_only_warns_that_capacity_and_sizes_are_unknown() {
         "--output".as_ref(),
         out.as_os_str(),
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let stderr = text(&o.stderr);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stderr = stderr(&o);
     assert!(
         stderr.contains("warning: no disk capacity known: capacity checks are off\n"),
         "{stderr}"
@@ -110,8 +102,8 @@ fn json_only_warns_that_capacity_and_sizes_are_unknown() {
 }
 
 fn assert_bad_input(o: &Output, out: &Path, needles: &[&str]) {
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    let stderr = stderr(o);
     assert!(stderr.starts_with("error: "), "{stderr}");
     for n in needles {
         assert!(stderr.contains(n), "{n:?} not in {stderr}");
@@ -125,7 +117,8 @@ fn assert_bad_input(o: &Output, out: &Path, needles: &[&str]) {
 fn unknown_broker_exits_2_naming_partition_and_broker() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.json");
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current-unknown-broker.json").as_os_str(),
         "--broker-racks".as_ref(),
@@ -148,7 +141,8 @@ fn unknown_broker_exits_2_naming_partition_and_broker() {
 fn malformed_json_exits_2_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.json");
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current-malformed.json").as_os_str(),
         "--broker-racks".as_ref(),
@@ -167,21 +161,24 @@ fn malformed_json_exits_2_naming_file_and_line() {
 fn missing_inputs_and_bad_capacity_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.json");
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--broker-racks".as_ref(),
         fixture("racks.txt").as_os_str(),
         "--output".as_ref(),
         out.as_os_str(),
     ]);
     assert_bad_input(&o, &out, &["--reassignment-json", "--topics-describe"]);
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current.json").as_os_str(),
         "--output".as_ref(),
         out.as_os_str(),
     ]);
     assert_bad_input(&o, &out, &["--broker-racks"]);
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current.json").as_os_str(),
         "--broker-racks".as_ref(),
@@ -199,7 +196,8 @@ fn existing_output_is_untouched_on_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cluster.json");
     std::fs::write(&out, "previous").unwrap();
-    let o = run(&[
+    let o = run([
+        OsStr::new("snapshot"),
         "--reassignment-json".as_ref(),
         fixture("current-unknown-broker.json").as_os_str(),
         "--broker-racks".as_ref(),
@@ -213,14 +211,8 @@ fn existing_output_is_untouched_on_error() {
 
 #[test]
 fn help_states_the_size_rule() {
-    let o = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
-        .args(["snapshot", "--help"])
-        .output()
-        .unwrap();
-    let help = text(&o.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let o = run(["snapshot", "--help"]);
+    let help = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         help.contains(
             "Partition size = the largest size reported by --log-dirs for any non-future replica"

@@ -2,9 +2,11 @@
 //! §F). Test names carry the checklist item they prove. Vectors are copies of the spec's
 //! (`tests/vectors/`); CLI tests run the binary on the snapshots of `fixtures/generate/`.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use kafka_replan::formats::generate::{
     generate_output, parse_kafka_broker_list, parse_topics_to_move,
@@ -17,46 +19,27 @@ use kafka_replan::plan::kafka_placement::{
     place_legacy, place_striped, JavaRandom, PlacementBroker, RandomSource, ScriptedRandom,
 };
 use serde_json::Value;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kafka-replan")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::cli::{command, repo_path, stderr, stdout};
 
 fn fixture(name: &str) -> String {
-    root()
-        .join("fixtures/generate")
+    repo_path("fixtures/generate")
         .join(name)
         .display()
         .to_string()
 }
 
 fn vector(name: &str) -> Value {
-    let path = root().join("tests/vectors").join(name);
+    let path = repo_path("tests/vectors").join(name);
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn vector_text(name: &str) -> String {
-    std::fs::read_to_string(root().join("tests/vectors").join(name)).unwrap()
+    std::fs::read_to_string(repo_path("tests/vectors").join(name)).unwrap()
 }
 
+/// `kafka-replan generate ARGS`.
 fn run(args: &[&str]) -> Output {
-    Command::new(bin())
-        .arg("generate")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    support::cli::run(["generate"].iter().chain(args))
 }
 
 fn write_temp(dir: &Path, name: &str, text: &str) -> String {
@@ -376,7 +359,7 @@ fn f_a20_cli_validation_of_generate_options() {
             i += 1;
         }
         // X09 is "--execute --verify": with our subcommand, any other action is one too many.
-        let o = Command::new(bin())
+        let o = command()
             .arg("generate")
             .args(&args)
             .arg("-q")

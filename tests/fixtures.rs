@@ -5,19 +5,17 @@
 //! differing partition), checks every invariant with the library's verifier, and checks
 //! that a second run writes the same bytes. `UPDATE_FIXTURES=1` rewrites the expectations.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use kafka_replan::formats::snapshot::parse_snapshot;
 use kafka_replan::model::{BrokerId, Layout, Plan, TopicPartition};
 use kafka_replan::plan::bounds::move_bounds;
 use kafka_replan::plan::verify::{count_moves, verify_plan, VerifyRules};
 use serde_json::Value;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kafka-replan")
-}
+use support::cli::command;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -61,7 +59,7 @@ fn args_of(dir: &Path) -> Vec<String> {
 }
 
 fn run_plan(dir: &Path, out: &Path) -> std::process::Output {
-    Command::new(bin())
+    command()
         .arg("plan")
         .arg("--snapshot")
         .arg(dir.join("snapshot.json"))

@@ -3,19 +3,13 @@
 //! grows, equals the unbudgeted plan once the budget covers it, and a budget below what the
 //! hard rules force is refused with both numbers.
 
+mod support;
+
 use std::collections::BTreeSet;
 
-use kafka_replan::formats::snapshot::parse_snapshot;
 use kafka_replan::model::{BrokerId, Cluster};
 use kafka_replan::plan::{plan, Infeasible, PlanConfig, PlanError};
-
-fn fixture(case: &str) -> Cluster {
-    let path = format!(
-        "{}/fixtures/{case}/snapshot.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap()
-}
+use support::clusters::fixture_cluster as fixture;
 
 fn spread(
     c: &Cluster,

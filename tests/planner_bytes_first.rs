@@ -2,35 +2,12 @@
 //! the share the rack rule forces), fewest bytes copied, with a lower bound the plan never
 //! beats; `max_bytes` budgets loosen the tolerance and are never exceeded; deterministic.
 
+mod support;
+
 use std::collections::BTreeSet;
 
-use kafka_replan::formats::snapshot::parse_snapshot;
-use kafka_replan::model::{Broker, Cluster, Layout, Partition, TopicPartition};
 use kafka_replan::plan::{plan, Balance, Infeasible, PlanConfig, PlanError};
-
-fn fixture(case: &str) -> Cluster {
-    let path = format!(
-        "{}/fixtures/{case}/snapshot.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap()
-}
-
-/// Largest broker utilisation over the mean, over allowed brokers with capacity.
-fn disk_max_mean(c: &Cluster, l: &Layout, excluded: &BTreeSet<i32>) -> f64 {
-    let bytes = l.bytes_per_broker(c);
-    let utils: Vec<f64> = c
-        .brokers
-        .iter()
-        .filter(|b| !excluded.contains(&b.id))
-        .filter_map(|b| {
-            b.capacity_bytes
-                .map(|cap| bytes.get(&b.id).copied().unwrap_or(0) as f64 / cap as f64)
-        })
-        .collect();
-    let mean = utils.iter().sum::<f64>() / utils.len() as f64;
-    utils.iter().cloned().fold(0.0, f64::max) / mean
-}
+use support::clusters::{disk_max_mean, fixture_cluster as fixture, SmallCluster};
 
 fn bytes_first() -> PlanConfig {
     PlanConfig {
@@ -89,15 +66,10 @@ fn bytes_first_copies_less_than_counts_for_a_better_balance() {
 /// reported and reached, not blamed on the plan, and the other brokers are balanced.
 #[test]
 fn the_rack_rule_floor_is_reported_and_reached() {
-    let mut brokers = Vec::new();
+    let mut c = SmallCluster::new();
     for (id, rack) in [(1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, "c")] {
-        brokers.push(Broker {
-            id,
-            rack: Some(rack.into()),
-            capacity_bytes: Some(1_000_000),
-        });
+        c.add_broker(id, Some(rack), Some(1_000_000));
     }
-    let mut partitions = Vec::new();
     for i in 0..40 {
         let replicas = match i % 4 {
             0 => vec![1, 3, 5],
@@ -105,19 +77,9 @@ fn the_rack_rule_floor_is_reported_and_reached() {
             2 => vec![1, 4, 5],
             _ => vec![1, 3, 5],
         };
-        partitions.push(Partition {
-            tp: TopicPartition::new("t", i),
-            replicas,
-            size_bytes: 1_000 + 37 * i as u64,
-            leader: None,
-            isr: None,
-            in_flight: None,
-        });
+        c.add_partition("t", i, replicas, 1_000 + 37 * i as u64);
     }
-    let c = Cluster {
-        brokers,
-        partitions,
-    };
+    let c = c.build();
     let out = plan(&c, &bytes_first()).unwrap();
     let balance = out.disk_balance.clone().unwrap();
     // Broker 5 holds every partition: a third of all bytes on one of five brokers.
@@ -207,33 +169,16 @@ fn count_mode_reports_a_valid_bytes_bound() {
 /// in rack r, capacity 10 each, broker 0 excluded.
 #[test]
 fn count_modes_fall_back_to_relocation_when_capacity_binds() {
-    let broker = |id, rack: Option<&str>| Broker {
-        id,
-        rack: rack.map(str::to_string),
-        capacity_bytes: Some(10),
-    };
-    let part = |i, replicas: Vec<i32>, size| Partition {
-        tp: TopicPartition::new("t", i),
-        replicas,
-        size_bytes: size,
-        leader: None,
-        isr: None,
-        in_flight: None,
-    };
-    let c = Cluster {
-        brokers: vec![
-            broker(0, None),
-            broker(1, Some("r")),
-            broker(2, None),
-            broker(3, Some("r")),
-        ],
-        partitions: vec![
-            part(0, vec![0], 9),
-            part(1, vec![0, 2], 2),
-            part(2, vec![3], 2),
-            part(3, vec![1], 1),
-        ],
-    };
+    let c = SmallCluster::new()
+        .broker(0, None, Some(10))
+        .broker(1, Some("r"), Some(10))
+        .broker(2, None, Some(10))
+        .broker(3, Some("r"), Some(10))
+        .partition("t", 0, vec![0], 9)
+        .partition("t", 1, vec![0, 2], 2)
+        .partition("t", 2, vec![3], 2)
+        .partition("t", 3, vec![1], 1)
+        .build();
     let excluded: BTreeSet<i32> = [0].into();
     for balance in [Balance::Count, Balance::CountBytes, Balance::Bytes] {
         let out = plan(

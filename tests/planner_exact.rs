@@ -7,36 +7,27 @@
 //!   rack-violating starts) always give a plan that passes the independent verifier and is
 //!   deterministic, or a clear infeasibility that is real.
 
+mod support;
+
 use std::collections::BTreeSet;
 
-use kafka_replan::model::{Broker, BrokerId, Cluster, Partition, TopicPartition};
+use kafka_replan::model::{BrokerId, Cluster};
 use kafka_replan::plan::verify::{count_moves, verify_plan, VerifyRules};
 use kafka_replan::plan::{plan, Infeasible, PlanConfig, PlanError};
 use proptest::prelude::*;
+use support::clusters::SmallCluster;
 
+/// Brokers 1, 2, ... on `racks`, and partitions `t-0`, `t-1`, ... with `parts` as replicas and
+/// sizes spread over 1-1000 bytes.
 fn cluster(racks: &[Option<&str>], parts: &[Vec<BrokerId>]) -> Cluster {
-    let brokers = racks
-        .iter()
-        .enumerate()
-        .map(|(i, r)| Broker {
-            id: i as BrokerId + 1,
-            rack: r.map(String::from),
-            capacity_bytes: None,
-        })
-        .collect();
-    let partitions = parts
-        .iter()
-        .enumerate()
-        .map(|(i, reps)| Partition {
-            tp: TopicPartition::new("t", i as i32),
-            replicas: reps.clone(),
-            size_bytes: 1 + (i as u64 * 7919) % 1000,
-            leader: None,
-            isr: None,
-            in_flight: None,
-        })
-        .collect();
-    Cluster::new(brokers, partitions)
+    let mut c = SmallCluster::new();
+    for (i, r) in racks.iter().enumerate() {
+        c.add_broker(i as BrokerId + 1, *r, None);
+    }
+    for (i, reps) in parts.iter().enumerate() {
+        c.add_partition("t", i as i32, reps.clone(), 1 + (i as u64 * 7919) % 1000);
+    }
+    c.build()
 }
 
 fn rack_key(c: &Cluster, b: BrokerId) -> String {

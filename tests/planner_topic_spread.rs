@@ -3,42 +3,36 @@
 //! hold (the planner's verifier runs on every plan), the largest topic spread never grows,
 //! a move budget is kept, and the result is deterministic.
 
-use std::collections::BTreeSet;
-use std::process::Command;
+mod support;
 
-use kafka_replan::model::{Broker, BrokerId, Cluster, Partition, TopicPartition};
+use std::collections::BTreeSet;
+
+use kafka_replan::model::{BrokerId, Cluster};
 use kafka_replan::plan::metrics::layout_stats;
 use kafka_replan::plan::{plan, Balance, PlanConfig, PlanOutcome};
+use support::cli::{command, fixture_snapshot};
+use support::clusters::SmallCluster;
 
 /// 3 racks × 3 brokers (rack of broker `id` = `(id - 1) % 3`); brokers 7, 8 and 9 start
 /// empty. Six topics of 12 partitions, each piled onto one broker per rack: the even topics
 /// onto 1, 2, 3 and the odd ones onto 4, 5, 6 (RF 3, one replica per rack; the last two
 /// topics RF 2). The count flow fills 7, 8 and 9 but knows nothing of topics.
 fn piled_cluster() -> Cluster {
-    let brokers = (1..=9)
-        .map(|id| Broker {
-            id,
-            rack: Some(format!("r{}", (id - 1) % 3)),
-            capacity_bytes: Some(1_000_000_000_000),
-        })
-        .collect();
-    let mut partitions = Vec::new();
+    let mut c = SmallCluster::new();
+    for id in 1..=9 {
+        let rack = format!("r{}", (id - 1) % 3);
+        c.add_broker(id, Some(&rack), Some(1_000_000_000_000));
+    }
     for k in 0..6 {
         let base: BrokerId = if k % 2 == 0 { 1 } else { 4 };
         let rf = if k < 4 { 3 } else { 2 };
         for i in 0..12 {
             let replicas = (0..rf).map(|j| base + (i + j) % 3).collect();
-            partitions.push(Partition {
-                tp: TopicPartition::new(format!("t{k}"), i),
-                replicas,
-                size_bytes: 1_000_000_000 + (k * 12 + i) as u64 * 10_000_000,
-                leader: None,
-                isr: None,
-                in_flight: None,
-            });
+            let size = 1_000_000_000 + (k * 12 + i) as u64 * 10_000_000;
+            c.add_partition(&format!("t{k}"), i, replicas, size);
         }
     }
-    Cluster::new(brokers, partitions)
+    c.build()
 }
 
 fn with_flag(config: &PlanConfig) -> PlanConfig {
@@ -178,14 +172,11 @@ fn runs_before_the_bytes_balance_and_in_scoped_plans() {
 fn cli_reports_the_topic_spread() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+    let out = command()
         .args([
             "plan",
             "--snapshot",
-            &format!(
-                "{}/fixtures/skewed/snapshot.json",
-                env!("CARGO_MANIFEST_DIR")
-            ),
+            &fixture_snapshot("skewed"),
             "--topic-spread",
             "--output",
         ])
@@ -220,14 +211,11 @@ fn cli_reports_the_topic_spread() {
 
     // The count+bytes swaps that follow do not look at topics: the line says where the
     // final layout ends when they moved it.
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+    let out = command()
         .args([
             "plan",
             "--snapshot",
-            &format!(
-                "{}/fixtures/skewed/snapshot.json",
-                env!("CARGO_MANIFEST_DIR")
-            ),
+            &fixture_snapshot("skewed"),
             "--topic-spread",
             "--balance",
             "count+bytes",
@@ -257,14 +245,11 @@ fn cli_reports_the_topic_spread() {
     }
 
     // Without the flag the level does not run: null in the JSON, no line in the text.
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+    let out = command()
         .args([
             "plan",
             "--snapshot",
-            &format!(
-                "{}/fixtures/skewed/snapshot.json",
-                env!("CARGO_MANIFEST_DIR")
-            ),
+            &fixture_snapshot("skewed"),
             "--output",
         ])
         .arg(dir.path().join("plan.json"))

@@ -6,51 +6,17 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use support::apply::{
-    apply_args, assert_no_throttles, batch_copy_times, describe, entries, in_flight, read_journal,
-    replan_ok, serial, spawn, throttle_configs, wait_for_phase, write_plan, KillOnDrop,
+    apply_args, assert_no_throttles, batch_copy_times, entries, in_flight, read_journal, serial,
+    spawn, throttle_configs, wait_for_phase, write_plan, KillOnDrop,
 };
-use support::kafka::{unique_topic, Cluster, Target};
+use support::cli::{command, describe, run_ok as replan_ok};
+use support::kafka::{targets, unique_topic, Cluster};
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Creates `topic` with `assignment`, writes `records` records of 1000 bytes and waits until
-/// every replica is in sync.
-fn topic_with_data(
-    cluster: &Cluster,
-    topic: &str,
-    assignment: &[&[i32]],
-    records: u32,
-) -> support::kafka::TopicGuard {
-    let guard = cluster.create_topic_with_assignment(topic, assignment);
-    cluster.produce(topic, records, 1000);
-    let d = cluster.wait_for_topic(topic, Duration::from_secs(60), |d| {
-        d.partitions.len() == assignment.len()
-            && d.partitions
-                .values()
-                .all(|p| p.isr.len() == p.replicas.len())
-    });
-    assert!(
-        d.partitions
-            .values()
-            .all(|p| p.isr.len() == p.replicas.len()),
-        "replicas of {topic} not in sync:\n{}",
-        d.text
-    );
-    guard
-}
-
-fn targets(topic: &str, assignment: &[&[i32]]) -> Vec<Target> {
-    assignment
-        .iter()
-        .enumerate()
-        .map(|(p, r)| Target::new(topic, p as i32, r))
-        .collect()
-}
 
 /// Waits until `kafka-topics --describe` shows exactly `want` (replicas in order) with the
 /// first replica leading, and panics with the description otherwise.
@@ -91,7 +57,7 @@ fn throttled_apply_copies_at_the_throttle_and_leaves_no_throttle() {
     let topic = unique_topic("apply-rate");
     let before: &[&[i32]] = &[&[0, 1], &[1, 2]];
     let after: &[&[i32]] = &[&[3, 0], &[1, 3]];
-    let _guard = topic_with_data(&cluster, &topic, before, 80_000);
+    let _guard = cluster.topic_with_data(&topic, before, 80_000);
     let throttle: u64 = 5_000_000;
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -236,7 +202,7 @@ fn killed_apply_is_finished_by_resume() {
     let topic = unique_topic("apply-resume");
     let before: &[&[i32]] = &[&[0, 1], &[1, 0]];
     let after: &[&[i32]] = &[&[2, 1], &[3, 0]];
-    let _guard = topic_with_data(&cluster, &topic, before, 30_000);
+    let _guard = cluster.topic_with_data(&topic, before, 30_000);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = write_plan(dir.path(), "plan.json", &targets(&topic, after));
@@ -256,7 +222,7 @@ fn killed_apply_is_finished_by_resume() {
     assert_eq!(j["phase"], "copying", "{j}");
     assert!(!j["ledger"].is_null(), "the throttles are recorded: {j}");
 
-    let out = support::apply::replan(&[
+    let out = support::cli::run([
         "apply",
         "--resume",
         "--journal",
@@ -284,7 +250,7 @@ fn cancel_rolls_back_a_killed_apply() {
     let topic = unique_topic("apply-cancel");
     let before: &[&[i32]] = &[&[0, 1], &[1, 2]];
     let after: &[&[i32]] = &[&[3, 2], &[2, 3]];
-    let _guard = topic_with_data(&cluster, &topic, before, 30_000);
+    let _guard = cluster.topic_with_data(&topic, before, 30_000);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = write_plan(dir.path(), "plan.json", &targets(&topic, after));
@@ -333,8 +299,8 @@ fn apply_and_kafka_tool_reach_the_same_replicas() {
     let after: &[&[i32]] = &[&[2, 3], &[0, 3], &[1, 0]];
     let by_kafka = unique_topic("apply-same-kafka");
     let by_apply = unique_topic("apply-same-replan");
-    let _g1 = topic_with_data(&cluster, &by_kafka, before, 3_000);
-    let _g2 = topic_with_data(&cluster, &by_apply, before, 3_000);
+    let _g1 = cluster.topic_with_data(&by_kafka, before, 3_000);
+    let _g2 = cluster.topic_with_data(&by_apply, before, 3_000);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let kafka_plan = write_plan(dir.path(), "kafka.json", &targets(&by_kafka, after));
@@ -354,10 +320,7 @@ fn apply_and_kafka_tool_reach_the_same_replicas() {
         .expect("--progress")
         + 1;
     args[mode] = "json".into();
-    let out = Command::new(support::apply::BIN)
-        .args(&args)
-        .output()
-        .expect("run apply");
+    let out = command().args(&args).output().expect("run apply");
     assert!(out.status.success(), "apply failed:\n{}", describe(&out));
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()

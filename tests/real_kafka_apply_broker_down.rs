@@ -9,10 +9,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use support::apply::{
-    apply_args, assert_no_throttles, describe, in_flight, read_journal, replan, serial, spawn,
-    throttle_configs, wait_for_phase, write_plan, KillOnDrop,
+    apply_args, assert_no_throttles, in_flight, read_journal, serial, spawn, throttle_configs,
+    wait_for_phase, write_plan, KillOnDrop,
 };
-use support::kafka::{unique_topic, Cluster, Target};
+use support::cli::{describe, run as replan};
+use support::kafka::{targets, unique_topic, Cluster};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -31,14 +32,6 @@ impl Drop for Restart<'_> {
     }
 }
 
-fn targets(topic: &str, assignment: &[&[i32]]) -> Vec<Target> {
-    assignment
-        .iter()
-        .enumerate()
-        .map(|(p, r)| Target::new(topic, p as i32, r))
-        .collect()
-}
-
 #[test]
 fn destination_broker_down_stops_the_run_and_resume_finishes_it() {
     let _serial = serial(&SERIAL);
@@ -46,16 +39,7 @@ fn destination_broker_down_stops_the_run_and_resume_finishes_it() {
     let topic = unique_topic("apply-down");
     let before: &[&[i32]] = &[&[0, 1], &[1, 0]];
     let after: &[&[i32]] = &[&[3, 0], &[1, 3]];
-    let _guard = cluster.create_topic_with_assignment(&topic, before);
-    cluster.produce(&topic, 30_000, 1000);
-    let d = cluster.wait_for_topic(&topic, Duration::from_secs(60), |d| {
-        d.partitions.values().all(|p| p.isr.len() == 2)
-    });
-    assert!(
-        d.partitions.values().all(|p| p.isr.len() == 2),
-        "{}",
-        d.text
-    );
+    let _guard = cluster.topic_with_data(&topic, before, 30_000);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let plan = write_plan(dir.path(), "plan.json", &targets(&topic, after));
@@ -112,7 +96,7 @@ fn destination_broker_down_stops_the_run_and_resume_finishes_it() {
     restart.armed = false;
     cluster.start_broker(3);
 
-    let out = replan(&[
+    let out = replan([
         "apply",
         "--resume",
         "--journal",

@@ -5,28 +5,11 @@
 
 mod support;
 
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::cli::{run as replan, run_ok as replan_ok};
 use support::kafka::{unique_topic, Cluster};
-
-fn replan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
-        .args(args)
-        .output()
-        .expect("run kafka-replan")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "kafka-replan failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn read_json(path: &str) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
@@ -81,7 +64,7 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
     let pattern = regex_escape(&topic);
 
     // Live.
-    ok(replan(&[
+    replan_ok(&[
         "snapshot",
         "--bootstrap-server",
         &cluster.bootstrap,
@@ -89,7 +72,7 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
         &pattern,
         "--output",
         &path("live.json"),
-    ]));
+    ]);
     let live = read_json(&path("live.json"));
     let brokers: Vec<(i64, String)> = live["brokers"]
         .as_array()
@@ -148,7 +131,7 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
         .map(|(id, r)| format!("{id} {r}\n"))
         .collect();
     std::fs::write(path("racks.txt"), racks).expect("write");
-    ok(replan(&[
+    replan_ok(&[
         "snapshot",
         "--topics-describe",
         &path("describe.txt"),
@@ -158,7 +141,7 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
         &path("racks.txt"),
         "--output",
         &path("offline.json"),
-    ]));
+    ]);
     let offline = read_json(&path("offline.json"));
     assert_eq!(
         partitions(&offline, &[&topic]),
@@ -167,7 +150,7 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
     );
 
     // plan straight from the live cluster.
-    let report = ok(replan(&[
+    let report = replan_ok(&[
         "plan",
         "--bootstrap-server",
         &cluster.bootstrap,
@@ -179,7 +162,7 @@ fn live_snapshot_matches_created_topics_and_kafka_tools_output() {
         &path("plan.json"),
         "--save-snapshot",
         &path("saved.json"),
-    ]));
+    ]);
     assert!(report.contains("replica moves:"), "{report}");
     let plan = read_json(&path("plan.json"));
     for e in plan["partitions"].as_array().expect("plan") {
@@ -207,7 +190,7 @@ fn tls_and_sasl_from_client_properties_and_clear_errors() {
         &cluster.scram_client_properties,
     ] {
         let props = props.to_string_lossy().into_owned();
-        ok(replan(&[
+        replan_ok(&[
             "snapshot",
             "--bootstrap-server",
             &cluster.sasl_bootstrap,
@@ -215,7 +198,7 @@ fn tls_and_sasl_from_client_properties_and_clear_errors() {
             &props,
             "--output",
             &out_path,
-        ]));
+        ]);
         let snap = read_json(&out_path);
         assert_eq!(
             snap["brokers"].as_array().map(|b| b.len()),
@@ -228,7 +211,7 @@ fn tls_and_sasl_from_client_properties_and_clear_errors() {
         std::fs::write(&bad, text.replace("password=\"", "password=\"wrong-")).expect("write");
         let bad_out = dir.path().join("bad.json");
         let started = Instant::now();
-        let out = replan(&[
+        let out = replan([
             "snapshot",
             "--bootstrap-server",
             &cluster.sasl_bootstrap,
@@ -256,7 +239,7 @@ fn tls_and_sasl_from_client_properties_and_clear_errors() {
             .map(|l| format!("{l}\n"))
             .collect();
         std::fs::write(&untrusted, no_ca).expect("write");
-        let out = replan(&[
+        let out = replan([
             "snapshot",
             "--bootstrap-server",
             &cluster.sasl_bootstrap,
@@ -278,7 +261,7 @@ fn tls_and_sasl_from_client_properties_and_clear_errors() {
         .port();
     let addr = format!("127.0.0.1:{port}");
     let started = Instant::now();
-    let out = replan(&[
+    let out = replan([
         "snapshot",
         "--bootstrap-server",
         &addr,
@@ -376,7 +359,7 @@ fn elect_moves_leadership_to_the_preferred_replica_and_status_lists_moves() {
     assert_eq!(before.partitions[&0].leader, Some(0), "{}", before.text);
 
     // The plan file is accepted as the list of partitions.
-    let out = ok(replan(&[
+    let out = replan_ok(&[
         "elect",
         "--bootstrap-server",
         &cluster.bootstrap,
@@ -384,7 +367,7 @@ fn elect_moves_leadership_to_the_preferred_replica_and_status_lists_moves() {
         &path("reorder.json"),
         "--batch-size",
         "1",
-    ]));
+    ]);
     assert_eq!(
         out.trim(),
         format!("Successfully completed leader election (PREFERRED) for partitions {topic}-0, {topic}-1")
@@ -401,7 +384,7 @@ fn elect_moves_leadership_to_the_preferred_replica_and_status_lists_moves() {
         format!("{{\"partitions\":[{{\"topic\":\"{topic}\",\"partition\":7}}]}}"),
     )
     .expect("write");
-    let out = replan(&[
+    let out = replan([
         "elect",
         "--bootstrap-server",
         &cluster.bootstrap,
@@ -418,11 +401,7 @@ fn elect_moves_leadership_to_the_preferred_replica_and_status_lists_moves() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 replica(s) could not be elected"));
 
-    let status = ok(replan(&[
-        "status",
-        "--bootstrap-server",
-        &cluster.bootstrap,
-    ]));
+    let status = replan_ok(&["status", "--bootstrap-server", &cluster.bootstrap]);
     let first = status.lines().next().unwrap_or("");
     assert!(
         first == "No partition reassignments found." || first == "Current partition reassignments:",
@@ -451,7 +430,7 @@ fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let pattern = regex_escape(&topic);
 
-    let report = ok(replan(&[
+    let report = replan_ok(&[
         "plan",
         "--bootstrap-server",
         &cluster.bootstrap,
@@ -463,7 +442,7 @@ fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
         "bytes",
         "--output",
         &path("rf.json"),
-    ]));
+    ]);
     assert!(
         report.contains("replication factor changed for 3 partitions"),
         "{report}"
@@ -497,7 +476,7 @@ fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
     // A hypothetical broker: planned onto, not executable until it exists.
     let new_id = cluster.broker_ids.iter().max().copied().unwrap_or(0) + 1;
     let rack = cluster.racks.values().next().cloned().unwrap_or_default();
-    let report = ok(replan(&[
+    let report = replan_ok(&[
         "plan",
         "--bootstrap-server",
         &cluster.bootstrap,
@@ -511,7 +490,7 @@ fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
         "bytes",
         "--output",
         &path("scale-out.json"),
-    ]));
+    ]);
     assert!(report.contains("hypothetical brokers"), "{report}");
     let plan = read_json(&path("scale-out.json"));
     assert!(

@@ -6,24 +6,10 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
+use support::cli::{command, run_ok as replan};
 use support::kafka::{read_reassignment_targets, unique_topic, Cluster};
-
-fn replan(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
-        .args(args)
-        .output()
-        .expect("run kafka-replan");
-    assert!(
-        out.status.success(),
-        "kafka-replan {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn plan_from_kafka_tool_output_is_executed_and_verified_by_kafka() {
@@ -100,7 +86,7 @@ fn plan_from_kafka_tool_output_is_executed_and_verified_by_kafka() {
     // every partition's replica list (order included) against the plan.
     let plan = std::path::Path::new(&path("plan.json")).to_path_buf();
     // Before it runs, `verify` says the partitions differ and exits 1.
-    let before = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+    let before = command()
         .args([
             "verify",
             "--bootstrap-server",

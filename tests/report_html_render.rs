@@ -2,13 +2,12 @@
 //! the page made from the scale-out fixture and dumps the DOM it parsed. Chromium is
 //! required, not optional: without it the test fails and says how to get it.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kafka-replan")
-}
+use support::cli::{command, fixture_snapshot};
 
 /// The browser: `KAFKA_REPLAN_TEST_CHROMIUM`, else `chromium` or `chromium-browser` on PATH.
 fn chromium() -> PathBuf {
@@ -82,12 +81,9 @@ fn report_html_renders_in_chromium() {
     let browser = chromium();
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
-    let out = Command::new(bin())
+    let out = command()
         .args(["plan", "-q", "--snapshot"])
-        .arg(format!(
-            "{}/fixtures/scale-out/snapshot.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
+        .arg(fixture_snapshot("scale-out"))
         .arg("--output")
         .arg(dir.path().join("plan.json"))
         .arg("--report-html")

@@ -4,11 +4,14 @@
 //! Needs `python3` and the bench folder next to the repository (`../shared/bench`); without
 //! them the test fails rather than skips, so a broken CI layout cannot pass silently.
 
+mod support;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
+use support::cli::command;
 
 fn bench_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bench"))
@@ -370,7 +373,7 @@ fn score_json_agrees_with_the_bench_scorer() {
                     .arg(&plan_path),
                 &format!("score.py on {name} / {label}"),
             );
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_kafka-replan"));
+            let mut cmd = command();
             cmd.arg("score")
                 .arg("--snapshot")
                 .arg(snap_path)

@@ -1,7 +1,10 @@
 //! `kafka-replan score` on bad input: exit codes and messages that name the file.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use support::cli::command;
 
 const SNAPSHOT: &str = r#"{"brokers":[
  {"id":1,"rack":"a","disk_capacity_bytes":1000},
@@ -19,7 +22,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn score(snapshot: &Path, plan: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+    command()
         .arg("score")
         .arg("--snapshot")
         .arg(snapshot)

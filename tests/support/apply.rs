@@ -4,47 +4,19 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use super::kafka::{reassignment_json, Cluster, Target};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_kafka-replan");
+use super::cli::BIN;
 
 /// Serializes the tests of one binary: they measure rates, share brokers' throttles and
 /// (in one file) stop brokers. A failed test poisons the lock; the next still runs.
 pub fn serial(lock: &'static Mutex<()>) -> MutexGuard<'static, ()> {
     lock.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-pub fn replan(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run kafka-replan")
-}
-
-pub fn describe(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// `kafka-replan ARGS` that must exit 0; returns stdout.
-pub fn replan_ok(args: &[&str]) -> String {
-    let out = replan(args);
-    assert!(
-        out.status.success(),
-        "kafka-replan {args:?} failed:\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Writes a reassignment JSON file and returns its path as a string.

@@ -195,6 +195,28 @@ impl Cluster {
         guard
     }
 
+    /// The set-up of a test that moves data: creates `topic` with `assignment`, writes
+    /// `records` records of 1000 bytes and waits until every replica is in sync (panics with
+    /// the description if they are not within a minute).
+    pub fn topic_with_data(&self, topic: &str, assignment: &[&[i32]], records: u32) -> TopicGuard {
+        let guard = self.create_topic_with_assignment(topic, assignment);
+        self.produce(topic, records, 1000);
+        let d = self.wait_for_topic(topic, Duration::from_secs(60), |d| {
+            d.partitions.len() == assignment.len()
+                && d.partitions
+                    .values()
+                    .all(|p| p.isr.len() == p.replicas.len())
+        });
+        assert!(
+            d.partitions
+                .values()
+                .all(|p| p.isr.len() == p.replicas.len()),
+            "replicas of {topic} not in sync:\n{}",
+            d.text
+        );
+        guard
+    }
+
     /// `kafka-topics --describe --topic T`, raw text and parsed partition lines.
     pub fn describe_topic(&self, topic: &str) -> TopicDescription {
         let text = self.tool_ok(
@@ -588,6 +610,15 @@ impl Target {
             .filter(|(_, d)| d.as_str() != "any")
             .map(|(&b, d)| (b, d.as_str()))
     }
+}
+
+/// One target per partition of `topic`: partition `p` to `assignment[p]`.
+pub fn targets(topic: &str, assignment: &[&[i32]]) -> Vec<Target> {
+    assignment
+        .iter()
+        .enumerate()
+        .map(|(p, r)| Target::new(topic, p as i32, r))
+        .collect()
 }
 
 /// Renders targets the way Kafka's tool emits a reassignment (compact, keys `version`,

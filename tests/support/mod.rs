@@ -3,4 +3,6 @@
 #![allow(dead_code)]
 
 pub mod apply;
+pub mod cli;
+pub mod clusters;
 pub mod kafka;
