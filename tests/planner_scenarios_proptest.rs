@@ -15,6 +15,8 @@
 //! capacity repair, C, the band flag after a rack repair, and E, budgets refused as a
 //! capacity problem, are fixed.)
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use kafka_replan::model::{Broker, BrokerId, Cluster, Layout, Partition, TopicPartition};
@@ -27,6 +29,7 @@ use kafka_replan::plan::{
 use proptest::prelude::*;
 use proptest::sample::{subsequence, Index};
 use proptest::test_runner::TestCaseError;
+use support::clusters::SmallCluster;
 
 const MODES: [Balance; 3] = [Balance::Count, Balance::CountBytes, Balance::Bytes];
 const TOPICS: [&str; 4] = ["orders", "payments", "logs", "metrics"];
@@ -75,33 +78,18 @@ fn build(s: &Spec) -> Cluster {
     } else {
         need.div_ceil(2).max(largest)
     };
-    let brokers = s
-        .racks
-        .iter()
-        .enumerate()
-        .map(|(pos, rack)| Broker {
-            id: id(pos),
-            rack: rack.map(|r| format!("rack-{r}")),
-            capacity_bytes: Some(base * s.mults[pos]),
-        })
-        .collect();
+    let mut c = SmallCluster::new();
+    for (pos, rack) in s.racks.iter().enumerate() {
+        let rack = rack.map(|r| format!("rack-{r}"));
+        c.add_broker(id(pos), rack.as_deref(), Some(base * s.mults[pos]));
+    }
     let mut next = [0i32; TOPICS.len()];
-    let partitions = s
-        .parts
-        .iter()
-        .map(|(topic, reps, size)| {
-            next[*topic] += 1;
-            Partition {
-                tp: TopicPartition::new(TOPICS[*topic], next[*topic] - 1),
-                replicas: reps.iter().map(|&p| id(p)).collect(),
-                size_bytes: *size,
-                leader: None,
-                isr: None,
-                in_flight: None,
-            }
-        })
-        .collect();
-    Cluster::new(brokers, partitions)
+    for (topic, reps, size) in &s.parts {
+        next[*topic] += 1;
+        let replicas = reps.iter().map(|&p| id(p)).collect();
+        c.add_partition(TOPICS[*topic], next[*topic] - 1, replicas, *size);
+    }
+    c.build()
 }
 
 fn arb_spec() -> impl Strategy<Value = Spec> {

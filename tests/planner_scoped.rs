@@ -7,10 +7,13 @@
 //! - the lower bounds stay honest: the optimum is never below LB*;
 //! - with every topic movable and every broker a target, it is `plan` itself.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 
-use kafka_replan::model::{Broker, BrokerId, Cluster, Partition, TopicPartition};
+use kafka_replan::model::{BrokerId, Cluster};
 use kafka_replan::plan::{plan, Infeasible, PlanConfig, PlanError};
+use support::clusters::SmallCluster;
 
 struct Rng(u64);
 
@@ -97,14 +100,10 @@ fn random_case(rng: &mut Rng) -> Case {
     let nb = 3 + rng.below(3) as usize;
     let nr = 1 + rng.below(3) as usize;
     let names = ["a", "b", "c"];
-    let brokers: Vec<Broker> = (0..nb)
-        .map(|i| Broker {
-            id: i as BrokerId + 1,
-            rack: Some(names[i % nr].to_string()),
-            capacity_bytes: None,
-        })
-        .collect();
-    let mut partitions = Vec::new();
+    let mut c = SmallCluster::new();
+    for i in 0..nb {
+        c.add_broker(i as BrokerId + 1, Some(names[i % nr]), None);
+    }
     for (topic, count) in [("fixed", 1 + rng.below(3)), ("moving", 1 + rng.below(3))] {
         for p in 0..count {
             let rf = 1 + rng.below(3.min(nb as u64)) as usize;
@@ -115,14 +114,7 @@ fn random_case(rng: &mut Rng) -> Case {
                     reps.push(b);
                 }
             }
-            partitions.push(Partition {
-                tp: TopicPartition::new(topic, p as i32),
-                replicas: reps,
-                size_bytes: 10 + p * 3,
-                leader: None,
-                isr: None,
-                in_flight: None,
-            });
+            c.add_partition(topic, p as i32, reps, 10 + p * 3);
         }
     }
     let mut targets: BTreeSet<BrokerId> = (1..=nb as BrokerId).collect();
@@ -133,7 +125,7 @@ fn random_case(rng: &mut Rng) -> Case {
         targets.insert(1);
     }
     Case {
-        cluster: Cluster::new(brokers, partitions),
+        cluster: c.build(),
         movable: BTreeSet::from(["moving".to_string()]),
         targets,
     }
@@ -306,31 +298,17 @@ fn everything_movable_everywhere_is_plan() {
 /// the surplus is the capacity repair's choice: it may prefer no move over the band.)
 #[test]
 fn fixed_bytes_count_against_capacity() {
-    let brokers = (1..=3)
-        .map(|id| Broker {
-            id,
-            rack: None,
-            capacity_bytes: Some(100),
-        })
-        .collect();
-    let part = |topic: &str, p: i32, reps: Vec<BrokerId>, size: u64| Partition {
-        tp: TopicPartition::new(topic, p),
-        replicas: reps,
-        size_bytes: size,
-        leader: None,
-        isr: None,
-        in_flight: None,
-    };
-    let c = Cluster::new(
-        brokers,
-        vec![
-            part("big", 0, vec![1], 90),
-            part("m", 0, vec![2], 20),
-            part("m", 1, vec![2], 20),
-            part("m", 2, vec![2], 20),
-            part("m", 3, vec![3], 20),
-        ],
-    );
+    let mut c = SmallCluster::new();
+    for id in 1..=3 {
+        c.add_broker(id, None, Some(100));
+    }
+    let c = c
+        .partition("big", 0, vec![1], 90)
+        .partition("m", 0, vec![2], 20)
+        .partition("m", 1, vec![2], 20)
+        .partition("m", 2, vec![2], 20)
+        .partition("m", 3, vec![3], 20)
+        .build();
     let cfg = PlanConfig {
         movable: Some(BTreeSet::from(["m".to_string()])),
         target_brokers: Some(BTreeSet::from([1, 2, 3])),
@@ -345,32 +323,18 @@ fn fixed_bytes_count_against_capacity() {
 /// Leader balance counts the fixed partitions' preferred leaders too.
 #[test]
 fn fixed_leaders_count_towards_leader_balance() {
-    let brokers = (1..=3)
-        .map(|id| Broker {
-            id,
-            rack: None,
-            capacity_bytes: None,
-        })
-        .collect();
-    let part = |topic: &str, p: i32, reps: Vec<BrokerId>| Partition {
-        tp: TopicPartition::new(topic, p),
-        replicas: reps,
-        size_bytes: 10,
-        leader: None,
-        isr: None,
-        in_flight: None,
-    };
-    let c = Cluster::new(
-        brokers,
-        vec![
-            part("f", 0, vec![1]),
-            part("f", 1, vec![1]),
-            part("m", 0, vec![1, 2]),
-            part("m", 1, vec![1, 3]),
-            part("m", 2, vec![2, 3]),
-            part("m", 3, vec![2, 3]),
-        ],
-    );
+    let mut c = SmallCluster::new();
+    for id in 1..=3 {
+        c.add_broker(id, None, None);
+    }
+    let c = c
+        .partition("f", 0, vec![1], 10)
+        .partition("f", 1, vec![1], 10)
+        .partition("m", 0, vec![1, 2], 10)
+        .partition("m", 1, vec![1, 3], 10)
+        .partition("m", 2, vec![2, 3], 10)
+        .partition("m", 3, vec![2, 3], 10)
+        .build();
     let cfg = PlanConfig {
         movable: Some(BTreeSet::from(["m".to_string()])),
         target_brokers: Some(BTreeSet::from([1, 2, 3])),
@@ -394,14 +358,11 @@ fn scoped_invariants_on_larger_clusters() {
         let nr = 1 + rng.below(4) as usize;
         let names = ["r1", "r2", "r3", "r4"];
         let with_capacity = rng.below(2) == 0;
-        let brokers: Vec<Broker> = (0..nb)
-            .map(|i| Broker {
-                id: i as BrokerId + 1,
-                rack: (rng.below(6) != 0).then(|| names[i % nr].to_string()),
-                capacity_bytes: with_capacity.then_some(4000),
-            })
-            .collect();
-        let mut partitions = Vec::new();
+        let mut c = SmallCluster::new();
+        for i in 0..nb {
+            let rack = (rng.below(6) != 0).then_some(names[i % nr]);
+            c.add_broker(i as BrokerId + 1, rack, with_capacity.then_some(4000));
+        }
         let topics = ["t0", "t1", "t2", "t3"];
         for t in topics {
             let rf = 1 + rng.below(3.min(nb as u64)) as usize;
@@ -413,17 +374,10 @@ fn scoped_invariants_on_larger_clusters() {
                         reps.push(b);
                     }
                 }
-                partitions.push(Partition {
-                    tp: TopicPartition::new(t, p as i32),
-                    replicas: reps,
-                    size_bytes: 10 + rng.below(200),
-                    leader: None,
-                    isr: None,
-                    in_flight: None,
-                });
+                c.add_partition(t, p as i32, reps, 10 + rng.below(200));
             }
         }
-        let c = Cluster::new(brokers, partitions);
+        let c = c.build();
         let movable: BTreeSet<String> = topics
             .iter()
             .filter(|_| rng.below(2) == 0)
@@ -505,24 +459,17 @@ fn scoped_invariants_on_larger_clusters() {
 #[test]
 fn unequal_racks_balance_whole_loads_of_the_large_rack() {
     let rack = |id: BrokerId| if id == 1 { "a" } else { "b" };
-    let brokers = (1..=4)
-        .map(|id| Broker {
-            id,
-            rack: Some(rack(id).to_string()),
-            capacity_bytes: None,
-        })
-        .collect();
-    let part = |topic: &str, p: i32, reps: Vec<BrokerId>| Partition {
-        tp: TopicPartition::new(topic, p),
-        replicas: reps,
-        size_bytes: 10,
-        leader: None,
-        isr: None,
-        in_flight: None,
-    };
-    let mut parts: Vec<Partition> = (0..3).map(|p| part("f", p, vec![2])).collect();
-    parts.extend((0..6).map(|p| part("m", p, vec![1, 3])));
-    let c = Cluster::new(brokers, parts);
+    let mut c = SmallCluster::new();
+    for id in 1..=4 {
+        c.add_broker(id, Some(rack(id)), None);
+    }
+    for p in 0..3 {
+        c.add_partition("f", p, vec![2], 10);
+    }
+    for p in 0..6 {
+        c.add_partition("m", p, vec![1, 3], 10);
+    }
+    let c = c.build();
     let cfg = PlanConfig {
         movable: Some(BTreeSet::from(["m".to_string()])),
         target_brokers: Some(BTreeSet::from([1, 2, 3, 4])),
