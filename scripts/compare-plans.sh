@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs `kafka-replan plan` in every mode on every fixture and public-suite snapshot with two
 # binaries and diffs everything they write: plan, rollback and election JSON, the JSON and
-# HTML reports, the text report on stdout, stderr, the exit code and the --tradeoff table.
+# HTML reports, the text report on stdout, stderr, the exit code and the --tradeoff table,
+# and what `score` (JSON and text) says of the plan and of its rollback.
 # The only thing masked is the solver's wall time (`"seconds": ...` in the JSON, the
 # trailing `..., N.NNN s` of the `solver:` line), which differs between any two runs.
 #
@@ -28,6 +29,12 @@ for bin in "$OLD" "$NEW"; do
     [[ -x $bin ]] || { echo "error: $bin is not an executable" >&2; exit 2; }
 done
 mkdir -p "$OUT"
+# Both binaries run under the same name: usage messages print it.
+mkdir -p "$OUT/.bin/old" "$OUT/.bin/new"
+ln -sf "$OLD" "$OUT/.bin/old/kafka-replan"
+ln -sf "$NEW" "$OUT/.bin/new/kafka-replan"
+OLD_BIN=$OUT/.bin/old/kafka-replan
+NEW_BIN=$OUT/.bin/new/kafka-replan
 
 # Every snapshot: the fixtures' and the public suite's.
 snapshots=()
@@ -79,6 +86,26 @@ run_case() {
         --election election.json --report-json report.json --report-html report.html \
         --throttle 50MB/s "$@" >stdout 2>stderr) || rc=$?
     echo "$rc" >"$dir/rc"
+    # The scorer's view of the plan and its rollback (the metrics code behind the report):
+    # on the snapshot as it is, so not for the plans with hypothetical brokers.
+    local snapshot="" exclude=() prev="" arg
+    for arg in "$@"; do
+        case $prev in
+            --snapshot) snapshot=$arg ;;
+            --exclude-brokers) exclude=(--exclude-brokers "$arg") ;;
+            --add-brokers) snapshot="" ; break ;;
+        esac
+        prev=$arg
+    done
+    if [[ $rc == 0 && -n $snapshot ]]; then
+        for f in plan rollback; do
+            # A rollback leaves replicas on the excluded brokers: `score` says so, exit 1.
+            (cd "$dir" && "$bin" score --snapshot "$snapshot" --plan "$f.json" "${exclude[@]}" \
+                --json) >"$dir/score-$f.json" 2>&1 || echo "exit $?" >>"$dir/score-$f.json"
+            (cd "$dir" && "$bin" score --snapshot "$snapshot" --plan "$f.json" "${exclude[@]}") \
+                >"$dir/score-$f.txt" 2>&1 || echo "exit $?" >>"$dir/score-$f.txt"
+        done
+    fi
     for f in report.json tradeoff.json stdout; do
         [[ -f $dir/$f ]] || continue
         sed -E -i 's/("seconds": )[-0-9.eE+]+/\1"(wall time)"/; s/^(solver: .*, )[0-9.]+ s$/\1(wall time) s/' "$dir/$f"
@@ -102,7 +129,7 @@ for snap in "${snapshots[@]}"; do
     base=(--snapshot "$snap")
     [[ -n $excluded ]] && base+=(--exclude-brokers "$excluded")
     # The budgets are fractions of the full count plan, so each one binds.
-    run_case "$OLD" "$OUT/$name/.full" "${base[@]}"
+    run_case "$OLD_BIN" "$OUT/$name/.full" "${base[@]}"
     if [[ $(cat "$OUT/$name/.full/rc") == 0 ]]; then
         read -r moves bytes changes < <(report_figures "$OUT/$name/.full/report.json")
     else
@@ -145,8 +172,8 @@ for snap in "${snapshots[@]}"; do
     add "$name" add-brokers "${base[@]}" --add-brokers 2
     add "$name" add-brokers-rack "${base[@]}" --add-brokers 3 "${rack_arg[@]}" --capacity 2TB
     add "$name" add-brokers-bytes "${base[@]}" --add-brokers 2 --balance bytes
-    add "$name" replace-new "${base[@]}" --add-brokers 1 "${rack_arg[@]}" --replace "$first=$next"
-    add "$name" replace-forced "${base[@]}" --add-brokers 1 --replace "$first=$next" --force-rack-change
+    add "$name" replace-new --snapshot "$snap" --add-brokers 1 "${rack_arg[@]}" --replace "$first=$next"
+    add "$name" replace-forced --snapshot "$snap" --add-brokers 1 --replace "$first=$next" --force-rack-change
     add "$name" set-rf-up "${base[@]}" --set-replication-factor "$topic=$((rf + 1))"
     add "$name" set-rf-down "${base[@]}" --set-replication-factor "$topic=$((rf > 1 ? rf - 1 : 1))"
     add "$name" set-rf-bytes "${base[@]}" --set-replication-factor "$topic=$((rf + 1))" --balance bytes
@@ -158,13 +185,13 @@ for snap in "${snapshots[@]}"; do
 done
 
 echo "comparing ${#cases[@]} runs on ${#snapshots[@]} snapshots: $OLD vs $NEW (outputs in $OUT)"
-export OLD NEW OUT
+export OLD_BIN NEW_BIN OUT
 export -f run_case
 printf '%s\n' "${cases[@]}" | xargs -d '\n' -P "$JOBS" -n 1 bash -c '
     IFS="|" read -r name mode args <<<"$1"
     IFS=$'"'"'\x1f'"'"' read -r -a argv <<<"$args"
-    run_case "$OLD" "$OUT/$name/$mode/old" "${argv[@]}"
-    run_case "$NEW" "$OUT/$name/$mode/new" "${argv[@]}"
+    run_case "$OLD_BIN" "$OUT/$name/$mode/old" "${argv[@]}"
+    run_case "$NEW_BIN" "$OUT/$name/$mode/new" "${argv[@]}"
 ' _
 
 differ=0
@@ -177,7 +204,7 @@ for c in "${cases[@]}"; do
     if ! diff -r "$dir/old" "$dir/new" >"$dir/diff"; then
         differ=$((differ + 1))
         echo "DIFFERS: $name $mode (see $dir/diff)"
-        head -20 "$dir/diff"
+        cut -c1-200 "$dir/diff" | head -20
     fi
 done
 summary=""

@@ -4,8 +4,7 @@
 //! refuses a budget that the hard rules' forced moves exceed. A budget the full balance
 //! fits changes nothing.
 
-use super::budget_text;
-use super::{solution_copies, within_budget, Draft, Halt, Problem, ShedChoice};
+use super::{budget_text, solution_copies, within_budget, Draft, Halt, Problem, ShedChoice};
 use crate::model::Cluster;
 use crate::plan::replicas::{self, Bands, Topology};
 use crate::plan::{capacity, BudgetOutcome, Infeasible, PlanConfig, PlanError, SolverFacts};
