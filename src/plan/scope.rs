@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use super::bounds::MoveBounds;
 use super::capacity;
 use super::replicas::{self, Bands, Topology};
-use super::{plan_core, PlanConfig, PlanError, PlanOutcome};
+use super::{stages, PlanConfig, PlanError, PlanOutcome};
 use crate::model::{Broker, BrokerId, Cluster};
 
 /// What the fixed partitions put on each broker (indexed like `Cluster::brokers`).
@@ -112,7 +112,7 @@ pub(super) fn plan_scoped(
     };
     // Nothing fixed: exactly the whole-cluster planner with the non-targets excluded.
     let base_ref = has_fixed.then_some(&base);
-    let outcome = plan_core(&sub, &sub_config, base_ref)?;
+    let outcome = stages::run(&sub, &sub_config, base_ref)?;
     let before = cluster.current_layout();
     let mut after = before.clone();
     for (k, &i) in movable_index.iter().enumerate() {

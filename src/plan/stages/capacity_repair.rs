@@ -1,0 +1,117 @@
+//! Stage 4, capacity: guarantees every broker with a known capacity at or under its limit
+//! (capacity × max disk util), by count-keeping repairs and, where the count band leaves no
+//! room, relocations that give the band up; otherwise names each broker over its limit (or
+//! the budget, when it is the budget that leaves no room).
+
+use super::{budget_text, run_from, solution_copies, within_budget, Draft, Halt, Problem};
+use crate::plan::replicas;
+use crate::plan::{bytes, capacity, Infeasible, PlanConfig, PlanError};
+
+/// A tolerance so loose that a broker's ceiling is its capacity limit alone.
+const CAPACITY_ONLY_TOLERANCE: f64 = 1e6;
+
+pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
+    let (cluster, config, topo, base, shed) = (
+        problem.cluster,
+        problem.config,
+        &problem.topo,
+        problem.base,
+        problem.shed,
+    );
+    let limits = &problem.limits;
+    let nb = topo.ids.len();
+    let (bands, new_sets, final_loads) = (&draft.bands, &mut draft.sets, &mut draft.loads);
+    // Capacity: repair, then fail with the broker and the shortfall if still over.
+    if problem.capacity_checked {
+        let hi: Vec<usize> = (0..nb).map(|b| bands.hi[b].max(final_loads[b])).collect();
+        let mut repair = capacity::repair(cluster, topo, limits, new_sets, &hi);
+        let over_limit = |sets: &[Vec<usize>]| {
+            let bytes = capacity::bytes_per_broker(cluster, nb, sets);
+            (0..nb).any(|b| limits[b].is_some_and(|l| bytes[b] > l))
+        };
+        if over_limit(new_sets) {
+            // The repair keeps the count band; when it cannot, relocate replicas off the
+            // brokers over their limit onto any with room (the bytes mode's relocation with
+            // the capacity limits as ceilings) before declaring the layout impossible.
+            let full_limits = capacity::limits(cluster, config.max_disk_util);
+            let mut trial = new_sets.clone();
+            let relocated = bytes::balance_disk(
+                cluster,
+                topo,
+                &full_limits,
+                base.map(|b| b.bytes.as_slice()),
+                &mut trial,
+                CAPACITY_ONLY_TOLERANCE,
+            );
+            if !over_limit(&trial) {
+                *new_sets = trial;
+                repair.redirected += relocated.relocations;
+                repair.swaps += relocated.swaps;
+                draft.explanations.push(
+                    "the replica-count band was given up where disk capacity left no room for it"
+                        .to_string(),
+                );
+            }
+        }
+        draft.capacity_repair = repair;
+        // Counts may have changed: the band figures describe the layout as it ends.
+        *final_loads = replicas::loads(nb, new_sets);
+        let bytes = capacity::bytes_per_broker(cluster, nb, new_sets);
+        let over: Vec<Infeasible> = (0..nb)
+            .filter_map(|b| match limits[b] {
+                Some(l) if bytes[b] > l => Some(Infeasible::BrokerOverCapacity {
+                    broker: topo.ids[b],
+                    bytes: bytes[b],
+                    limit: l,
+                }),
+                _ => None,
+            })
+            .collect();
+        if !over.is_empty() {
+            if config.max_moves.is_some() || config.max_bytes.is_some() {
+                // Under a budget the layout the budget allowed may be what leaves no room:
+                // when the unbudgeted plan keeps every broker under its limit, the budget is
+                // the problem, and saying so is what the operator can act on.
+                let unbudgeted = PlanConfig {
+                    max_moves: None,
+                    max_bytes: None,
+                    ..config.clone()
+                };
+                if let Ok(full) = run_from(cluster, &unbudgeted, base, shed) {
+                    return Err(Halt::Failed(PlanError::Infeasible(vec![
+                        Infeasible::OverBudget {
+                            budget: budget_text(config),
+                            needed: format!(
+                                "keeping every broker under its capacity takes more than the budget allows (the full plan: {} moves, {} bytes)",
+                                full.moves, full.bytes_moved
+                            ),
+                        },
+                    ])));
+                }
+            }
+            return Err(Halt::Failed(PlanError::Infeasible(over)));
+        }
+        let (moved, bytes) = solution_copies(cluster, topo, new_sets);
+        if !within_budget(config, moved, bytes) {
+            return Err(Halt::Failed(PlanError::Infeasible(vec![
+                Infeasible::OverBudget {
+                    budget: budget_text(config),
+                    needed: format!(
+                        "keeping every broker under its capacity needs {moved} moves, {bytes} bytes"
+                    ),
+                },
+            ])));
+        }
+    }
+
+    if draft.replica_band_reached
+        && base.is_none()
+        && (0..nb).any(|b| {
+            topo.allowed[b]
+                && (final_loads[b] < draft.uniform.lo[b] || final_loads[b] > draft.uniform.hi[b])
+        })
+    {
+        draft.replica_band_reached = false;
+    }
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! Stage 3 (count modes under `max_moves` / `max_bytes`): guarantees a layout within the
+//! budget, the move-minimal one of the tightest widening of the count band that fits (or,
+//! for a move budget alone, the better-balanced of that and a greedy-cut-shaped candidate);
+//! refuses a budget that the hard rules' forced moves exceed. A budget the full balance
+//! fits changes nothing.
+
+use super::{budget_text, solution_copies, within_budget, Draft, Halt, Problem, ShedChoice};
+use crate::model::Cluster;
+use crate::plan::replicas::{self, Bands, Topology};
+use crate::plan::{capacity, BudgetOutcome, Infeasible, PlanConfig, PlanError, SolverFacts};
+
+pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
+    let (cluster, config, topo, shed) =
+        (problem.cluster, problem.config, &problem.topo, problem.shed);
+    let (limits, capacity_checked) = (&problem.limits, problem.capacity_checked);
+    let nb = topo.ids.len();
+    let optimum_moves = draft.optimum_moves;
+    let full_bytes = solution_copies(cluster, topo, &draft.sets).1;
+    // A budget the full balance fits changes nothing; otherwise the band is widened until
+    // the move-minimal layout fits.
+    if within_budget(config, optimum_moves, full_bytes) {
+        return Ok(());
+    }
+    if config.max_bytes.is_some() && !shed.small {
+        // Small replicas first: more moves, so a tighter band, fit in the bytes.
+        return Err(Halt::Retry(ShedChoice {
+            small: true,
+            ..shed
+        }));
+    }
+    let bands = &draft.bands;
+    let uniform = &draft.uniform;
+    let facts = &mut draft.facts;
+    let (mut below, mut above, mut sol, mut widened) =
+        fit_budget(cluster, topo, bands, config, facts)?;
+    // A second candidate shaped like a greedy cut of the full plan (each move from the
+    // fullest brokers to the emptiest); the better-balanced of the two is kept, ties to
+    // the uniform widening.
+    if let (Some(max_moves), None) = (config.max_moves, config.max_bytes) {
+        let capacity = capacity_checked.then_some(limits.as_slice());
+        if let Some((level_bands, level_sol)) =
+            water_level_budget(cluster, topo, bands, max_moves, capacity, facts)?
+        {
+            let quality = |sets: &[Vec<usize>]| {
+                let loads = replicas::loads(nb, sets);
+                budget_quality(topo, uniform, &loads)
+            };
+            if quality(&level_sol.replicas) < quality(&sol.replicas) {
+                below = (0..nb)
+                    .filter(|&b| topo.allowed[b])
+                    .map(|b| bands.lo[b].saturating_sub(level_bands.lo[b]))
+                    .max()
+                    .unwrap_or(0);
+                above = (0..nb)
+                    .filter(|&b| topo.allowed[b])
+                    .map(|b| level_bands.hi[b].saturating_sub(bands.hi[b]))
+                    .max()
+                    .unwrap_or(0);
+                sol = level_sol;
+                widened = level_bands;
+            }
+        }
+    }
+    draft.budget = Some(BudgetOutcome {
+        max_moves: config.max_moves,
+        max_bytes: config.max_bytes,
+        below,
+        above,
+        full_moves: optimum_moves,
+        full_bytes,
+    });
+    draft.sets = sol.replicas;
+    draft.loads = replicas::loads(nb, &draft.sets);
+    draft.bands = widened;
+    draft.replica_band_reached = false;
+    Ok(())
+}
+
+/// `bands` widened by `below` under each allowed broker's lower limit and `above` over its
+/// upper one.
+pub(super) fn widen_bands(bands: &Bands, topo: &Topology, below: usize, above: usize) -> Bands {
+    Bands {
+        lo: bands
+            .lo
+            .iter()
+            .zip(&topo.allowed)
+            .map(|(l, a)| if *a { l.saturating_sub(below) } else { *l })
+            .collect(),
+        hi: bands
+            .hi
+            .iter()
+            .zip(&topo.allowed)
+            .map(|(h, a)| if *a { h + above } else { *h })
+            .collect(),
+    }
+}
+
+/// The smallest total widening `s <= max_s` (split into `below + above`) for which `solve`
+/// finds a layout within the budget: `solve(below, above)` returns the layout and its cost
+/// (moves, leader changes), or `None` when it is over the budget. The exact flows give the
+/// cheapest layout for each band and a cheaper one with every widening, so a binary search
+/// over `s` holds. The best split depends on where the imbalance is (empty new brokers far
+/// below, loaded ones a little above), so nine splits are tried per `s`, the cheapest kept;
+/// each is monotone in `s`. `None` when even `max_s` does not fit.
+pub(super) fn tightest_widening<S>(
+    max_s: usize,
+    mut solve: impl FnMut(usize, usize) -> Result<Option<(S, usize)>, PlanError>,
+) -> Result<Option<(usize, usize, S)>, PlanError> {
+    let mut attempt = |s: usize| -> Result<Option<(usize, usize, S)>, PlanError> {
+        let mut splits: Vec<(usize, usize)> = (0..=8).map(|k| (s * k / 8, s - s * k / 8)).collect();
+        splits.dedup();
+        let mut best: Option<(usize, usize, S, usize)> = None;
+        for (below, above) in splits {
+            if let Some((sol, cost)) = solve(below, above)? {
+                if best.as_ref().is_none_or(|b| cost < b.3) {
+                    best = Some((below, above, sol, cost));
+                }
+            }
+        }
+        Ok(best.map(|(below, above, sol, _)| (below, above, sol)))
+    };
+    let Some(mut best) = attempt(max_s)? else {
+        return Ok(None);
+    };
+    // `lo` does not fit (0: the unconstrained optimum did not), `hi` does.
+    let (mut lo, mut hi) = (0usize, max_s);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match attempt(mid)? {
+            Some(found) => {
+                hi = mid;
+                best = found;
+            }
+            None => lo = mid,
+        }
+    }
+    Ok(Some(best))
+}
+
+/// How far a layout is from the uniform count band, as the bench scorer measures what a
+/// budget leaves undone: replicas above the band on allowed brokers plus every replica on an
+/// excluded one, then the replica spread over allowed brokers.
+fn budget_quality(topo: &Topology, uniform: &Bands, loads: &[usize]) -> (usize, usize) {
+    let mut imbalance = 0;
+    let (mut most, mut least) = (0, usize::MAX);
+    for (b, &load) in loads.iter().enumerate() {
+        if topo.allowed[b] {
+            imbalance += load.saturating_sub(uniform.hi[b]);
+            most = most.max(load);
+            least = least.min(load);
+        } else {
+            imbalance += load;
+        }
+    }
+    (imbalance, most.saturating_sub(least.min(most)))
+}
+/// Per-broker bands that a budget of `k` moves reaches when spent like a greedy cut: the
+/// upper limits lowered from the top (the fullest brokers first) until the replicas above
+/// them add up to `k`, the lower limits raised from the bottom until the missing ones do;
+/// ties go to the lower broker index. Never tighter than `bands`.
+fn water_level_bands(bands: &Bands, topo: &Topology, loads: &[usize], k: usize) -> Bands {
+    let nb = topo.ids.len();
+    let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
+    let excess = |h: usize| -> usize {
+        allowed
+            .iter()
+            .map(|&b| loads[b].saturating_sub(h.max(bands.hi[b])))
+            .sum()
+    };
+    let deficit = |l: usize| -> usize {
+        allowed
+            .iter()
+            .map(|&b| l.min(bands.lo[b]).saturating_sub(loads[b]))
+            .sum()
+    };
+    let top = loads.iter().copied().max().unwrap_or(0);
+    // The lowest level whose excess fits in k (excess falls as the level rises).
+    let (mut lo_h, mut hi_h) = (0usize, top);
+    while lo_h < hi_h {
+        let mid = lo_h + (hi_h - lo_h) / 2;
+        if excess(mid) <= k {
+            hi_h = mid;
+        } else {
+            lo_h = mid + 1;
+        }
+    }
+    let level_hi = lo_h;
+    let mut hi: Vec<usize> = (0..nb)
+        .map(|b| {
+            if topo.allowed[b] {
+                level_hi.max(bands.hi[b])
+            } else {
+                bands.hi[b]
+            }
+        })
+        .collect();
+    let mut spare = k - excess(level_hi);
+    let mut tops: Vec<usize> = allowed
+        .iter()
+        .copied()
+        .filter(|&b| hi[b] > bands.hi[b] && loads[b] >= hi[b])
+        .collect();
+    tops.sort_by_key(|&b| (std::cmp::Reverse(loads[b]), b));
+    for b in tops {
+        if spare == 0 {
+            break;
+        }
+        hi[b] -= 1;
+        spare -= 1;
+    }
+    // The highest level whose deficit fits in k (deficit grows with the level).
+    let (mut lo_l, mut hi_l) = (0usize, top);
+    while lo_l < hi_l {
+        let mid = lo_l + (hi_l - lo_l).div_ceil(2);
+        if deficit(mid) <= k {
+            lo_l = mid;
+        } else {
+            hi_l = mid - 1;
+        }
+    }
+    let level_lo = lo_l;
+    let mut lo: Vec<usize> = (0..nb)
+        .map(|b| {
+            if topo.allowed[b] {
+                level_lo.min(bands.lo[b])
+            } else {
+                bands.lo[b]
+            }
+        })
+        .collect();
+    let mut spare = k - deficit(level_lo);
+    let mut bottoms: Vec<usize> = allowed
+        .iter()
+        .copied()
+        .filter(|&b| lo[b] < bands.lo[b] && loads[b] <= lo[b])
+        .collect();
+    bottoms.sort_by_key(|&b| (loads[b], b));
+    for b in bottoms {
+        if spare == 0 {
+            break;
+        }
+        lo[b] += 1;
+        spare -= 1;
+    }
+    Bands { lo, hi }
+}
+
+/// The budget candidate from [`water_level_bands`]: the levels are set for `k` moves and
+/// lowered by what the rules add (excluded brokers, rack repairs, rack-bound chains) until
+/// the move-minimal layout fits — after the capacity repair that follows the budget, when
+/// `limits` are given. `None` when a few rounds do not fit.
+fn water_level_budget(
+    cluster: &Cluster,
+    topo: &Topology,
+    bands: &Bands,
+    max_moves: usize,
+    limits: Option<&[Option<u64>]>,
+    facts: &mut SolverFacts,
+) -> Result<Option<(Bands, replicas::FlowSolution)>, PlanError> {
+    let nb = topo.ids.len();
+    let mut loads = vec![0usize; nb];
+    for p in &cluster.partitions {
+        for id in &p.replicas {
+            if let Some(b) = topo.index_of(*id) {
+                loads[b] += 1;
+            }
+        }
+    }
+    let mut k = max_moves;
+    for _ in 0..8 {
+        let level = water_level_bands(bands, topo, &loads, k);
+        let sol = replicas::solve_flow(cluster, topo, &level)
+            .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+        facts.phases += sol.phases;
+        facts.rounds += 1;
+        let mut moves = solution_copies(cluster, topo, &sol.replicas).0;
+        if let Some(limits) = limits {
+            let mut trial = sol.replicas.clone();
+            let after = replicas::loads(nb, &trial);
+            let hi: Vec<usize> = (0..nb).map(|x| level.hi[x].max(after[x])).collect();
+            capacity::repair(cluster, topo, limits, &mut trial, &hi);
+            let bytes = capacity::bytes_per_broker(cluster, nb, &trial);
+            if !(0..nb).all(|x| limits[x].is_none_or(|l| bytes[x] <= l)) {
+                return Ok(None);
+            }
+            moves = solution_copies(cluster, topo, &trial).0;
+        }
+        if moves <= max_moves {
+            return Ok(Some((level, sol)));
+        }
+        let over = moves - max_moves;
+        if over > k {
+            return Ok(None);
+        }
+        k -= over;
+    }
+    Ok(None)
+}
+
+/// The tightest widening of the replica `bands` whose move-minimal layout fits the budget
+/// (`tightest_widening`). Fails when even no band at all (only the hard rules) does not fit.
+fn fit_budget(
+    cluster: &Cluster,
+    topo: &Topology,
+    bands: &Bands,
+    config: &PlanConfig,
+    facts: &mut SolverFacts,
+) -> Result<(usize, usize, replicas::FlowSolution, Bands), PlanError> {
+    let mut solve = |below: usize, above: usize| {
+        let sol = replicas::solve_flow(cluster, topo, &widen_bands(bands, topo, below, above))
+            .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+        facts.phases += sol.phases;
+        facts.rounds += 1;
+        let (moves, bytes) = solution_copies(cluster, topo, &sol.replicas);
+        Ok(within_budget(config, moves, bytes).then_some((sol, moves)))
+    };
+    let total = cluster.total_replicas();
+    match tightest_widening(2 * total, &mut solve)? {
+        Some((below, above, sol)) => {
+            Ok((below, above, sol, widen_bands(bands, topo, below, above)))
+        }
+        None => {
+            let sol = replicas::solve_flow(cluster, topo, &widen_bands(bands, topo, total, total))
+                .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
+            let (moves, bytes) = solution_copies(cluster, topo, &sol.replicas);
+            Err(PlanError::Infeasible(vec![Infeasible::OverBudget {
+                budget: budget_text(config),
+                needed: format!(
+                    "the hard rules (excluded brokers, rack repairs) force {moves} moves, {bytes} bytes"
+                ),
+            }]))
+        }
+    }
+}
