@@ -105,6 +105,10 @@ impl PlanReport {
             c.insert("capacity_checked".into(), json!(o.capacity_checked));
             c.insert("max_disk_util".into(), json!(config.max_disk_util));
         }
+        let after_ratio = summary
+            .get("after")
+            .and_then(|a| a.get("disk_max_mean_ratio"))
+            .and_then(Value::as_f64);
         let extra = json!({
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
@@ -118,6 +122,13 @@ impl PlanReport {
                 "tolerance": d.tolerance,
                 "requested_tolerance": d.requested_tolerance,
                 "ratio_floor": (d.ratio_floor * 10_000.0).round() / 10_000.0,
+                "floor_partition": d.floor_partition.as_ref().map(|tp| tp.to_string()),
+                // Reached: disk max/mean within the tolerance over the floor; otherwise by
+                // how much it is missed (percent of the floor, 0.01 % steps).
+                "floor_reached": after_ratio
+                    .map(|r| r <= d.ratio_floor * (1.0 + d.tolerance) + 1e-9),
+                "floor_missed_percent": after_ratio
+                    .map(|r| ((r / d.ratio_floor - 1.0).max(0.0) * 10_000.0).round() / 100.0),
                 "relocations": d.relocations,
                 "swaps": d.swaps,
                 "over_threshold": d.over_threshold,
@@ -335,10 +346,19 @@ impl PlanReport {
                     String::new()
                 },
                 match d["ratio_floor"].as_f64() {
-                    Some(f) if f > 1.0005 => format!(
-                        " (the rack rule forces disk max/mean >= {f:.3})"
+                    Some(f) => format!(
+                        " (disk floor {f:.3} ({}){})",
+                        match d["floor_partition"].as_str() {
+                            Some(tp) => format!("partition {tp} alone is more than a broker's share"),
+                            None => "rack rule".to_string(),
+                        },
+                        match (d["floor_reached"].as_bool(), d["floor_missed_percent"].as_f64()) {
+                            (Some(true), _) => ", reached".to_string(),
+                            (Some(false), Some(x)) => format!(", missed by {x:.2} %"),
+                            _ => String::new(),
+                        }
                     ),
-                    _ => String::new(),
+                    None => String::new(),
                 },
                 d["relocations"],
                 d["swaps"],
