@@ -213,6 +213,68 @@ impl PlanReport {
         }
     }
 
+    /// Adds what the LP / MILP models proved (`plan::exact::prove`): the `proof` object, and
+    /// the bytes bound raised to the LP's where that is tighter than the combinatorial one.
+    pub fn add_proof(&mut self, proof: &crate::plan::exact::Proof, bytes_moved: u64) {
+        use crate::plan::exact::gap_percent;
+        let Value::Object(summary) = &mut self.summary else {
+            return;
+        };
+        let moves = summary
+            .get("replica_moves")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let round1 = |x: f64| (x.is_finite()).then(|| (x * 10.0).round() / 10.0);
+        summary.insert(
+            "proof".into(),
+            json!({
+                "statement": proof.statement,
+                "milp_proven": proof.milp_proven,
+                "milp_moves": proof.milp_moves,
+                "flow_moves": proof.flow_moves,
+                "capacity_repair_added_moves": proof.repair_added,
+                "moves_lp_bound": proof.moves_lp_bound,
+                "moves_gap_percent": proof
+                    .moves_lp_bound
+                    .and_then(|m| round1(gap_percent(moves as f64, m as f64))),
+                "bytes_lp_bound": proof.bytes_lp_bound,
+                "bytes_lp_gap_percent": proof
+                    .bytes_lp_bound
+                    .and_then(|b| round1(gap_percent(bytes_moved as f64, b as f64))),
+                "skipped": proof.skipped,
+                "solver": proof.solver,
+            }),
+        );
+        if let (Some(lp), Some(Value::Object(bound))) =
+            (proof.bytes_lp_bound, summary.get_mut("bytes_lower_bound"))
+        {
+            let old = bound.get("bytes").and_then(Value::as_u64).unwrap_or(0);
+            if lp > old {
+                let basis = bound
+                    .get("basis")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                bound.insert("bytes".into(), json!(lp));
+                bound.insert(
+                    "basis".into(),
+                    json!(format!(
+                        "{basis} (LP relaxation, {}; combinatorial bound {})",
+                        proof.solver,
+                        human_bytes(old)
+                    )),
+                );
+                bound.insert("gap_bytes".into(), json!(bytes_moved.saturating_sub(lp)));
+                bound.insert(
+                    "gap_percent".into(),
+                    json!((lp > 0).then(|| {
+                        (bytes_moved.saturating_sub(lp) as f64 * 1000.0 / lp as f64).round() / 10.0
+                    })),
+                );
+            }
+        }
+    }
+
     /// The summary object `to_json` prints: what other renderers (the HTML page) read, so
     /// every output shows the same figures under the same names.
     pub fn summary(&self) -> &Value {
@@ -368,6 +430,25 @@ impl PlanReport {
                     format!("; still above it: broker(s) {}", over.join(", "))
                 }
             );
+        }
+        if let Some(p) = s["proof"].as_object() {
+            if let Some(st) = p["statement"].as_str() {
+                let _ = writeln!(t, "proven:            {st}");
+            }
+            if let Some(b) = p["bytes_lp_bound"].as_u64() {
+                let _ = writeln!(
+                    t,
+                    "bytes LP bound:    {} ({}), gap {}",
+                    human_bytes(b),
+                    p["solver"].as_str().unwrap_or_default(),
+                    p["bytes_lp_gap_percent"]
+                        .as_f64()
+                        .map_or_else(|| "-".to_string(), |g| format!("{g:.1} %"))
+                );
+            }
+            for why in p["skipped"].as_array().into_iter().flatten() {
+                let _ = writeln!(t, "not solved:        {}", why.as_str().unwrap_or_default());
+            }
         }
         let _ = writeln!(
             t,
