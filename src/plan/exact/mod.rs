@@ -125,6 +125,12 @@ pub fn prove(
         && config.max_moves.is_none()
         && config.max_bytes.is_none();
     if !covered {
+        if options.exact {
+            proof.skipped.push(
+                "MILP: --exact covers whole-cluster plans without budgets (not given layouts, topic or broker scopes, frozen partitions, --max-moves or --max-bytes)"
+                    .to_string(),
+            );
+        }
         return Ok((outcome, proof));
     }
     let topo = Topology::new(cluster, &config.excluded);
@@ -146,6 +152,11 @@ pub fn prove(
         ceilings: &limits,
     };
     let t = options.time_limit_secs;
+    if options.exact && !count_mode {
+        proof.skipped.push(
+            "MILP: --exact proves move counts of the count modes; --balance bytes is bounded by its disk floor and the bytes LP".to_string(),
+        );
+    }
     // Moves: the MILP with --exact, else its LP relaxation where capacity binds (elsewhere
     // the flow's optimum is certified and needs no LP).
     if count_mode && (options.exact || binds) {
