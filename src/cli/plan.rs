@@ -145,9 +145,26 @@ pub struct PlanArgs {
     /// leader while another can go.
     #[arg(long, value_name = "TOPIC_REGEX=N", conflicts_with_all = ["replace", "max_moves", "max_leader_changes", "tradeoff", "plan_around_in_flight"])]
     pub set_replication_factor: Vec<String>,
+    /// Solve the capacity-constrained plan exactly (a MILP: fewest moves with the count band,
+    /// racks, exclusions and disk limits) and use its layout when it proves fewer moves than
+    /// the flow + capacity repair; otherwise the plan is kept and the LP bound and gap are
+    /// printed. Small clusters only with the default solver (docs/exactness.md).
+    #[arg(long)]
+    pub exact: bool,
+    /// Time limit per LP / MILP solve, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_time_limit)]
+    pub time_limit: f64,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// A non-negative, finite number of seconds.
+fn parse_time_limit(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds (0 or more)")),
+    }
 }
 
 pub fn excluded_set(cluster: &Cluster, flag: Option<&str>) -> Result<BTreeSet<BrokerId>, CliError> {
@@ -374,6 +391,18 @@ pub fn run(args: PlanArgs) -> CliResult {
         )
         .map_err(CliError::failed)?
     };
+    // What the LP / MILP models prove about the plan (and, with --exact, a proven better
+    // layout in its place).
+    let (outcome, proof) = kafka_replan::plan::exact::prove(
+        &cluster,
+        &config,
+        outcome,
+        &kafka_replan::plan::exact::ProveOptions {
+            exact: args.exact,
+            time_limit_secs: args.time_limit,
+        },
+    )
+    .map_err(CliError::failed)?;
     let tradeoff = match &args.tradeoff {
         Some(_) => Some(tradeoff_curve(&cluster, &config, &outcome)?),
         None => None,
@@ -396,7 +425,8 @@ pub fn run(args: PlanArgs) -> CliResult {
         text.push('\n');
         out.add(p, text);
     }
-    let rep = report::PlanReport::new(&cluster, &config, &outcome, started.elapsed());
+    let mut rep = report::PlanReport::new(&cluster, &config, &outcome, started.elapsed());
+    rep.add_proof(&proof, outcome.bytes_moved);
     if let Some(p) = &args.report_json {
         out.add(p, rep.to_json());
     }

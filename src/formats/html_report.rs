@@ -259,10 +259,22 @@ fn header(h: &mut String, s: &Value) {
                 d.get("tolerance").and_then(Value::as_f64).unwrap_or(0.0) * 100.0
             ),
             &format!(
-                "{} relocations, {} swaps; the rack rule forces disk max/mean &ge; {:.3}",
+                "{} relocations, {} swaps; disk floor {:.3} ({}){}",
                 fig(&d["relocations"]),
                 fig(&d["swaps"]),
-                d.get("ratio_floor").and_then(Value::as_f64).unwrap_or(1.0)
+                d.get("ratio_floor").and_then(Value::as_f64).unwrap_or(1.0),
+                match d.get("floor_partition").and_then(Value::as_str) {
+                    Some(tp) => format!("partition {} alone", escape(tp)),
+                    None => "rack rule".to_string(),
+                },
+                match (
+                    d.get("floor_reached").and_then(Value::as_bool),
+                    d.get("floor_missed_percent").and_then(Value::as_f64),
+                ) {
+                    (Some(true), _) => ", reached".to_string(),
+                    (Some(false), Some(x)) => format!(", missed by {x:.2} %"),
+                    _ => String::new(),
+                }
             ),
         );
     }

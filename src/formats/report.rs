@@ -105,6 +105,10 @@ impl PlanReport {
             c.insert("capacity_checked".into(), json!(o.capacity_checked));
             c.insert("max_disk_util".into(), json!(config.max_disk_util));
         }
+        let after_ratio = summary
+            .get("after")
+            .and_then(|a| a.get("disk_max_mean_ratio"))
+            .and_then(Value::as_f64);
         let extra = json!({
             "optimum_moves": o.optimum_moves,
             "optimum_certified": o.facts.certified,
@@ -118,6 +122,13 @@ impl PlanReport {
                 "tolerance": d.tolerance,
                 "requested_tolerance": d.requested_tolerance,
                 "ratio_floor": (d.ratio_floor * 10_000.0).round() / 10_000.0,
+                "floor_partition": d.floor_partition.as_ref().map(|tp| tp.to_string()),
+                // Reached: disk max/mean within the tolerance over the floor; otherwise by
+                // how much it is missed (percent of the floor, 0.01 % steps).
+                "floor_reached": after_ratio
+                    .map(|r| r <= d.ratio_floor * (1.0 + d.tolerance) + 1e-9),
+                "floor_missed_percent": after_ratio
+                    .map(|r| ((r / d.ratio_floor - 1.0).max(0.0) * 10_000.0).round() / 100.0),
                 "relocations": d.relocations,
                 "swaps": d.swaps,
                 "over_threshold": d.over_threshold,
@@ -199,6 +210,68 @@ impl PlanReport {
             rows,
             summary,
             notes,
+        }
+    }
+
+    /// Adds what the LP / MILP models proved (`plan::exact::prove`): the `proof` object, and
+    /// the bytes bound raised to the LP's where that is tighter than the combinatorial one.
+    pub fn add_proof(&mut self, proof: &crate::plan::exact::Proof, bytes_moved: u64) {
+        use crate::plan::exact::gap_percent;
+        let Value::Object(summary) = &mut self.summary else {
+            return;
+        };
+        let moves = summary
+            .get("replica_moves")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let round1 = |x: f64| (x.is_finite()).then(|| (x * 10.0).round() / 10.0);
+        summary.insert(
+            "proof".into(),
+            json!({
+                "statement": proof.statement,
+                "milp_proven": proof.milp_proven,
+                "milp_moves": proof.milp_moves,
+                "flow_moves": proof.flow_moves,
+                "capacity_repair_added_moves": proof.repair_added,
+                "moves_lp_bound": proof.moves_lp_bound,
+                "moves_gap_percent": proof
+                    .moves_lp_bound
+                    .and_then(|m| round1(gap_percent(moves as f64, m as f64))),
+                "bytes_lp_bound": proof.bytes_lp_bound,
+                "bytes_lp_gap_percent": proof
+                    .bytes_lp_bound
+                    .and_then(|b| round1(gap_percent(bytes_moved as f64, b as f64))),
+                "skipped": proof.skipped,
+                "solver": proof.solver,
+            }),
+        );
+        if let (Some(lp), Some(Value::Object(bound))) =
+            (proof.bytes_lp_bound, summary.get_mut("bytes_lower_bound"))
+        {
+            let old = bound.get("bytes").and_then(Value::as_u64).unwrap_or(0);
+            if lp > old {
+                let basis = bound
+                    .get("basis")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                bound.insert("bytes".into(), json!(lp));
+                bound.insert(
+                    "basis".into(),
+                    json!(format!(
+                        "{basis} (LP relaxation, {}; combinatorial bound {})",
+                        proof.solver,
+                        human_bytes(old)
+                    )),
+                );
+                bound.insert("gap_bytes".into(), json!(bytes_moved.saturating_sub(lp)));
+                bound.insert(
+                    "gap_percent".into(),
+                    json!((lp > 0).then(|| {
+                        (bytes_moved.saturating_sub(lp) as f64 * 1000.0 / lp as f64).round() / 10.0
+                    })),
+                );
+            }
         }
     }
 
@@ -335,10 +408,19 @@ impl PlanReport {
                     String::new()
                 },
                 match d["ratio_floor"].as_f64() {
-                    Some(f) if f > 1.0005 => format!(
-                        " (the rack rule forces disk max/mean >= {f:.3})"
+                    Some(f) => format!(
+                        " (disk floor {f:.3} ({}){})",
+                        match d["floor_partition"].as_str() {
+                            Some(tp) => format!("partition {tp} alone is more than a broker's share"),
+                            None => "rack rule".to_string(),
+                        },
+                        match (d["floor_reached"].as_bool(), d["floor_missed_percent"].as_f64()) {
+                            (Some(true), _) => ", reached".to_string(),
+                            (Some(false), Some(x)) => format!(", missed by {x:.2} %"),
+                            _ => String::new(),
+                        }
                     ),
-                    _ => String::new(),
+                    None => String::new(),
                 },
                 d["relocations"],
                 d["swaps"],
@@ -348,6 +430,25 @@ impl PlanReport {
                     format!("; still above it: broker(s) {}", over.join(", "))
                 }
             );
+        }
+        if let Some(p) = s["proof"].as_object() {
+            if let Some(st) = p["statement"].as_str() {
+                let _ = writeln!(t, "proven:            {st}");
+            }
+            if let Some(b) = p["bytes_lp_bound"].as_u64() {
+                let _ = writeln!(
+                    t,
+                    "bytes LP bound:    {} ({}), gap {}",
+                    human_bytes(b),
+                    p["solver"].as_str().unwrap_or_default(),
+                    p["bytes_lp_gap_percent"]
+                        .as_f64()
+                        .map_or_else(|| "-".to_string(), |g| format!("{g:.1} %"))
+                );
+            }
+            for why in p["skipped"].as_array().into_iter().flatten() {
+                let _ = writeln!(t, "not solved:        {}", why.as_str().unwrap_or_default());
+            }
         }
         let _ = writeln!(
             t,

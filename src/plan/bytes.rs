@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::replicas::Topology;
-use crate::model::{BrokerId, Cluster};
+use crate::model::{BrokerId, Cluster, TopicPartition};
 
 /// Partner brokers tried per swap (the lightest ones).
 const PARTNERS: usize = 6;
@@ -234,10 +234,15 @@ pub struct DiskBalance {
     pub tolerance: f64,
     /// The tolerance asked for; `tolerance` is looser when a budget forced it.
     pub requested_tolerance: f64,
-    /// Lower bound on disk max/mean (utilisation) of any rack-safe layout: the rack rule can
-    /// force a rack to hold more than its share (e.g. a lone broker in a rack holds a
-    /// replica of every partition). 1.0 when nothing forces it.
+    /// Lower bound on disk max/mean (utilisation) of any rack-safe layout, exact for the
+    /// rack-rule relaxation ([`disk_floor`]): the rack rule can force a set of racks to hold
+    /// more than its share (e.g. a lone broker in a rack holds a replica of every
+    /// partition), and one partition larger than a broker's share forces its broker up.
+    /// 1.0 when nothing forces it.
     pub ratio_floor: f64,
+    /// The partition whose size alone sets `ratio_floor` (its replica is more than a
+    /// broker's share), when one does rather than the rack rule.
+    pub floor_partition: Option<TopicPartition>,
     /// Replicas relocated by the greedy stage (each moves one replica to another broker).
     pub relocations: usize,
     /// Pairs exchanged when no single relocation fitted.
@@ -261,87 +266,94 @@ pub fn capacity_divisors(cluster: &Cluster, topo: &Topology) -> Vec<f64> {
 /// Bytes each rack must hold under the rack rule: per partition, the replicas the other
 /// racks' slots (`min(brokers, ⌈RF/racks⌉)` each) cannot take.
 pub fn rack_floor_bytes(cluster: &Cluster, topo: &Topology) -> Vec<u64> {
-    let nr = topo.racks.len();
-    let mut floor = vec![0u64; nr];
-    let mut slots = vec![0usize; nr];
-    for p in &cluster.partitions {
-        let rf = p.replicas.len();
-        let cap = topo.rack_cap(rf);
-        for (r, members) in topo.racks.iter().enumerate() {
-            slots[r] = members.len().min(cap);
-        }
-        let all: usize = slots.iter().sum();
-        for r in 0..nr {
-            floor[r] += rf.saturating_sub(all - slots[r]) as u64 * p.size_bytes;
-        }
-    }
-    floor
+    super::replicas::rack_slot_limits(cluster, topo, |p| p.size_bytes).0
 }
 
-/// The least utilisation each rack can end with: the rack must hold what the other racks
-/// cannot under the rack rule (plus fixed bytes already there), and the rest is shared by
-/// water-filling. Returns (per-rack utilisation level, mean utilisation).
-fn rack_levels(
+/// The disk floor of a layout problem: the least utilisation each rack can end with (the
+/// exact rack-rule relaxation of [`super::exact::floor`]) and what it makes of disk
+/// max/mean, with the single partition that forces more when one does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiskFloor {
+    /// Per rack: the least level (bytes / divisor) in the lexicographically least layout.
+    pub levels: Vec<f64>,
+    /// Mean utilisation over the allowed brokers.
+    pub mean: f64,
+    /// Lower bound on disk max/mean of any rack-safe layout.
+    pub ratio: f64,
+    /// Set when one partition alone forces a higher max/mean than the rack rule (its replica
+    /// is more than a broker's share): the partition and the ratio it forces.
+    pub size_limited: Option<(usize, f64)>,
+}
+
+/// The exact disk floor: partitions grouped by replication factor (one rack cap per RF),
+/// the rack-rule levels by parametric max-flow, and the floor a single partition's size
+/// forces (any broker holding it holds at least its size; its RF replicas need RF distinct
+/// brokers, so one of them has at most the RF-th largest divisor).
+pub fn disk_floor(
     cluster: &Cluster,
     topo: &Topology,
     div: &[f64],
     base_bytes: Option<&[u64]>,
-) -> (Vec<f64>, f64) {
+) -> DiskFloor {
+    use super::exact::floor::{rack_levels, FloorClass};
     let nr = topo.racks.len();
-    let mut floor: Vec<f64> = rack_floor_bytes(cluster, topo)
-        .into_iter()
-        .map(|b| b as f64)
-        .collect();
-    let mut total: f64 = cluster
-        .partitions
-        .iter()
-        .map(|p| p.replicas.len() as f64 * p.size_bytes as f64)
-        .sum();
-    if let Some(base) = base_bytes {
-        for (r, members) in topo.racks.iter().enumerate() {
-            for &b in members {
-                floor[r] += base[b] as f64;
-                total += base[b] as f64;
-            }
-        }
+    let mut by_rf: BTreeMap<usize, f64> = BTreeMap::new();
+    for p in &cluster.partitions {
+        *by_rf.entry(p.replicas.len()).or_insert(0.0) += p.size_bytes as f64;
     }
-    let divsum: Vec<f64> = topo
+    let classes: Vec<FloorClass> = by_rf
+        .iter()
+        .map(|(&rf, &size)| {
+            let cap = topo.rack_cap(rf);
+            FloorClass {
+                demand: rf as f64 * size,
+                rack_cap: topo
+                    .racks
+                    .iter()
+                    .map(|m| m.len().min(cap) as f64 * size)
+                    .collect(),
+            }
+        })
+        .collect();
+    let rack_div: Vec<f64> = topo
         .racks
         .iter()
         .map(|m| m.iter().map(|&b| div[b]).sum())
         .collect();
-    let all_div: f64 = divsum.iter().sum();
-    let mean = if all_div > 0.0 { total / all_div } else { 0.0 };
-    let mut fixed = vec![false; nr];
-    let mut level = mean;
-    loop {
-        let free_div: f64 = (0..nr).filter(|&r| !fixed[r]).map(|r| divsum[r]).sum();
-        let rest: f64 = total - (0..nr).filter(|&r| fixed[r]).map(|r| floor[r]).sum::<f64>();
-        if free_div <= 0.0 {
-            break;
-        }
-        level = rest / free_div;
-        let mut changed = false;
-        for r in 0..nr {
-            if !fixed[r] && divsum[r] > 0.0 && floor[r] / divsum[r] > level * (1.0 + 1e-12) {
-                fixed[r] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    let levels = (0..nr)
+    let base: Vec<f64> = (0..nr)
         .map(|r| {
-            if fixed[r] && divsum[r] > 0.0 {
-                floor[r] / divsum[r]
-            } else {
-                level
-            }
+            base_bytes.map_or(0.0, |base| {
+                topo.racks[r].iter().map(|&b| base[b] as f64).sum()
+            })
         })
         .collect();
-    (levels, mean)
+    let levels = rack_levels(&classes, &rack_div, &base);
+    let mut ratio = levels.ratio();
+    let mut size_limited = None;
+    if levels.mean > 0.0 {
+        let mut divs: Vec<f64> = (0..topo.ids.len())
+            .filter(|&b| topo.allowed[b])
+            .map(|b| div[b])
+            .collect();
+        divs.sort_by(|x, y| y.total_cmp(x));
+        for (p, part) in cluster.partitions.iter().enumerate() {
+            let rf = part.replicas.len();
+            let Some(&d) = divs.get(rf.max(1) - 1) else {
+                continue;
+            };
+            let forced = part.size_bytes as f64 / d / levels.mean;
+            if forced > ratio * (1.0 + 1e-9) {
+                ratio = forced;
+                size_limited = Some((p, forced));
+            }
+        }
+    }
+    DiskFloor {
+        levels: levels.levels,
+        mean: levels.mean,
+        ratio,
+        size_limited,
+    }
 }
 
 /// `bytes` balance: from a rack-safe layout with only the forced moves made, relocate
@@ -364,12 +376,8 @@ pub fn balance_disk(
 ) -> DiskBalance {
     let nb = topo.ids.len();
     let div = capacity_divisors(cluster, topo);
-    let (levels, mean) = rack_levels(cluster, topo, &div, base_bytes);
-    let ratio_floor = if mean > 0.0 {
-        levels.iter().copied().fold(mean, f64::max) / mean
-    } else {
-        1.0
-    };
+    let floor = disk_floor(cluster, topo, &div, base_bytes);
+    let (levels, mean) = (&floor.levels, floor.mean);
     let thr: Vec<u64> = (0..nb)
         .map(|b| {
             if !topo.allowed[b] {
@@ -392,7 +400,10 @@ pub fn balance_disk(
     let mut out = DiskBalance {
         tolerance,
         requested_tolerance: tolerance,
-        ratio_floor,
+        ratio_floor: floor.ratio,
+        floor_partition: floor
+            .size_limited
+            .map(|(p, _)| cluster.partitions[p].tp.clone()),
         thresholds: thr.clone(),
         ..DiskBalance::default()
     };

@@ -18,6 +18,7 @@
 pub mod bounds;
 pub mod bytes;
 pub mod capacity;
+pub mod exact;
 pub mod kafka_placement;
 pub mod leaders;
 pub mod mcf;

@@ -294,9 +294,23 @@ pub fn uniform_bands(cluster: &Cluster, topo: &Topology) -> Bands {
 /// take what the other racks' slots cannot, and holds at most `min(cap, brokers)` per
 /// partition.
 pub fn rack_limits(cluster: &Cluster, topo: &Topology) -> (Vec<usize>, Vec<usize>) {
+    let (rack_min, rack_max) = rack_slot_limits(cluster, topo, |_| 1);
+    let to_counts = |v: Vec<u64>| v.into_iter().map(|x| x as usize).collect();
+    (to_counts(rack_min), to_counts(rack_max))
+}
+
+/// Per rack, the least and the most each partition must / may put there under the rack
+/// rule, weighted: per partition, `weight(p)` times the replicas the other racks' slots
+/// (`min(brokers, ⌈RF/racks⌉)` each) cannot take, resp. times the rack's own slots. With
+/// weight 1 these are replica counts, with the partition size they are bytes.
+pub fn rack_slot_limits(
+    cluster: &Cluster,
+    topo: &Topology,
+    weight: impl Fn(&crate::model::Partition) -> u64,
+) -> (Vec<u64>, Vec<u64>) {
     let nr = topo.racks.len();
-    let mut rack_min = vec![0usize; nr];
-    let mut rack_max = vec![0usize; nr];
+    let mut rack_min = vec![0u64; nr];
+    let mut rack_max = vec![0u64; nr];
     let mut slots = vec![0usize; nr];
     for p in &cluster.partitions {
         let rf = p.replicas.len();
@@ -305,9 +319,10 @@ pub fn rack_limits(cluster: &Cluster, topo: &Topology) -> (Vec<usize>, Vec<usize
             slots[r] = m.len().min(cap);
         }
         let all: usize = slots.iter().sum();
+        let w = weight(p);
         for r in 0..nr {
-            rack_min[r] += rf.saturating_sub(all - slots[r]);
-            rack_max[r] += slots[r];
+            rack_min[r] += rf.saturating_sub(all - slots[r]) as u64 * w;
+            rack_max[r] += slots[r] as u64 * w;
         }
     }
     (rack_min, rack_max)

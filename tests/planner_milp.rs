@@ -1,0 +1,136 @@
+//! The MILP of the capacity-constrained plan (`plan --exact`) against the exact count flow:
+//! where capacity does not bind both find the same optimum; where it binds the MILP's proven
+//! optimum is never above the flow + repair plan, and the reports say what was proven.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use kafka_replan::formats::snapshot::parse_snapshot;
+use kafka_replan::model::{BrokerId, Cluster};
+use kafka_replan::plan::exact::{prove, ProveOptions};
+use kafka_replan::plan::{plan, PlanConfig};
+
+fn fixture(case: &str) -> Cluster {
+    let path = format!(
+        "{}/fixtures/{case}/snapshot.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap()
+}
+
+fn exact() -> ProveOptions {
+    ProveOptions {
+        exact: true,
+        time_limit_secs: 60.0,
+    }
+}
+
+#[test]
+fn milp_and_flow_agree_where_capacity_does_not_bind() {
+    let cases: [(&str, &[BrokerId]); 8] = [
+        ("scale-out", &[]),
+        ("skewed", &[]),
+        ("mixed-rf", &[]),
+        ("unequal-racks", &[]),
+        ("rack-repair", &[]),
+        ("decommission", &[8, 9]),
+        ("no-racks", &[]),
+        ("no-racks", &[2]),
+    ];
+    for (case, ex) in cases {
+        let c = fixture(case);
+        let config = PlanConfig {
+            excluded: ex.iter().copied().collect::<BTreeSet<_>>(),
+            ..PlanConfig::default()
+        };
+        let out = plan(&c, &config).unwrap();
+        let flow_plan = out.plan.clone();
+        let flow_moves = out.moves;
+        let (after, proof) = prove(&c, &config, out, &exact()).unwrap();
+        assert!(proof.milp_proven, "{case}: {proof:?}");
+        assert_eq!(proof.milp_moves, Some(flow_moves), "{case}: {proof:?}");
+        // Same optimum: the flow's plan is kept, byte for byte.
+        assert_eq!(after.plan, flow_plan, "{case}");
+        assert!(
+            proof
+                .statement
+                .as_deref()
+                .is_some_and(|s| s.starts_with("optimum (MILP, proven)")),
+            "{case}: {proof:?}"
+        );
+    }
+}
+
+#[test]
+fn capacity_bound_milp_is_never_above_the_repaired_plan() {
+    let c = fixture("capacity-bound");
+    for util in [1.0, 0.95, 0.9, 0.85] {
+        let config = PlanConfig {
+            max_disk_util: util,
+            ..PlanConfig::default()
+        };
+        let Ok(out) = plan(&c, &config) else {
+            continue;
+        };
+        let repaired = out.moves;
+        let (after, proof) = prove(&c, &config, out, &exact()).unwrap();
+        assert!(proof.milp_proven, "{util}: {proof:?}");
+        let milp = proof.milp_moves.unwrap();
+        assert!(milp <= repaired, "{util}: MILP {milp} > plan {repaired}");
+        assert_eq!(after.moves, milp, "{util}: the plan is the proven optimum");
+    }
+}
+
+#[test]
+fn without_exact_a_certified_count_plan_says_so() {
+    let c = fixture("scale-out");
+    let config = PlanConfig::default();
+    let out = plan(&c, &config).unwrap();
+    let (_, proof) = prove(&c, &config, out, &ProveOptions::default()).unwrap();
+    assert_eq!(
+        proof.statement.as_deref(),
+        Some("optimum for counts (flow, certified)")
+    );
+    assert!(!proof.milp_proven);
+    assert!(proof.bytes_lp_bound.is_some(), "{proof:?}");
+}
+
+#[test]
+fn cli_exact_reports_the_proof_in_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = format!(
+        "{}/fixtures/skewed/snapshot.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let report = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args(["plan", "--snapshot", &snapshot, "--output"])
+        .arg(dir.path().join("plan.json"))
+        .arg("--report-json")
+        .arg(&report)
+        .args(["--exact", "--time-limit", "30"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("proven:            optimum (MILP, proven)"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["proof"]["milp_proven"], serde_json::Value::Bool(true));
+    assert_eq!(json["proof"]["milp_moves"], json["replica_moves"]);
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_kafka-replan"))
+        .args(["plan", "--snapshot", &snapshot, "--output"])
+        .arg(dir.path().join("bad.json"))
+        .args(["--exact", "--time-limit", "-3"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!dir.path().join("bad.json").exists());
+}
