@@ -4,3 +4,4 @@
 
 pub mod apply;
 pub mod kafka;
+pub mod versions;
