@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A real Apache Kafka cluster (KRaft: one controller, four brokers) on
-# 127.0.0.1 for the integration tests. See docs/real-kafka-tests.md.
+# A real Apache Kafka cluster (four brokers and a KRaft controller or a
+# ZooKeeper server) on 127.0.0.1 for the integration tests. See
+# docs/real-kafka-tests.md and docs/kafka-versions.md.
 #
-#   scripts/kafka-cluster.sh fetch            download the pinned Kafka jars (once)
+#   scripts/kafka-cluster.sh fetch            download the Kafka jars (once per version)
 #   scripts/kafka-cluster.sh start            start a cluster, write .cache/kafka-run/env
 #   scripts/kafka-cluster.sh stop             stop the cluster that start started
 #   scripts/kafka-cluster.sh status           is a cluster running, and where
@@ -13,9 +14,13 @@
 #   scripts/kafka-cluster.sh start-broker ID  start it again (same ports and data),
 #                                             wait until it is registered
 #
+# Which Kafka (environment, for fetch, start and run): KAFKA_VERSION (default:
+# the version pinned in tests/kafka/pom.xml; 3.6 or newer), KAFKA_MODE (kraft,
+# the default, or zk for ZooKeeper mode, Kafka 3.x only).
 # Tunables (environment): KAFKA_CLUSTER_START_TIMEOUT (seconds, default 180),
 # KAFKA_CLUSTER_STOP_TIMEOUT (seconds, default 30), KAFKA_CLUSTER_BROKER_HEAP
-# (default 320m), KAFKA_CLUSTER_CONTROLLER_HEAP (default 256m).
+# (default 320m), KAFKA_CLUSTER_CONTROLLER_HEAP (default 256m, also the
+# ZooKeeper server's).
 set -euo pipefail
 # shellcheck source=scripts/kafka-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kafka-common.sh"
@@ -47,7 +52,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 }
 
 # ---------------------------------------------------------------- fetch
@@ -68,6 +73,7 @@ cmd_fetch() {
     # Debian's Maven 3.8 prints bare colour resets even in batch mode; drop them.
     if ! mvn -q -B -f "$KAFKA_POM" \
         -Dmaven.repo.local="$KAFKA_M2" \
+        -Dkafka.version="$KAFKA_VERSION" \
         dependency:copy-dependencies \
         -DincludeScope=runtime \
         -DoutputDirectory="$tmp" 2>&1 | sed 's/\x1b\[0m//g' >&2; then
@@ -138,7 +144,8 @@ run_has_live_nodes() {
 
 tail_logs() {
     local dir="$1" f
-    for f in "$dir"/controller/stdout.log "$dir"/controller/logs/server.log \
+    for f in "$dir"/zookeeper/stdout.log "$dir"/zookeeper/logs/server.log \
+        "$dir"/controller/stdout.log "$dir"/controller/logs/server.log \
         "$dir"/broker-*/stdout.log "$dir"/broker-*/logs/server.log; do
         [[ -s "$f" ]] || continue
         echo "----- last lines of $f" >&2
@@ -198,7 +205,22 @@ EOF
 
 write_broker_props() {
     local dir="$1" id="$2" rack="$3" cport="$4" pport="$5" sport="$6" tls="$7"
-    cat >"$dir/server.properties" <<EOF
+    if [[ "$KAFKA_MODE" == zk ]]; then
+        # cport is the ZooKeeper client port here. The broker's ZooKeeper
+        # session timeout is KRaft's broker.session.timeout.ms (9 s), so a
+        # killed broker leaves the cluster as fast in both modes.
+        cat >"$dir/server.properties" <<EOF
+broker.id=$id
+broker.rack=$rack
+zookeeper.connect=127.0.0.1:$cport
+zookeeper.session.timeout.ms=9000
+listeners=PLAINTEXT://127.0.0.1:$pport,SASL_SSL://127.0.0.1:$sport
+advertised.listeners=PLAINTEXT://127.0.0.1:$pport,SASL_SSL://127.0.0.1:$sport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+inter.broker.listener.name=PLAINTEXT
+EOF
+    else
+        cat >"$dir/server.properties" <<EOF
 process.roles=broker
 node.id=$id
 broker.rack=$rack
@@ -208,9 +230,12 @@ listeners=PLAINTEXT://127.0.0.1:$pport,SASL_SSL://127.0.0.1:$sport
 advertised.listeners=PLAINTEXT://127.0.0.1:$pport,SASL_SSL://127.0.0.1:$sport
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
+metadata.log.dir=$dir/meta
+EOF
+    fi
+    cat >>"$dir/server.properties" <<EOF
 # Two log directories per broker so intra-broker (log_dirs) moves can be tested.
 log.dirs=$dir/data-0,$dir/data-1
-metadata.log.dir=$dir/meta
 
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$PLAIN_USER" password="$PLAIN_PASSWORD" user_$PLAIN_USER="$PLAIN_PASSWORD";
@@ -232,6 +257,8 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 num.partitions=1
 default.replication.factor=1
+# Leadership changes only when a test asks for them (in ZooKeeper mode the
+# broker that is controller would rebalance leaders automatically).
 auto.leader.rebalance.enable=false
 
 # Small and few: threads, buffers and segments, to fit the machine.
@@ -245,6 +272,33 @@ num.recovery.threads.per.data.dir=1
 EOF
 }
 
+# ZooKeeper mode: one standalone ZooKeeper server (the one bin/
+# zookeeper-server-start.sh runs) in place of the KRaft controller.
+write_zookeeper_props() {
+    local dir="$1" zport="$2"
+    cat >"$dir/zookeeper.properties" <<EOF
+dataDir=$dir/data
+clientPort=$zport
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+tickTime=2000
+# No AdminServer: it would listen on a fixed port (8080).
+admin.enableServer=false
+4lw.commands.whitelist=ruok,srvr
+EOF
+}
+
+# ZooKeeper mode keeps SCRAM credentials in ZooKeeper; they must exist before
+# the brokers start (the way an operator bootstraps a ZooKeeper cluster's
+# inter-broker or admin SCRAM user).
+add_scram_user_in_zookeeper() {
+    local zport="$1"
+    kafka_java_tool kafka.admin.ConfigCommand --zookeeper "127.0.0.1:$zport" \
+        --alter --entity-type users --entity-name "$SCRAM_USER" \
+        --add-config "SCRAM-SHA-512=[password=$SCRAM_PASSWORD]" \
+        >"$RUN_DIR/zookeeper/scram.log" 2>&1
+}
+
 format_node() {
     local dir="$1"
     kafka_java_tool kafka.tools.StorageTool format \
@@ -254,8 +308,10 @@ format_node() {
         >"$dir/format.log" 2>&1
 }
 
+# start_node DIR HEAP [MAIN_CLASS CONFIG]: one JVM of the cluster (a broker or
+# controller by default), recorded in the run's pids file.
 start_node() {
-    local dir="$1" heap="$2" name
+    local dir="$1" heap="$2" main="${3:-kafka.Kafka}" config="${4:-$1/server.properties}" name
     name="$(basename "$dir")"
     mkdir -p "$dir/logs"
     # setsid: the JVMs must not receive the terminal's Ctrl-C directly; stop
@@ -264,9 +320,8 @@ start_node() {
     setsid bash -c 'echo "$$" >"$1/pid"; shift; exec "$@"' _ "$dir" \
         java -Xms64m "-Xmx$heap" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
         -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        -Dkafka.logs.dir="$dir/logs" \
-        -Dlog4j2.configurationFile="$KAFKA_REPO_ROOT/tests/kafka/log4j2-broker.properties" \
-        -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
+        -Dkafka.logs.dir="$dir/logs" "$KAFKA_BROKER_LOG_OPTS" \
+        -cp "$KAFKA_LIBS/*" "$main" "$config" \
         </dev/null >"$dir/stdout.log" 2>&1 &
     # Not a job of this shell: stop and kill-broker end it, and bash should
     # not report that ("Killed ...") on the console.
@@ -293,7 +348,7 @@ prune_old_runs() {
 
 # Lists the broker ids the cluster currently reports as registered and unfenced.
 registered_brokers() {
-    kafka_java_tool org.apache.kafka.tools.BrokerApiVersionsCommand \
+    kafka_java_tool "$(kafka_tool_class broker-api-versions)" \
         --bootstrap-server "$1" 2>/dev/null |
         sed -n 's/^[^ ]* (id: \([0-9]*\) .*/\1/p' | sort -n | paste -sd, -
 }
@@ -329,11 +384,18 @@ cmd_start() {
     local tls="$RUN_DIR/tls"
     make_tls "$tls"
 
+    # cport: the KRaft controller's listener, or in ZooKeeper mode the
+    # ZooKeeper client port.
     local cport
     free_port
     cport="$PORT"
-    mkdir -p "$RUN_DIR/controller"
-    write_controller_props "$RUN_DIR/controller" "$cport"
+    if [[ "$KAFKA_MODE" == zk ]]; then
+        mkdir -p "$RUN_DIR/zookeeper"
+        write_zookeeper_props "$RUN_DIR/zookeeper" "$cport"
+    else
+        mkdir -p "$RUN_DIR/controller"
+        write_controller_props "$RUN_DIR/controller" "$cport"
+    fi
 
     local i id plain_ports=() sasl_ports=()
     for i in "${!BROKER_IDS[@]}"; do
@@ -347,22 +409,40 @@ cmd_start() {
             "${plain_ports[$i]}" "${sasl_ports[$i]}" "$tls"
     done
 
-    # Formatting is one short JVM per node; run them side by side.
-    log "formatting storage (cluster id $CLUSTER_ID)"
-    local fmt_pids=() d
-    for d in "$RUN_DIR/controller" "$RUN_DIR"/broker-*; do
-        format_node "$d" &
-        fmt_pids+=("$!")
-    done
-    for i in "${!fmt_pids[@]}"; do
-        if ! wait "${fmt_pids[$i]}"; then
-            cat "$RUN_DIR"/*/format.log >&2 || true
-            die "kafka-storage format failed"
-        fi
-    done
+    if [[ "$KAFKA_MODE" == zk ]]; then
+        log "starting ZooKeeper (Kafka $KAFKA_VERSION, ZooKeeper mode)"
+        start_node "$RUN_DIR/zookeeper" "$CONTROLLER_HEAP" \
+            org.apache.zookeeper.server.quorum.QuorumPeerMain "$RUN_DIR/zookeeper/zookeeper.properties"
+        local zdeadline=$((SECONDS + START_TIMEOUT))
+        until port_open "$cport"; do
+            pid_is_ours "$(cat "$RUN_DIR/zookeeper/pid")" "$RUN_DIR" || die "ZooKeeper exited during startup"
+            ((SECONDS < zdeadline)) || die "ZooKeeper not listening after ${START_TIMEOUT}s"
+            sleep 0.5
+        done
+        log "creating SCRAM user $SCRAM_USER in ZooKeeper"
+        add_scram_user_in_zookeeper "$cport" || {
+            cat "$RUN_DIR/zookeeper/scram.log" >&2 || true
+            die "kafka-configs --zookeeper could not create the SCRAM user"
+        }
+        log "starting brokers ${BROKER_IDS[*]}"
+    else
+        # Formatting is one short JVM per node; run them side by side.
+        log "formatting storage (cluster id $CLUSTER_ID)"
+        local fmt_pids=() d
+        for d in "$RUN_DIR/controller" "$RUN_DIR"/broker-*; do
+            format_node "$d" &
+            fmt_pids+=("$!")
+        done
+        for i in "${!fmt_pids[@]}"; do
+            if ! wait "${fmt_pids[$i]}"; then
+                cat "$RUN_DIR"/*/format.log >&2 || true
+                die "kafka-storage format failed"
+            fi
+        done
 
-    log "starting controller $CONTROLLER_ID and brokers ${BROKER_IDS[*]} (Kafka $KAFKA_VERSION)"
-    start_node "$RUN_DIR/controller" "$CONTROLLER_HEAP"
+        log "starting controller $CONTROLLER_ID and brokers ${BROKER_IDS[*]} (Kafka $KAFKA_VERSION)"
+        start_node "$RUN_DIR/controller" "$CONTROLLER_HEAP"
+    fi
     for id in "${BROKER_IDS[@]}"; do
         start_node "$RUN_DIR/broker-$id" "$BROKER_HEAP"
     done
@@ -400,7 +480,7 @@ cmd_start() {
     write_env "$RUN_DIR" "$bootstrap" "$sasl_bootstrap" "$cport" "$tls"
     START_OK=1
     trap - EXIT
-    log "cluster up in $((SECONDS - t0))s; logs in $RUN_DIR"
+    log "cluster up in $((SECONDS - t0))s (Kafka $KAFKA_VERSION, $KAFKA_MODE); logs in $RUN_DIR"
     echo "KAFKA_REPLAN_TEST_BOOTSTRAP=$bootstrap"
     echo "KAFKA_REPLAN_TEST_SASL_BOOTSTRAP=$sasl_bootstrap"
     echo "env file: $ENV_FILE"
@@ -436,12 +516,21 @@ write_env() {
         racks+="${BROKER_IDS[$i]}:${BROKER_RACKS[$i]},"
     done
     racks="${racks%,}"
+    # ZooKeeper mode has no KRaft controller to bootstrap from: the variable
+    # still exists (tests read it) but names none; tests that need it require
+    # KRaft mode (tests/support/versions.rs).
+    local controller="127.0.0.1:$cport" zookeeper=""
+    if [[ "$KAFKA_MODE" == zk ]]; then
+        controller="none"
+        zookeeper="127.0.0.1:$cport"
+    fi
     {
         echo "# Written by scripts/kafka-cluster.sh start; test-only values."
         printf 'export %s=%q\n' \
             KAFKA_REPLAN_TEST_BOOTSTRAP "$bootstrap" \
             KAFKA_REPLAN_TEST_SASL_BOOTSTRAP "$sasl_bootstrap" \
-            KAFKA_REPLAN_TEST_CONTROLLER "127.0.0.1:$cport" \
+            KAFKA_REPLAN_TEST_CONTROLLER "$controller" \
+            KAFKA_REPLAN_TEST_ZOOKEEPER "$zookeeper" \
             KAFKA_REPLAN_TEST_BROKER_IDS "$ids" \
             KAFKA_REPLAN_TEST_BROKER_RACKS "$racks" \
             KAFKA_REPLAN_TEST_CA_FILE "$tls/ca.pem" \
@@ -453,6 +542,7 @@ write_env() {
             KAFKA_REPLAN_TEST_SCRAM_CLIENT_PROPERTIES "$dir/client-scram.properties" \
             KAFKA_REPLAN_TEST_LIBS "$KAFKA_LIBS" \
             KAFKA_REPLAN_TEST_KAFKA_VERSION "$KAFKA_VERSION" \
+            KAFKA_REPLAN_TEST_KAFKA_MODE "$KAFKA_MODE" \
             KAFKA_REPLAN_TEST_KAFKA_TOOL "$KAFKA_REPO_ROOT/scripts/kafka-tool.sh" \
             KAFKA_REPLAN_TEST_CLUSTER_SCRIPT "$KAFKA_REPO_ROOT/scripts/kafka-cluster.sh" \
             KAFKA_REPLAN_TEST_RUN_DIR "$dir"
@@ -502,6 +592,7 @@ stop_run() {
     # Brokers first: their controlled shutdown needs the controller.
     stop_nodes "$dir" 'broker-*'
     stop_nodes "$dir" 'controller'
+    stop_nodes "$dir" 'zookeeper'
 }
 
 cmd_stop() {
@@ -556,6 +647,15 @@ cmd_broker() {
                 die "broker $id is already running"
             fi
             RUN_DIR="$dir"
+            # The broker runs the jars of the cluster it belongs to, whatever
+            # KAFKA_VERSION says now.
+            local running
+            read -r -a running < <(
+                # shellcheck source=/dev/null
+                source "$dir/env"
+                echo "$KAFKA_REPLAN_TEST_KAFKA_VERSION $KAFKA_REPLAN_TEST_KAFKA_MODE"
+            )
+            kafka_use_version "${running[@]}"
             rm -f "$bdir/pid"
             start_node "$bdir" "$BROKER_HEAP"
             bootstrap="$(
@@ -623,6 +723,9 @@ cmd_run() {
 }
 command="$1"
 shift
+# Stop, status and the one-broker commands act on the cluster that runs; the
+# version matters to the commands that fetch or start one.
+kafka_use_version "${KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}" "${KAFKA_MODE:-$KAFKA_DEFAULT_MODE}"
 case "$command" in
     fetch) cmd_fetch ;;
     start) cmd_start ;;

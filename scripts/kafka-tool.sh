@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs one of Apache Kafka's own command-line tools from the pinned jars, the
-# way bin/kafka-*.sh would, without needing a Kafka distribution tarball.
+# Runs one of Apache Kafka's own command-line tools from the jars of one Kafka
+# version, the way bin/kafka-*.sh would, without needing a Kafka distribution
+# tarball. The version: the running test cluster's (KAFKA_REPLAN_TEST_KAFKA_VERSION,
+# set by its env file), else KAFKA_VERSION, else the pinned default.
 #
 #   scripts/kafka-tool.sh TOOL [ARGS...]
 #
@@ -18,6 +20,7 @@ usage: scripts/kafka-tool.sh TOOL [ARGS...]
 tools: reassign-partitions topics log-dirs leader-election configs
        broker-api-versions metadata-quorum storage console-producer
        console-consumer producer-perf-test consumer-groups features
+       zookeeper-shell (Kafka 3.x)
 EOF
 }
 
@@ -26,33 +29,24 @@ if [[ $# -lt 1 ]]; then
     exit 2
 fi
 
+# The tests run the tools of the cluster they talk to (the version its env
+# file names); by hand KAFKA_VERSION picks one, else the pinned default.
+kafka_use_version "${KAFKA_REPLAN_TEST_KAFKA_VERSION:-${KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}}" kraft \
+    "${KAFKA_REPLAN_TEST_LIBS:-}"
+
 tool="$1"
 shift
 case "$tool" in
-    reassign-partitions) class=org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
-    topics) class=org.apache.kafka.tools.TopicCommand ;;
-    log-dirs) class=org.apache.kafka.tools.LogDirsCommand ;;
-    leader-election) class=org.apache.kafka.tools.LeaderElectionCommand ;;
-    # ConfigCommand is still Scala in 4.1 and lives in the server jar.
-    configs) class=kafka.admin.ConfigCommand ;;
-    broker-api-versions) class=org.apache.kafka.tools.BrokerApiVersionsCommand ;;
-    metadata-quorum) class=org.apache.kafka.tools.MetadataQuorumCommand ;;
-    storage) class=kafka.tools.StorageTool ;;
-    console-producer) class=org.apache.kafka.tools.ConsoleProducer ;;
-    console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
-    producer-perf-test) class=org.apache.kafka.tools.ProducerPerformance ;;
-    consumer-groups) class=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
-    features) class=org.apache.kafka.tools.FeatureCommand ;;
     -h | --help | help)
         usage
         exit 0
         ;;
-    *)
-        echo "error: unknown Kafka tool '$tool'" >&2
-        usage
-        exit 2
-        ;;
 esac
+if ! class="$(kafka_tool_class "$tool")"; then
+    echo "error: unknown Kafka tool '$tool'" >&2
+    usage
+    exit 2
+fi
 
 kafka_require_libs
 kafka_java_tool "$class" "$@"

@@ -1007,11 +1007,27 @@ async fn restore_once(admin: &impl Admin, ledger: Option<&ThrottleLedger>) -> Re
         return Ok(());
     }
     let outcomes = admin.incremental_alter_configs(&ops).await?;
-    match outcomes.into_iter().find(|(_, r)| r.is_err()) {
-        Some((r, Err(e))) => Err(Error::Other(format!("restoring the throttle on {r}: {e}"))),
-        _ => Ok(()),
+    if let Some((r, Err(e))) = outcomes.into_iter().find(|(_, r)| r.is_err()) {
+        return Err(Error::Other(format!("restoring the throttle on {r}: {e}")));
     }
+    // A ZooKeeper-mode broker acknowledges a config change once it is in ZooKeeper and
+    // applies it a moment later; the next batch's ledger, read before then, would record
+    // this run's own rate as the value from before kafka-replan and never remove it. So
+    // wait until the configs read back restored (bounded: a value someone else sets
+    // meanwhile is theirs).
+    let deadline = Instant::now() + CONFIG_SETTLE;
+    while Instant::now() < deadline {
+        let now = admin.describe_configs(&resources, Some(&keys)).await?;
+        if ledger.restore_ops(&now).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
 }
+
+/// How long restored throttle configs may take to read back restored.
+const CONFIG_SETTLE: Duration = Duration::from_secs(10);
 
 /// Restores the throttle configs a ledger records, retrying while the cluster is briefly
 /// unreachable.

@@ -6,3 +6,4 @@ pub mod apply;
 pub mod cli;
 pub mod clusters;
 pub mod kafka;
+pub mod versions;

@@ -213,16 +213,15 @@ impl Admin for KafkaAdmin {
                 Route::Controller,
                 Resend::Never,
                 |v| {
-                    if v < 1 && !allow_replication_factor_change {
-                        return Err(Error::Other(
-                            "the cluster does not support refusing replication factor changes \
-                             (AlterPartitionReassignments v1, Kafka 4.1+)"
-                                .into(),
-                        ));
-                    }
+                    // Brokers before 4.1 (v0) cannot be asked to refuse a replication factor
+                    // change. Callers that ask for the refusal have already compared every
+                    // target with the replica list they read, so v0 goes out without it (the
+                    // field does not exist there) instead of making apply and cancel
+                    // impossible on every 3.x cluster.
+                    let allow = allow_replication_factor_change || v < 1;
                     Ok(AlterPartitionReassignmentsRequest::default()
                         .with_timeout_ms(timeout_ms)
-                        .with_allow_replication_factor_change(allow_replication_factor_change)
+                        .with_allow_replication_factor_change(allow)
                         .with_topics(topics.clone()))
                 },
                 |r| (r.error_code, r.throttle_time_ms),
