@@ -21,6 +21,7 @@ pub mod replicas;
 pub mod scenario;
 pub mod schedule;
 pub mod scope;
+pub mod timings;
 pub mod topic_spread;
 pub mod verify;
 
@@ -422,6 +423,7 @@ fn plan_core_with(
     base: Option<&scope::BaseLoad>,
     shed: ShedChoice,
 ) -> Result<PlanOutcome, PlanError> {
+    let mut clock = timings::StageClock::start();
     let mut topo = Topology::new(cluster, &config.excluded);
     topo.prefer_follower_moves = shed.followers;
     topo.prefer_small_moves = shed.small;
@@ -471,6 +473,7 @@ fn plan_core_with(
     if !problems.is_empty() {
         return Err(PlanError::Infeasible(problems));
     }
+    clock.lap("plan.bounds+checks");
 
     // Replica stage with band tightening: when the uniform band is out of reach, pin the
     // brokers the rack rule forces outside it and rebalance the rest among themselves.
@@ -515,6 +518,7 @@ fn plan_core_with(
             None => break,
         }
     }
+    clock.lap("plan.replica-flow");
     let mut replica_band_reached = facts.rounds == 1 && solution.band_violation == 0;
     let optimum_moves = solution.moves;
     let bytes_first = config.balance == Balance::Bytes;
@@ -601,6 +605,7 @@ fn plan_core_with(
         bands = widened;
         replica_band_reached = false;
     }
+    clock.lap("plan.bytes-first+budget");
     // Capacity: repair, then fail with the broker and the shortfall if still over.
     let mut repair = capacity::Repair::default();
     if capacity_checked {
@@ -680,6 +685,7 @@ fn plan_core_with(
         }
     }
 
+    clock.lap("plan.capacity-repair");
     if replica_band_reached
         && base.is_none()
         && (0..nb).any(|b| {
@@ -768,6 +774,7 @@ fn plan_core_with(
         }
     });
 
+    clock.lap("plan.bytes-bound+refinements");
     // Leader stage.
     let mut lbands = match base {
         None => leaders::uniform_leader_bands(cluster.partitions.len(), &topo),
@@ -822,6 +829,7 @@ fn plan_core_with(
         }
     }
 
+    clock.lap("plan.leader-flow");
     let after = Layout {
         replicas: new_sets
             .iter()
@@ -874,6 +882,7 @@ fn plan_core_with(
         max_bytes: config.max_bytes,
         max_leader_changes: config.max_leader_changes,
     };
+    clock.lap("plan.diff+explain");
     let violations = verify::verify_plan(cluster, &before, &after, &plan, &rollback, &rules);
     if !violations.is_empty() {
         return Err(PlanError::Internal(format!(
@@ -881,6 +890,7 @@ fn plan_core_with(
             violations.join("; ")
         )));
     }
+    clock.lap("plan.verify");
     Ok(PlanOutcome {
         before,
         after,
