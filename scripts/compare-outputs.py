@@ -133,10 +133,13 @@ def main():
     ap.add_argument("--candidate", default=os.path.join(ROOT, "target", "release", "kafka-replan"))
     ap.add_argument("--quick", action="store_true", help="fixtures, small and medium only")
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
+    ap.add_argument("--only", default="", help="only snapshots whose name contains this")
     args = ap.parse_args()
     modes = args.modes.split(",")
     same = differ = 0
     for name, snap, fixed in snapshots(args.quick):
+        if args.only not in name:
+            continue
         n, excl = snapshot_facts(snap)
         base_flags = list(fixed)
         if excl and "--exclude-brokers" not in base_flags:

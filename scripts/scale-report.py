@@ -36,8 +36,11 @@ CASES = {
                    "--kind", "skewed", "--seed", "5"],
     "b1000-p100k": ["--brokers", "1000", "--racks", "10", "--partitions", "100000",
                     "--kind", "scale-out", "--k", "40", "--seed", "7"],
+    # Few partitions per broker: the derived capacity would be smaller than the largest
+    # partition, so the disks get a fixed size.
     "b2700-p100k": ["--brokers", "2600", "--racks", "10", "--partitions", "100000",
-                    "--kind", "scale-out", "--k", "100", "--seed", "9"],
+                    "--kind", "scale-out", "--k", "100", "--seed", "9",
+                    "--capacity-bytes", "30000000000000"],
     "b200-p1m": ["--brokers", "200", "--racks", "5", "--partitions", "1000000",
                  "--kind", "skewed", "--seed", "5"],
     "b1000-p1m": ["--brokers", "1000", "--racks", "10", "--partitions", "1000000",
