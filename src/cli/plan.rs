@@ -243,6 +243,7 @@ pub fn in_flight_partitions(
 
 pub fn run(args: PlanArgs) -> CliResult {
     let started = Instant::now();
+    let mut clock = kafka_replan::plan::timings::StageClock::start();
     if !(args.max_disk_util > 0.0 && args.max_disk_util <= 1.0) {
         return Err(CliError::bad_input(format!(
             "--max-disk-util must be in (0, 1], got {}",
@@ -268,6 +269,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             read_cluster(&live)?.cluster
         }
     };
+    clock.lap("read+parse+validate");
     let mut excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
     let mut notes = Vec::new();
     if let Some(rack) = &args.drain_rack {
@@ -407,6 +409,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         Some(_) => Some(tradeoff_curve(&cluster, &config, &outcome)?),
         None => None,
     };
+    clock.lap("plan+tradeoff");
     let mut out = OutputSet::default();
     out.add(&args.output, plan_json_bytes(&outcome.plan));
     if let (Some(p), Some(t)) = (&args.tradeoff, &tradeoff) {
@@ -437,7 +440,9 @@ pub fn run(args: PlanArgs) -> CliResult {
             html_report::render_html(&rep, &cluster, &outcome, curve.as_ref()),
         );
     }
+    clock.lap("report+render");
     out.commit()?;
+    clock.lap("write");
     if !args.quiet {
         let mut text = String::new();
         for n in &notes {

@@ -76,6 +76,7 @@ pub fn repair(
             .count();
         in_rack < cap
     };
+    let mut index = SwapIndex::new(nb);
     for pass in 0..3 {
         for b in 0..nb {
             if !over(&bytes, b) {
@@ -105,9 +106,20 @@ pub fn repair(
                 }
                 if pass < 2 {
                     let only_moved = pass == 0;
-                    if let Some((t, q)) = find_swap(
-                        cluster, topo, replicas, &on_broker, &bytes, limit, p, b, only_moved,
-                    ) {
+                    let found = index.find_swap(
+                        &Ctx {
+                            cluster,
+                            topo,
+                            replicas,
+                            on_broker: &on_broker,
+                            bytes: &bytes,
+                            limit,
+                        },
+                        p,
+                        b,
+                        only_moved,
+                    );
+                    if let Some((t, q)) = found {
                         let qs = cluster.partitions[q].size_bytes;
                         swap_in(&mut replicas[p], b, t);
                         swap_in(&mut replicas[q], t, b);
@@ -117,6 +129,10 @@ pub fn repair(
                         on_broker[t].retain(|&x| x != q);
                         on_broker[b].push(q);
                         on_broker[t].push(p);
+                        index.removed(cluster, topo, b, p);
+                        index.removed(cluster, topo, t, q);
+                        index.pushed(cluster, topo, b, q);
+                        index.pushed(cluster, topo, t, p);
                         rep.swaps += 1;
                         if !only_moved {
                             rep.extra_moves +=
@@ -151,6 +167,8 @@ pub fn repair(
                     count[t] += 1;
                     on_broker[b].retain(|&x| x != p);
                     on_broker[t].push(p);
+                    index.removed(cluster, topo, b, p);
+                    index.pushed(cluster, topo, t, p);
                     rep.redirected += 1;
                     if !moved_in {
                         rep.extra_moves += 1;
@@ -162,44 +180,145 @@ pub fn repair(
     rep
 }
 
-#[allow(clippy::too_many_arguments)]
-fn find_swap(
-    cluster: &Cluster,
-    topo: &Topology,
-    replicas: &[Vec<usize>],
-    on_broker: &[Vec<usize>],
-    bytes: &[u64],
-    limit: &[Option<u64>],
-    p: usize,
-    b: usize,
-    only_moved: bool,
-) -> Option<(usize, usize)> {
-    let size = cluster.partitions[p].size_bytes;
-    let r = topo.rack[b];
-    let mut best: Option<(u64, usize, usize)> = None;
-    for &t in &topo.racks[r] {
-        if t == b || replicas[p].contains(&t) {
-            continue;
+/// What the swap search reads.
+struct Ctx<'a> {
+    cluster: &'a Cluster,
+    topo: &'a Topology,
+    replicas: &'a [Vec<usize>],
+    on_broker: &'a [Vec<usize>],
+    bytes: &'a [u64],
+    limit: &'a [Option<u64>],
+}
+
+/// Key of a replica in a broker's size index: (size, place in the broker's list, partition).
+/// The place is a stamp that grows with every push, so ascending stamps are the order of
+/// the broker's replica list and "smallest size, then first in the list" is the first key.
+type Entry = (u64, u64, u32);
+
+/// Per-broker replicas ordered by size, built on first use (only brokers in the rack of an
+/// over-limit broker are ever searched), so the swap search looks at the few replicas in
+/// the size window that can help instead of every replica of the rack. Two sets per broker:
+/// every replica, and the replicas the plan moves onto it (pass 0 swaps only those).
+struct SwapIndex {
+    all: Vec<Option<std::collections::BTreeSet<Entry>>>,
+    moved: Vec<Option<std::collections::BTreeSet<Entry>>>,
+    /// Stamp of every (partition, broker) pushed after the start; the initial lists are in
+    /// partition order, so a replica never pushed has its partition index as stamp.
+    stamp: std::collections::HashMap<(u32, u32), u64>,
+    next_stamp: u64,
+}
+
+impl SwapIndex {
+    fn new(nb: usize) -> Self {
+        SwapIndex {
+            all: vec![None; nb],
+            moved: vec![None; nb],
+            stamp: std::collections::HashMap::new(),
+            next_stamp: u64::MAX / 2,
         }
-        for &q in &on_broker[t] {
-            let qs = cluster.partitions[q].size_bytes;
-            if qs >= size || replicas[q].contains(&b) {
-                continue;
+    }
+
+    fn entry(&self, cluster: &Cluster, p: usize, t: usize) -> Entry {
+        let stamp = self
+            .stamp
+            .get(&(p as u32, t as u32))
+            .copied()
+            .unwrap_or(p as u64);
+        (cluster.partitions[p].size_bytes, stamp, p as u32)
+    }
+
+    fn ensure(&mut self, ctx: &Ctx<'_>, t: usize) {
+        if self.all[t].is_some() {
+            return;
+        }
+        let mut all = std::collections::BTreeSet::new();
+        let mut moved = std::collections::BTreeSet::new();
+        for &q in &ctx.on_broker[t] {
+            let e = self.entry(ctx.cluster, q, t);
+            all.insert(e);
+            if !is_current(ctx.cluster, ctx.topo, q, t) {
+                moved.insert(e);
             }
-            if only_moved && cluster.partitions[q].replicas.contains(&topo.ids[t]) {
-                continue;
-            }
-            let room_t = limit[t].is_none_or(|l| bytes[t] - qs + size <= l);
-            if !room_t {
-                continue;
-            }
-            let gain = size - qs;
-            if best.is_none_or(|(g, _, _)| gain > g) {
-                best = Some((gain, t, q));
+        }
+        self.all[t] = Some(all);
+        self.moved[t] = Some(moved);
+    }
+
+    fn removed(&mut self, cluster: &Cluster, topo: &Topology, t: usize, p: usize) {
+        let e = self.entry(cluster, p, t);
+        if let Some(set) = self.all[t].as_mut() {
+            set.remove(&e);
+        }
+        if !is_current(cluster, topo, p, t) {
+            if let Some(set) = self.moved[t].as_mut() {
+                set.remove(&e);
             }
         }
     }
-    best.map(|(_, t, q)| (t, q))
+
+    fn pushed(&mut self, cluster: &Cluster, topo: &Topology, t: usize, p: usize) {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        self.stamp.insert((p as u32, t as u32), stamp);
+        let e = (cluster.partitions[p].size_bytes, stamp, p as u32);
+        if let Some(set) = self.all[t].as_mut() {
+            set.insert(e);
+        }
+        if !is_current(cluster, topo, p, t) {
+            if let Some(set) = self.moved[t].as_mut() {
+                set.insert(e);
+            }
+        }
+    }
+
+    /// The swap for replica `p` on over-limit broker `b`: a smaller replica `q` on another
+    /// broker `t` of the rack (not holding `p`; `q` not on `b`; with `only_moved`, one the
+    /// plan moves onto `t`) where `t` has room for the exchange, freeing the most bytes on
+    /// `b`; ties go to the first broker of the rack, then the first replica of its list.
+    fn find_swap(
+        &mut self,
+        ctx: &Ctx<'_>,
+        p: usize,
+        b: usize,
+        only_moved: bool,
+    ) -> Option<(usize, usize)> {
+        let size = ctx.cluster.partitions[p].size_bytes;
+        let r = ctx.topo.rack[b];
+        // Best so far: (size of q, t, q); a later one must be strictly smaller.
+        let mut best: Option<(u64, usize, usize)> = None;
+        for &t in &ctx.topo.racks[r] {
+            if t == b || ctx.replicas[p].contains(&t) {
+                continue;
+            }
+            // Sizes that fit: t keeps room after taking p and giving q.
+            let low = match ctx.limit[t] {
+                Some(l) => (ctx.bytes[t] + size).saturating_sub(l),
+                None => 0,
+            };
+            let high = best.map_or(size, |(qs, _, _)| qs.min(size));
+            if low >= high {
+                continue;
+            }
+            self.ensure(ctx, t);
+            let set = if only_moved {
+                self.moved[t].as_ref()
+            } else {
+                self.all[t].as_ref()
+            };
+            let Some(set) = set else { continue };
+            let found = set
+                .range((low, 0, 0)..(high, 0, 0))
+                .find(|&&(_, _, q)| !ctx.replicas[q as usize].contains(&b));
+            if let Some(&(qs, _, q)) = found {
+                best = Some((qs, t, q as usize));
+            }
+        }
+        best.map(|(_, t, q)| (t, q))
+    }
+}
+
+fn is_current(cluster: &Cluster, topo: &Topology, p: usize, b: usize) -> bool {
+    cluster.partitions[p].replicas.contains(&topo.ids[b])
 }
 
 fn swap_in(reps: &mut [usize], from: usize, to: usize) {

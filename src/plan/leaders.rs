@@ -85,6 +85,7 @@ pub fn solve_leaders(
     net.set_potential(sink, -big_m);
     net.solve()?;
     let certified = net.certify().is_ok();
+    net.report_counters("leader-flow");
     let mut leader_pos = Vec::with_capacity(np);
     let mut changes = 0;
     for (p, &(start, len)) in arc_of.iter().enumerate() {

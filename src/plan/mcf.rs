@@ -16,9 +16,6 @@
 // Index loops over parallel arrays are the clearest form for graph code.
 #![allow(clippy::needless_range_loop)]
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 /// Node index.
 pub type Node = u32;
 /// Arc index (into the residual arrays; arc `a ^ 1` is its reverse... see `rev`).
@@ -113,10 +110,15 @@ impl FlowBuilder {
         let first = degree.clone();
         let mut fill = degree;
         let total = 2 * m;
-        let mut head = vec![0 as Node; total];
+        let mut slots = vec![
+            Slot {
+                head: 0,
+                residual: 0,
+                cost: 0
+            };
+            total
+        ];
         let mut rev = vec![0 as Arc; total];
-        let mut residual = vec![0i32; total];
-        let mut cost = vec![0i64; total];
         let mut forward_slot = vec![0 as Arc; m];
         let mut excess = self.supply.clone();
         for i in 0..m {
@@ -125,29 +127,33 @@ impl FlowBuilder {
             fill[u] += 1;
             let b = fill[v] as usize;
             fill[v] += 1;
-            head[a] = v as Node;
-            head[b] = u as Node;
+            slots[a] = Slot {
+                head: v as Node,
+                residual: self.cap[i] - self.flow[i],
+                cost: self.cost[i],
+            };
+            slots[b] = Slot {
+                head: u as Node,
+                residual: self.flow[i],
+                cost: -self.cost[i],
+            };
             rev[a] = b as Arc;
             rev[b] = a as Arc;
-            residual[a] = self.cap[i] - self.flow[i];
-            residual[b] = self.flow[i];
-            cost[a] = self.cost[i];
-            cost[b] = -self.cost[i];
             forward_slot[i] = a as Arc;
             excess[u] -= self.flow[i] as i64;
             excess[v] += self.flow[i] as i64;
         }
         FlowNetwork {
             first,
-            head,
+            slots,
             rev,
-            residual,
-            cost,
             forward_slot,
             capacity: self.cap,
             excess,
             potential: vec![0; n],
             phases: 0,
+            rounds: 0,
+            settled: 0,
         }
     }
 }
@@ -158,19 +164,30 @@ impl Default for FlowBuilder {
     }
 }
 
+/// One residual arc: what every scan of a node's arcs reads, kept together so a scan
+/// streams one array instead of three.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    head: Node,
+    residual: i32,
+    cost: i64,
+}
+
 /// A residual network with potentials.
 pub struct FlowNetwork {
     first: Vec<u32>,
-    head: Vec<Node>,
+    slots: Vec<Slot>,
     rev: Vec<Arc>,
-    residual: Vec<i32>,
-    cost: Vec<i64>,
     forward_slot: Vec<Arc>,
     capacity: Vec<i32>,
     excess: Vec<i64>,
     potential: Vec<i64>,
     /// Dijkstra phases run by the last `solve`.
     pub phases: usize,
+    /// Blocking-flow rounds (breadth-first level graphs) run by the last `solve`.
+    pub rounds: usize,
+    /// Nodes settled by the Dijkstra searches of the last `solve` (a work counter).
+    pub settled: usize,
 }
 
 impl FlowNetwork {
@@ -192,11 +209,12 @@ impl FlowNetwork {
 
     /// Flow on input arc `i` (as returned by `add_arc`).
     pub fn flow(&self, i: usize) -> i32 {
-        self.capacity[i] - self.residual[self.forward_slot[i] as usize]
+        self.capacity[i] - self.slots[self.forward_slot[i] as usize].residual
     }
 
     fn reduced(&self, u: usize, a: usize) -> i64 {
-        self.cost[a] + self.potential[u] - self.potential[self.head[a] as usize]
+        let s = &self.slots[a];
+        s.cost + self.potential[u] - self.potential[s.head as usize]
     }
 
     /// Checks dual feasibility: every arc with residual capacity has a non-negative reduced
@@ -204,7 +222,7 @@ impl FlowNetwork {
     pub fn certify(&self) -> Result<(), FlowError> {
         for u in 0..self.node_count() {
             for a in self.first[u] as usize..self.first[u + 1] as usize {
-                if self.residual[a] > 0 {
+                if self.slots[a].residual > 0 {
                     let r = self.reduced(u, a);
                     if r < 0 {
                         return Err(FlowError::BadPotentials { arc: a, reduced: r });
@@ -222,6 +240,15 @@ impl FlowNetwork {
             .sum()
     }
 
+    /// Prints the work counters of the last `solve` (only with timings on).
+    pub fn report_counters(&self, what: &str) {
+        super::timings::counter(&format!("{what}.nodes"), self.node_count());
+        super::timings::counter(&format!("{what}.arcs"), self.arc_count());
+        super::timings::counter(&format!("{what}.phases"), self.phases);
+        super::timings::counter(&format!("{what}.rounds"), self.rounds);
+        super::timings::counter(&format!("{what}.settled"), self.settled);
+    }
+
     /// Routes all positive excess to negative-excess nodes at minimum cost.
     pub fn solve(&mut self) -> Result<(), FlowError> {
         let sum: i64 = self.excess.iter().sum();
@@ -234,9 +261,11 @@ impl FlowNetwork {
         let mut level = vec![u32::MAX; n];
         let mut iter = vec![0u32; n];
         let mut queue: Vec<Node> = Vec::with_capacity(n);
-        let mut heap: BinaryHeap<Reverse<(i64, Node)>> = BinaryHeap::new();
+        let mut heap = RadixHeap::new();
         let mut stack: Vec<(Node, Arc)> = Vec::new();
         self.phases = 0;
+        self.rounds = 0;
+        self.settled = 0;
         loop {
             if !self.excess.iter().any(|&e| e > 0) {
                 return Ok(());
@@ -244,32 +273,36 @@ impl FlowNetwork {
             self.phases += 1;
             // Dijkstra from every excess node on reduced costs, stopping at the first
             // deficit node's distance (nodes beyond it keep reduced costs >= 0 by clipping).
+            // The distances (hence the new potentials) do not depend on the order in which
+            // nodes of equal distance leave the heap.
             dist.iter_mut().for_each(|d| *d = INF);
             heap.clear();
             for v in 0..n {
                 if self.excess[v] > 0 {
                     dist[v] = 0;
-                    heap.push(Reverse((0, v as Node)));
+                    heap.push(0, v as Node);
                 }
             }
             let mut bound = INF;
-            while let Some(Reverse((d, u))) = heap.pop() {
+            while let Some((d, u)) = heap.pop() {
                 let u = u as usize;
                 if d > dist[u] || d > bound {
                     continue;
                 }
+                self.settled += 1;
                 if self.excess[u] < 0 && bound == INF {
                     bound = d;
                 }
-                for a in self.first[u] as usize..self.first[u + 1] as usize {
-                    if self.residual[a] <= 0 {
+                let pu = self.potential[u];
+                for s in &self.slots[self.first[u] as usize..self.first[u + 1] as usize] {
+                    if s.residual <= 0 {
                         continue;
                     }
-                    let v = self.head[a] as usize;
-                    let nd = d + self.reduced(u, a);
+                    let v = s.head as usize;
+                    let nd = d + (s.cost + pu - self.potential[v]);
                     if nd < dist[v] {
                         dist[v] = nd;
-                        heap.push(Reverse((nd, v as Node)));
+                        heap.push(nd, v as Node);
                     }
                 }
             }
@@ -299,19 +332,22 @@ impl FlowNetwork {
                         reached = true;
                         continue;
                     }
-                    for a in self.first[u] as usize..self.first[u + 1] as usize {
-                        if self.residual[a] > 0 && self.reduced(u, a) == 0 {
-                            let v = self.head[a] as usize;
-                            if level[v] == u32::MAX {
-                                level[v] = level[u] + 1;
-                                queue.push(v as Node);
-                            }
+                    let pu = self.potential[u];
+                    for s in &self.slots[self.first[u] as usize..self.first[u + 1] as usize] {
+                        let v = s.head as usize;
+                        if s.residual > 0
+                            && s.cost + pu == self.potential[v]
+                            && level[v] == u32::MAX
+                        {
+                            level[v] = level[u] + 1;
+                            queue.push(v as Node);
                         }
                     }
                 }
                 if !reached {
                     break;
                 }
+                self.rounds += 1;
                 iter.copy_from_slice(&self.first[..n]);
                 // Push from every excess node along level-increasing admissible arcs, with an
                 // explicit stack (paths can be long; no recursion).
@@ -326,10 +362,11 @@ impl FlowNetwork {
                             let mut advanced = false;
                             while (iter[u] as usize) < self.first[u + 1] as usize {
                                 let a = iter[u] as usize;
-                                let v = self.head[a] as usize;
-                                if self.residual[a] > 0
+                                let sl = self.slots[a];
+                                let v = sl.head as usize;
+                                if sl.residual > 0
                                     && level[v] == level[u].wrapping_add(1)
-                                    && self.reduced(u, a) == 0
+                                    && sl.cost + self.potential[u] == self.potential[v]
                                 {
                                     stack.push((u as Node, a as Arc));
                                     u = v;
@@ -355,12 +392,12 @@ impl FlowNetwork {
                         }
                         let mut delta = self.excess[s].min(-self.excess[u]);
                         for &(_, a) in &stack {
-                            delta = delta.min(self.residual[a as usize] as i64);
+                            delta = delta.min(self.slots[a as usize].residual as i64);
                         }
                         for &(_, a) in &stack {
                             let a = a as usize;
-                            self.residual[a] -= delta as i32;
-                            self.residual[self.rev[a] as usize] += delta as i32;
+                            self.slots[a].residual -= delta as i32;
+                            self.slots[self.rev[a] as usize].residual += delta as i32;
                         }
                         self.excess[s] -= delta;
                         self.excess[u] += delta;
@@ -368,6 +405,71 @@ impl FlowNetwork {
                 }
             }
         }
+    }
+}
+
+/// Monotone priority queue for Dijkstra on non-negative integer keys (a radix heap): every
+/// key pushed is at least the last key popped, so keys sit in buckets by the highest bit in
+/// which they differ from it, and each key moves down at most 64 times. No `log n` sift per
+/// push like a binary heap, and it holds `(key, node)` pairs in plain vectors.
+struct RadixHeap {
+    last: u64,
+    len: usize,
+    buckets: Vec<Vec<(u64, Node)>>,
+}
+
+impl RadixHeap {
+    fn new() -> Self {
+        RadixHeap {
+            last: 0,
+            len: 0,
+            buckets: (0..65).map(|_| Vec::new()).collect(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.last = 0;
+        self.len = 0;
+        self.buckets.iter_mut().for_each(Vec::clear);
+    }
+
+    fn bucket(&self, key: u64) -> usize {
+        (64 - (key ^ self.last).leading_zeros()) as usize
+    }
+
+    /// `key` must be non-negative and at least the last popped key (Dijkstra's order).
+    fn push(&mut self, key: i64, node: Node) {
+        debug_assert!(
+            key >= 0 && key as u64 >= self.last,
+            "radix heap key below the last pop"
+        );
+        let k = key as u64;
+        let i = self.bucket(k);
+        self.buckets[i].push((k, node));
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<(i64, Node)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.buckets[0].is_empty() {
+            let i = (1..65).find(|&i| !self.buckets[i].is_empty())?;
+            let moved = std::mem::take(&mut self.buckets[i]);
+            self.last = moved.iter().map(|&(k, _)| k).min().unwrap_or(self.last);
+            for &(k, v) in &moved {
+                let j = self.bucket(k);
+                self.buckets[j].push((k, v));
+            }
+            // Keep the emptied vector's allocation for later refills.
+            let mut moved = moved;
+            moved.clear();
+            if self.buckets[i].is_empty() {
+                self.buckets[i] = moved;
+            }
+        }
+        self.len -= 1;
+        self.buckets[0].pop().map(|(k, v)| (k as i64, v))
     }
 }
 
@@ -420,6 +522,40 @@ mod tests {
         net.solve()?;
         net.certify()?;
         Ok(net.total_cost(|i| arcs[i].3) as i64)
+    }
+
+    #[test]
+    fn radix_heap_pops_in_key_order() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut heap = RadixHeap::new();
+        let mut popped = Vec::new();
+        let mut last = 0i64;
+        let mut pushed = 0;
+        for round in 0..2000 {
+            // Dijkstra-like: pushes never go below the last pop.
+            for _ in 0..rnd(4) {
+                heap.push(last + rnd(1 << (round % 40)) as i64, pushed);
+                pushed += 1;
+            }
+            if let Some((k, _)) = heap.pop() {
+                assert!(k >= last);
+                last = k;
+                popped.push(k);
+            }
+        }
+        while let Some((k, _)) = heap.pop() {
+            assert!(k >= last);
+            last = k;
+            popped.push(k);
+        }
+        assert_eq!(popped.len(), pushed as usize);
+        assert!(heap.pop().is_none());
     }
 
     #[test]

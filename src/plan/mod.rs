@@ -28,6 +28,7 @@ pub mod scenario;
 pub mod schedule;
 pub mod scope;
 mod stages;
+pub mod timings;
 pub mod topic_spread;
 pub mod verify;
 

@@ -429,6 +429,7 @@ pub fn solve_flow(
     topo: &Topology,
     bands: &Bands,
 ) -> Result<FlowSolution, PlacementError> {
+    let mut clock = super::timings::StageClock::start();
     let nb = topo.ids.len();
     let nr = topo.racks.len();
     let total: usize = cluster.total_replicas();
@@ -550,10 +551,13 @@ pub fn solve_flow(
 
     let nodes = b.node_count();
     let mut net = b.build();
+    clock.lap("replica-flow.build");
     net.set_potential(sink, -big_m);
     net.solve().map_err(PlacementError::Flow)?;
     let certified = net.certify().is_ok();
     let arcs_n = net.arc_count();
+    clock.lap("replica-flow.solve");
+    net.report_counters("replica-flow");
 
     // Broker loads after the flow, and band violation.
     let mut band_violation = 0usize;
@@ -572,6 +576,7 @@ pub fn solve_flow(
             .filter(|&&bi| !p.replicas.contains(&topo.ids[bi]))
             .count();
     }
+    clock.lap("replica-flow.decode");
     Ok(FlowSolution {
         replicas,
         moves,

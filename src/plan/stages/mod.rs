@@ -179,9 +179,13 @@ fn run_once(
     base: Option<&scope::BaseLoad>,
     shed: ShedChoice,
 ) -> Result<PlanOutcome, Halt> {
+    // One lap per stage on stderr when KAFKA_REPLAN_TIMINGS is set (scripts/scale-report.py).
+    let mut clock = super::timings::StageClock::start();
     let stages = StagePlan::from_config(config);
     let problem = forced::run(cluster, config, base, shed)?;
+    clock.lap("plan.forced");
     let mut draft = count_flow::run(&problem)?;
+    clock.lap("plan.count-flow");
     match stages.replica_goal {
         ReplicaGoal::CountBand => count_flow::explain(&problem, &mut draft),
         ReplicaGoal::MoveBudget => {
@@ -190,16 +194,24 @@ fn run_once(
         }
         ReplicaGoal::DiskFirst => disk_first::run(&problem, &mut draft)?,
     }
+    clock.lap("plan.explain+budget/disk-first");
     capacity_repair::run(&problem, &mut draft)?;
+    clock.lap("plan.capacity-repair");
     if stages.topic_spread {
         topic_spread::run(&problem, &mut draft);
+        clock.lap("plan.topic-spread");
     }
     if stages.disk_refine {
         disk_refine::run(&problem, &mut draft);
+        clock.lap("plan.disk-refine");
     }
     leader_flow::run(&problem, &mut draft, stages.max_leader_changes)?;
+    clock.lap("plan.leader-flow");
     let checked = verify::run(&problem, &draft)?;
-    Ok(report::run(problem, draft, checked))
+    clock.lap("plan.verify");
+    let outcome = report::run(problem, draft, checked);
+    clock.lap("plan.report-facts");
+    Ok(outcome)
 }
 
 fn within_budget(config: &PlanConfig, moves: usize, bytes: u64) -> bool {
