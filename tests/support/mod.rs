@@ -3,4 +3,5 @@
 #![allow(dead_code)]
 
 pub mod apply;
+pub mod hostile;
 pub mod kafka;
