@@ -205,7 +205,7 @@ pub fn split_response_header(
     correlation_id: i32,
 ) -> Result<Bytes, String> {
     let header = ResponseHeader::decode(&mut frame, header_version)
-        .map_err(|e| format!("decoding response header: {e}"))?;
+        .map_err(|e| format!("decoding response header: {}", decode_reason(&e)))?;
     if header.correlation_id != correlation_id {
         return Err(format!(
             "correlation id mismatch: sent {correlation_id}, got {}",
