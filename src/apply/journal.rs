@@ -172,7 +172,75 @@ pub fn plan_digest(plan: &Plan) -> String {
         .collect()
 }
 
+/// A replica list as a journal may hold it: non-empty, no broker twice, no negative id.
+fn check_replicas(what: &str, tp: &str, replicas: &[BrokerId]) -> Result<(), String> {
+    if replicas.is_empty() {
+        return Err(format!("{what} of {tp} is empty"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for &b in replicas {
+        if b < 0 {
+            return Err(format!("{what} of {tp} holds broker id {b}"));
+        }
+        if !seen.insert(b) {
+            return Err(format!("{what} of {tp} lists broker {b} twice"));
+        }
+    }
+    Ok(())
+}
+
 impl JournalState {
+    /// The rules every journal kafka-replan writes keeps. `apply --resume`, `cancel` and
+    /// `verify` act on the cluster from this file, so one that breaks them (a truncated
+    /// write, a hand edit) is refused before anything is sent: a batch index past the
+    /// batches would otherwise panic, an edited target would move data nobody planned.
+    pub fn check(&self) -> Result<(), String> {
+        if self.current_batch > self.batches.len() {
+            return Err(format!(
+                "current batch {} of {} batches",
+                self.current_batch + 1,
+                self.batches.len()
+            ));
+        }
+        let plan = self.plan();
+        if plan.changes.len() != self.targets.len() {
+            return Err("a partition is listed twice in the targets".into());
+        }
+        if plan_digest(&plan) != self.plan_sha256 {
+            return Err("the targets do not match the plan digest".into());
+        }
+        let original = self.original_plan();
+        if original.changes.len() != self.original.len() {
+            return Err("a partition is listed twice in the original replicas".into());
+        }
+        for (tp, replicas) in &plan.changes {
+            let name = tp.to_string();
+            check_replicas("the target", &name, replicas)?;
+            match original.changes.get(tp) {
+                Some(before) => check_replicas("the original replicas", &name, before)?,
+                None => return Err(format!("{name} has a target but no original replicas")),
+            }
+        }
+        if original.changes.len() != plan.changes.len() {
+            return Err("a partition has original replicas but no target".into());
+        }
+        for (i, batch) in self.batches.iter().enumerate() {
+            for m in &batch.moves {
+                let tp = m.tp();
+                let name = tp.to_string();
+                if !plan.changes.contains_key(&tp) {
+                    return Err(format!(
+                        "batch {} moves {name}, which the plan does not",
+                        i + 1
+                    ));
+                }
+                check_replicas(&format!("batch {}'s source", i + 1), &name, &m.from)?;
+                check_replicas(&format!("batch {}'s target", i + 1), &name, &m.to)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn new(
         plan: &Plan,
         original: &Plan,
@@ -342,6 +410,10 @@ impl Journal {
                 ),
             });
         }
+        state.check().map_err(|reason| JournalError::Corrupt {
+            path: path.display().to_string(),
+            reason: format!("{reason} (edited by hand or damaged: refusing to act on it)"),
+        })?;
         Ok(Journal {
             dir: dir.to_path_buf(),
             state,

@@ -36,7 +36,8 @@ pub enum Error {
     /// apply it twice (or apply a stale intent), so the caller must re-read the state.
     #[error("{api}: outcome unknown ({reason}); check the cluster state before retrying")]
     OutcomeUnknown { api: &'static str, reason: String },
-    #[error("{api} via {addr}: protocol error: {reason}")]
+    /// A reply that is not a valid answer: refused frame, wrong correlation id, undecodable.
+    #[error("{api} response from {addr}: {reason}")]
     Protocol {
         addr: String,
         api: &'static str,
@@ -84,7 +85,7 @@ impl Error {
             api,
             code,
             name: error_name(code),
-            message: message.filter(|m| !m.is_empty()),
+            message: message.map(|m| one_line(&m)).filter(|m| !m.is_empty()),
         }
     }
 
@@ -108,6 +109,24 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// Most characters of a peer's text (an error message) shown in an error.
+const MAX_PEER_TEXT_CHARS: usize = 300;
+
+/// A peer's text made fit for a one-line error: control characters (line breaks, escape
+/// sequences) become spaces and a long text is cut, whatever the peer sent.
+pub fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .take(MAX_PEER_TEXT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.trim().chars().count() > MAX_PEER_TEXT_CHARS {
+        out.push_str("...");
+    }
+    out
 }
 
 /// Kafka error codes kafka-replan retries (§D8): LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER,
@@ -183,5 +202,17 @@ mod tests {
         );
         assert!(e.is_retriable());
         assert!(!Error::broker("ElectLeaders", 85, None).is_retriable());
+    }
+
+    #[test]
+    fn peer_text_is_one_line_and_bounded() {
+        let e = Error::broker("Metadata", 9999, Some("line1\nline2\r\x1b[31mred".into()));
+        assert_eq!(
+            e.to_string(),
+            "Metadata failed: UNKNOWN_ERROR_CODE_9999 (9999): line1 line2  [31mred"
+        );
+        let long = one_line(&"x".repeat(10_000));
+        assert_eq!(long.len(), MAX_PEER_TEXT_CHARS + 3);
+        assert_eq!(one_line("  \n "), "");
     }
 }

@@ -520,6 +520,8 @@ pub struct ClientConfig {
     pub security_protocol: SecurityProtocol,
     pub tls: Option<TlsConfig>,
     pub sasl: Option<SaslConfig>,
+    /// Largest response frame accepted from a broker (`kafka-replan.max.response.bytes`).
+    pub max_response_bytes: usize,
     /// Things the user should see (e.g. hostname verification turned off, ignored keys
     /// that Kafka would honour).
     pub warnings: Vec<String>,
@@ -540,11 +542,28 @@ impl Default for ClientConfig {
             security_protocol: SecurityProtocol::Plaintext,
             tls: None,
             sasl: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             warnings: Vec::new(),
             notes: Vec::new(),
         }
     }
 }
+
+/// The property that sets the largest response frame kafka-replan accepts. Kafka has no
+/// client key for this (its Java admin client reads any size), so the name is ours.
+pub const MAX_RESPONSE_BYTES_KEY: &str = "kafka-replan.max.response.bytes";
+
+/// Default response frame limit: 64 MiB. A Metadata v12 partition entry at replication
+/// factor 3 is about 42 bytes on the wire (error code, index, leader, epoch, replica, ISR
+/// and offline arrays, tags), so 1,000,000 partitions come to roughly 45 MB with topic
+/// entries, far above the clusters operators run; the limit is also what a hostile peer can
+/// make the process buffer, so it is kept well under the memory a normal run uses.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Bounds of the response frame limit: an ApiVersions answer alone is ~500 bytes, and a
+/// Kafka frame length is an int32.
+const MIN_MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+const MAX_MAX_RESPONSE_BYTES: u64 = i32::MAX as u64;
 
 /// Cipher suites rustls (ring provider) offers, by IANA name.
 pub const SUPPORTED_CIPHER_SUITES: &[&str] = &[
@@ -589,6 +608,7 @@ const KNOWN_KEYS: &[&str] = &[
     "client.id",
     "request.timeout.ms",
     "default.api.timeout.ms",
+    MAX_RESPONSE_BYTES_KEY,
     "security.protocol",
     "sasl.mechanism",
     "sasl.jaas.config",
@@ -691,6 +711,21 @@ impl ClientConfig {
         }
         if let Some(d) = parse_millis(props, "default.api.timeout.ms")? {
             cfg.default_api_timeout = d;
+        }
+        if let Some(v) = props.get(MAX_RESPONSE_BYTES_KEY) {
+            cfg.max_response_bytes = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (MIN_MAX_RESPONSE_BYTES..=MAX_MAX_RESPONSE_BYTES).contains(n))
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| ConfigError::InvalidValue {
+                    key: MAX_RESPONSE_BYTES_KEY.into(),
+                    value: v.clone(),
+                    expected: format!(
+                        "a number of bytes from {MIN_MAX_RESPONSE_BYTES} to {MAX_MAX_RESPONSE_BYTES}"
+                    ),
+                })?;
         }
 
         let proto = props
@@ -1308,6 +1343,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(msg.contains("sasl.jaas.config"), "{msg}");
+    }
+
+    #[test]
+    fn max_response_bytes_property() {
+        assert_eq!(
+            ClientConfig::default().max_response_bytes,
+            DEFAULT_MAX_RESPONSE_BYTES
+        );
+        let cfg = ClientConfig::from_properties_text("kafka-replan.max.response.bytes=1048576\n")
+            .unwrap();
+        assert_eq!(cfg.max_response_bytes, 1 << 20);
+        assert!(cfg.notes.is_empty(), "{:?}", cfg.notes);
+        for bad in ["0", "65535", "2147483648", "-1", "64MiB", ""] {
+            let e = ClientConfig::from_properties_text(&format!(
+                "kafka-replan.max.response.bytes={bad}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("kafka-replan.max.response.bytes: invalid value")
+                    && e.contains("65536 to 2147483647"),
+                "{bad}: {e}"
+            );
+        }
     }
 }
 

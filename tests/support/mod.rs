@@ -5,5 +5,6 @@
 pub mod apply;
 pub mod cli;
 pub mod clusters;
+pub mod hostile;
 pub mod kafka;
 pub mod versions;

@@ -1,0 +1,479 @@
+//! The real binary against a peer that is not a healthy Kafka broker: every failure shape
+//! (huge counts, truncated frames, a wrong correlation id, unknown error codes, a TLS
+//! listener on a PLAINTEXT config and the reverse, a peer that never answers, a frame over
+//! the limit, a peer trickling a large frame) ends with exit 1, one `error:` line naming
+//! the peer and the API, no output file, and a peak RSS close to a normal run's.
+
+mod support;
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, MetadataResponse};
+use support::hostile::{
+    frame, metadata, normal_reply, run_measured, uvarint, version_table, with_length, Reply,
+    Request, Run, Script, ScriptedBroker,
+};
+
+/// Timeouts short enough for the suite, long enough for a loaded 2-core machine.
+const CONFIG: &str = "request.timeout.ms=1500\ndefault.api.timeout.ms=3000\n";
+
+/// Runs `snapshot` against `addr` with `extra` appended to the client properties.
+fn snapshot(dir: &Path, addr: &str, extra: &str) -> Run {
+    std::fs::write(dir.join("client.properties"), format!("{CONFIG}{extra}")).unwrap();
+    run_measured(
+        dir,
+        &[
+            "snapshot",
+            "--bootstrap-server",
+            addr,
+            "--command-config",
+            "client.properties",
+            "--output",
+            "x.json",
+        ],
+    )
+}
+
+/// Peak RSS of a normal snapshot run against a healthy fake broker (KiB), measured once.
+fn normal_rss_kib() -> Option<i64> {
+    static RSS: OnceLock<Option<i64>> = OnceLock::new();
+    *RSS.get_or_init(|| {
+        let broker = ScriptedBroker::start(Arc::new(normal_reply));
+        let dir = tempfile::tempdir().unwrap();
+        let run = snapshot(dir.path(), &broker.addr(), "");
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        run.max_rss_kib
+    })
+}
+
+/// How far above a normal run the peak RSS may go under a hostile peer. The issue's target
+/// is 100 MB; the bounded decoder and the incremental frame reader keep it far lower.
+const RSS_HEADROOM_KIB: i64 = 16 * 1024;
+
+const GNU_TIME_MISSING: &str = "note: /usr/bin/time (GNU time) not found: peak RSS not measured";
+
+/// The run failed the way the issue asks: exit 1, one line, peer and API named, nothing
+/// written, memory close to a normal run.
+fn assert_refused(dir: &Path, run: &Run, addr: &str, api: &str, what: &str) {
+    assert_eq!(run.code, Some(1), "exit code; stderr: {}", run.stderr);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("warning:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one error line: {:?}", run.stderr);
+    let line = lines[0];
+    assert!(line.starts_with("error: "), "{line}");
+    assert!(line.contains(addr), "names the peer: {line}");
+    assert!(line.contains(api), "names the API: {line}");
+    assert!(line.contains(what), "says what was wrong ({what}): {line}");
+    assert!(!line.contains("panicked"), "{line}");
+    let left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            !matches!(
+                n.as_str(),
+                "stdout.txt" | "stderr.txt" | "client.properties"
+            )
+        })
+        .filter(|n| !n.ends_with(".pem"))
+        .collect();
+    assert!(left.is_empty(), "files written: {left:?}");
+    match (run.max_rss_kib, normal_rss_kib()) {
+        (Some(rss), Some(normal)) => {
+            assert!(
+                rss < normal + RSS_HEADROOM_KIB,
+                "peak RSS {rss} KiB vs {normal} KiB for a normal run"
+            );
+            eprintln!("{what}: peak RSS {rss} KiB (normal run {normal} KiB)");
+        }
+        _ => eprintln!("{GNU_TIME_MISSING}"),
+    }
+}
+
+/// A broker that answers normally except where `hostile` returns a reply.
+fn broker(
+    hostile: impl Fn(&Request, &str) -> Option<Reply> + Send + Sync + 'static,
+) -> ScriptedBroker {
+    let script: Script = Arc::new(move |req: &Request, addr: &str| {
+        hostile(req, addr).unwrap_or_else(|| normal_reply(req, addr))
+    });
+    ScriptedBroker::start(script)
+}
+
+fn is(req: &Request, key: ApiKey) -> bool {
+    req.api_key == key as i16
+}
+
+#[test]
+fn healthy_fake_broker_writes_the_snapshot() {
+    // The control: the same broker without a hostile reply gives a snapshot.
+    let b = ScriptedBroker::start(Arc::new(normal_reply));
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let text = std::fs::read_to_string(dir.path().join("x.json")).unwrap();
+    assert!(text.contains("\"t\""), "{text}");
+}
+
+/// The issue's reproduction: a 30-byte ApiVersions answer whose `api_keys` array claims
+/// 2,147,483,631 entries (it aborted with "memory allocation of 68719476192 bytes failed").
+#[test]
+fn huge_array_count_in_api_versions() {
+    let b = broker(|req, _| {
+        is(req, ApiKey::ApiVersions).then(|| {
+            let mut f = req.correlation_id.to_be_bytes().to_vec();
+            f.extend_from_slice(&0i16.to_be_bytes());
+            f.extend_from_slice(&uvarint(2_147_483_631 + 1));
+            for key in [3i16, 18] {
+                f.extend_from_slice(&key.to_be_bytes());
+                f.extend_from_slice(&0i16.to_be_bytes());
+                f.extend_from_slice(&4i16.to_be_bytes());
+                f.push(0);
+            }
+            f.extend_from_slice(&0i32.to_be_bytes());
+            f.push(0);
+            assert_eq!(f.len(), 30);
+            Reply::Raw(with_length(&f))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions response",
+        "array of 2147483631 elements with 19 bytes left in a 30-byte frame (v4)",
+    );
+}
+
+/// A valid Metadata v12 answer whose last array (topics) claims 2^31 - 1 entries.
+#[test]
+fn huge_array_count_in_metadata() {
+    let b = broker(|req, addr| {
+        is(req, ApiKey::Metadata).then(|| {
+            let resp = metadata(addr).with_topics(vec![]);
+            let mut f = frame(req.correlation_id, req.api_version, &resp);
+            // Frame ends with the topics count (1 = empty compact array) and tagged fields.
+            let n = f.len();
+            assert_eq!(&f[n - 2..], &[1, 0], "v{}", req.api_version);
+            f.truncate(n - 2);
+            f.extend_from_slice(&uvarint(i32::MAX as u64 + 1));
+            f.push(0);
+            Reply::Raw(with_length(&f[4..]))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "Metadata response",
+        "array of 2147483647 elements with 1 bytes left",
+    );
+}
+
+/// A string length larger than the frame (a compact string of 4 GiB).
+#[test]
+fn huge_string_length_in_metadata() {
+    let b = broker(|req, addr| {
+        is(req, ApiKey::Metadata).then(|| {
+            let resp = MetadataResponse::default().with_cluster_id(None);
+            let mut f = frame(req.correlation_id, req.api_version, &resp);
+            let _ = addr;
+            // Header v1 (cid + tagged), throttle, brokers (empty), then the cluster id.
+            assert_eq!(f[4 + 5 + 4], 1, "empty brokers");
+            assert_eq!(f[4 + 5 + 4 + 1], 0, "null cluster id");
+            f.truncate(4 + 5 + 4 + 1);
+            f.extend_from_slice(&uvarint(u32::MAX as u64));
+            f.extend_from_slice(b"abc");
+            Reply::Raw(with_length(&f[4..]))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "Metadata response",
+        "a field runs past the end of the message (truncated or corrupt) in a 18-byte frame (v12)",
+    );
+}
+
+#[test]
+fn truncated_frame_then_close() {
+    // The length says 100 bytes, 10 arrive, the peer closes.
+    let b = broker(|req, _| {
+        is(req, ApiKey::ApiVersions).then(|| {
+            let mut f = 100i32.to_be_bytes().to_vec();
+            f.extend_from_slice(&req.correlation_id.to_be_bytes());
+            f.extend_from_slice(&[0u8; 6]);
+            Reply::RawThenClose(f)
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions",
+        "closed by the broker in the middle of a response (10 of 100 bytes received)",
+    );
+}
+
+#[test]
+fn truncated_message_in_a_complete_frame() {
+    // A whole frame whose ApiVersions message stops in the middle of its first entry.
+    let b = broker(|req, _| {
+        is(req, ApiKey::ApiVersions).then(|| {
+            let full = frame(
+                req.correlation_id,
+                req.api_version,
+                &ApiVersionsResponse::default().with_api_keys(version_table()),
+            );
+            // Header, error code, a count of 11 entries, then 20 of their 77 bytes.
+            Reply::Raw(with_length(&full[4..4 + 4 + 2 + 1 + 20]))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions response",
+        "a field runs past the end of the message (truncated or corrupt) in a 27-byte frame (v4)",
+    );
+}
+
+#[test]
+fn wrong_correlation_id() {
+    let b = broker(|req, addr| {
+        is(req, ApiKey::Metadata).then(|| {
+            Reply::Raw(frame(
+                req.correlation_id + 1000,
+                req.api_version,
+                &metadata(addr),
+            ))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "Metadata response",
+        "correlation id mismatch",
+    );
+}
+
+#[test]
+fn unknown_error_code() {
+    let b = broker(|req, _| {
+        is(req, ApiKey::ApiVersions).then(|| {
+            Reply::Raw(frame(
+                req.correlation_id,
+                req.api_version,
+                &ApiVersionsResponse::default()
+                    .with_error_code(9999)
+                    .with_api_keys(version_table()),
+            ))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions failed",
+        "UNKNOWN_ERROR_CODE_9999 (9999)",
+    );
+}
+
+#[test]
+fn peer_that_never_answers() {
+    let b = broker(|req, _| is(req, ApiKey::ApiVersions).then_some(Reply::Silence));
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions to",
+        "timed out after 1500 ms",
+    );
+    // Bounded by default.api.timeout.ms (3 s) plus one request timeout, not hanging.
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn frame_header_over_the_limit_is_refused_unread() {
+    // 2 GiB announced: refused at the length prefix, nothing allocated for it.
+    let b = broker(|req, _| {
+        is(req, ApiKey::ApiVersions).then(|| Reply::Raw(i32::MAX.to_be_bytes().to_vec()))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions response",
+        "response frame of 2147483647 bytes is over the limit of 67108864 bytes (raise kafka-replan.max.response.bytes",
+    );
+}
+
+#[test]
+fn frame_limit_is_configurable() {
+    // A valid 1 MiB-ish Metadata answer under a 64 KiB limit is refused; the default takes it.
+    let big = |req: &Request, addr: &str| {
+        is(req, ApiKey::Metadata).then(|| {
+            let mut md = metadata(addr);
+            let t = md.topics[0].clone();
+            md.topics = (0..20_000)
+                .map(|i| {
+                    let mut t = t.clone();
+                    t.name = Some(kafka_protocol::messages::TopicName(
+                        kafka_protocol::protocol::StrBytes::from_string(format!("topic-{i:06}")),
+                    ));
+                    t
+                })
+                .collect();
+            Reply::Raw(frame(req.correlation_id, req.api_version, &md))
+        })
+    };
+    let b = broker(big);
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(
+        dir.path(),
+        &b.addr(),
+        "kafka-replan.max.response.bytes=65536\n",
+    );
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "Metadata response",
+        "is over the limit of 65536 bytes",
+    );
+    let ok_dir = tempfile::tempdir().unwrap();
+    let run = snapshot(ok_dir.path(), &b.addr(), "");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn slow_peer_is_bounded_by_the_request_timeout() {
+    // 60 MiB announced (under the limit), then one byte every 100 ms: the request timeout
+    // ends it, and memory grows only with what arrived.
+    let b = broker(|req, _| {
+        is(req, ApiKey::ApiVersions).then(|| {
+            let mut f = (60i32 << 20).to_be_bytes().to_vec();
+            f.extend_from_slice(&req.correlation_id.to_be_bytes());
+            f.extend_from_slice(&[0u8; 60]);
+            Reply::Trickle(f, Duration::from_millis(100))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions to",
+        "timed out after 1500 ms",
+    );
+}
+
+/// A CA and a `localhost` server certificate, the CA written to `dir/ca.pem`.
+fn tls_server(dir: &Path) -> Arc<rustls::ServerConfig> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    Arc::new(cfg)
+}
+
+#[test]
+fn tls_listener_on_a_plaintext_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = ScriptedBroker::start_tls(Arc::new(normal_reply), tls_server(dir.path()));
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "ApiVersions",
+        "check security.protocol",
+    );
+}
+
+#[test]
+fn plaintext_listener_on_a_tls_config() {
+    let dir = tempfile::tempdir().unwrap();
+    tls_server(dir.path());
+    let b = ScriptedBroker::start(Arc::new(normal_reply));
+    let addr = b.addr().replace("127.0.0.1", "localhost");
+    let run = snapshot(
+        dir.path(),
+        &addr,
+        "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=ca.pem\n",
+    );
+    assert_refused(
+        dir.path(),
+        &run,
+        &addr,
+        "TLS handshake",
+        "does this listener speak TLS? check security.protocol",
+    );
+    assert!(
+        b.keys().is_empty(),
+        "no Kafka request was readable: {:?}",
+        b.keys()
+    );
+}
+
+#[test]
+fn healthy_tls_listener_works() {
+    // The control for the two TLS shapes: the same certificates, matching config.
+    let dir = tempfile::tempdir().unwrap();
+    let b = ScriptedBroker::start_tls(Arc::new(normal_reply), tls_server(dir.path()));
+    let run = snapshot(
+        dir.path(),
+        &b.addr(),
+        "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=ca.pem\n",
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
