@@ -467,3 +467,24 @@ fn submissions_whose_answers_never_decode_stop_the_batch_after_checking_the_clus
     assert_eq!(replicas(&admin), plan.changes);
     assert_clean(&admin, &before);
 }
+
+#[test]
+fn a_broken_reply_followed_by_a_dropped_connection_still_rolls_the_batch_back() {
+    // The client drops the connection of a reply it could not decode; the cleanup's first
+    // call meets the reconnect failing once, and the rollback goes ahead on the next try.
+    let (admin, plan, rollback, before) = cluster();
+    admin.auto_complete_after(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = start(&admin, &plan, &rollback, dir.path());
+    let mut reporter = FaultWhileCopying::new(&admin, |a| {
+        a.fail_next(
+            Method::ListReassignments,
+            Fault::Fail(protocol("ListPartitionReassignments")),
+        );
+        a.fail_next(Method::ListReassignments, Fault::connection_refused());
+    });
+    let e = run_limited(&admin, &mut j, &opts(), &mut reporter).unwrap_err();
+    assert_stopped_naming(&e, &j, dir.path(), "ListPartitionReassignments");
+    assert_clean(&admin, &before);
+    assert_rolled_back(&admin, &j, &rollback, &plan);
+}

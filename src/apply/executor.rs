@@ -864,7 +864,15 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             let outcomes = if self.journal.state.phase == Phase::Copying
                 || self.journal.state.phase == Phase::Submitting
             {
-                let o = cancel_plan(self.admin, &batch.targets(), Some(&batch.sources())).await?;
+                // A broken reply often comes with a dropped connection, so the first
+                // cleanup call may fail too; the cancel re-reads what is in flight each
+                // time (a resend cancels nothing twice), so it gets the same patience as
+                // the throttle restore rather than giving the rollback up at once.
+                let (targets, sources) = (batch.targets(), batch.sources());
+                let o = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                    cancel_plan(self.admin, &targets, Some(&sources))
+                })
+                .await?;
                 reelect_cancelled(self.admin, &o, self.opts).await;
                 o
             } else {
