@@ -691,6 +691,10 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         // When the controller reports no reassignment left, the broker answering the
         // metadata request may not have caught up yet (e.g. one that just restarted).
         let mut ended_at: Option<Instant> = None;
+        // The replica read below has its own clock: the polls above may keep succeeding
+        // (resetting `last_ok`) while the broker answering Metadata keeps failing, and
+        // without a bound of its own that `continue` would poll forever.
+        let mut metadata_failing_since: Option<Instant> = None;
         loop {
             if self.stop.is_set() {
                 return Err(WaitEnd::Stop("interrupted".into()));
@@ -753,8 +757,19 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             }
             if ongoing.is_empty() {
                 let current = match super::current_replicas(self.admin, &tps).await {
-                    Ok(c) => c,
+                    Ok(c) => {
+                        metadata_failing_since = None;
+                        c
+                    }
                     Err(e) if e.is_retriable() => {
+                        let since = *metadata_failing_since.get_or_insert(now);
+                        if since.elapsed() >= self.opts.unreachable_grace {
+                            return Err(WaitEnd::Lost(format!(
+                                "could not read the replicas of batch {} for {} s: {e}",
+                                self.k() + 1,
+                                since.elapsed().as_secs()
+                            )));
+                        }
                         tokio::time::sleep(self.opts.poll_interval).await;
                         continue;
                     }
@@ -849,7 +864,15 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             let outcomes = if self.journal.state.phase == Phase::Copying
                 || self.journal.state.phase == Phase::Submitting
             {
-                let o = cancel_plan(self.admin, &batch.targets(), Some(&batch.sources())).await?;
+                // A broken reply often comes with a dropped connection, so the first
+                // cleanup call may fail too; the cancel re-reads what is in flight each
+                // time (a resend cancels nothing twice), so it gets the same patience as
+                // the throttle restore rather than giving the rollback up at once.
+                let (targets, sources) = (batch.targets(), batch.sources());
+                let o = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                    cancel_plan(self.admin, &targets, Some(&sources))
+                })
+                .await?;
                 reelect_cancelled(self.admin, &o, self.opts).await;
                 o
             } else {
