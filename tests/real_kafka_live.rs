@@ -473,7 +473,11 @@ fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
         );
     }
 
-    // A hypothetical broker: planned onto, not executable until it exists.
+    // A hypothetical broker: planned onto, not executable until it exists. Count mode,
+    // because it must give the new broker replicas whatever the partition sizes: the
+    // producer's partitioner spreads the bytes unevenly, and with one large partition
+    // `--balance bytes` may rightly find the disk floor reached without using the new
+    // broker (seen on 3.6.2 in ZooKeeper mode).
     let new_id = cluster.broker_ids.iter().max().copied().unwrap_or(0) + 1;
     let rack = cluster.racks.values().next().cloned().unwrap_or_default();
     let report = replan_ok(&[
@@ -486,8 +490,6 @@ fn scenarios_plan_from_a_live_cluster_and_kafka_executes_them() {
         "1",
         "--rack",
         &rack,
-        "--balance",
-        "bytes",
         "--output",
         &path("scale-out.json"),
     ]);
