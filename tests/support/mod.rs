@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod cli;
 pub mod clusters;
+pub mod fake_apply;
 pub mod hostile;
 pub mod kafka;
 pub mod versions;
