@@ -214,6 +214,29 @@ fn run_once(
     Ok(outcome)
 }
 
+/// Runs count-preserving `swaps` on the draft's layout with what is left of the move budget.
+/// The swaps follow the move budget but not a bytes budget: when their layout is over it,
+/// the layout they started from is put back and `None` returned.
+fn swaps_within_budget<T>(
+    problem: &Problem,
+    draft: &mut Draft,
+    swaps: impl FnOnce(&mut Vec<Vec<usize>>, Option<usize>) -> T,
+) -> Option<T> {
+    let (cluster, config, topo) = (problem.cluster, problem.config, &problem.topo);
+    let left = config
+        .max_moves
+        .map(|m| m.saturating_sub(solution_copies(cluster, topo, &draft.sets).0));
+    let kept = draft.sets.clone();
+    let done = swaps(&mut draft.sets, left);
+    let (moves, bytes) = solution_copies(cluster, topo, &draft.sets);
+    if within_budget(config, moves, bytes) {
+        Some(done)
+    } else {
+        draft.sets = kept;
+        None
+    }
+}
+
 fn within_budget(config: &PlanConfig, moves: usize, bytes: u64) -> bool {
     config.max_moves.is_none_or(|m| moves <= m) && config.max_bytes.is_none_or(|m| bytes <= m)
 }

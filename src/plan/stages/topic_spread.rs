@@ -3,34 +3,21 @@
 //! and capacity rules, within the move budget; over a bytes budget the layout is kept as it
 //! was. Topic spread ranks above bytes, so it runs before the `count+bytes` refinement.
 
-use super::{solution_copies, within_budget, Draft, Problem};
+use super::{swaps_within_budget, Draft, Problem};
 use crate::plan::topic_spread;
 
 pub(super) fn run(problem: &Problem, draft: &mut Draft) {
-    let (cluster, config, topo, limits) = (
-        problem.cluster,
-        problem.config,
-        &problem.topo,
-        &problem.limits,
-    );
-    let new_sets = &mut draft.sets;
-    let left = config
-        .max_moves
-        .map(|m| m.saturating_sub(solution_copies(cluster, topo, new_sets).0));
-    let kept = new_sets.clone();
-    let done = topic_spread::spread_topics(cluster, topo, limits, new_sets, left);
-    // The swaps follow the move budget but not a bytes budget: over it, keep the
-    // layout they started from.
-    let (moves, bytes) = solution_copies(cluster, topo, new_sets);
-    draft.topic_spread = Some(if within_budget(config, moves, bytes) {
+    let (cluster, topo, limits) = (problem.cluster, &problem.topo, &problem.limits);
+    let mut spread_before = 0;
+    let done = swaps_within_budget(problem, draft, |sets, left| {
+        let done = topic_spread::spread_topics(cluster, topo, limits, sets, left);
+        spread_before = done.spread_before;
         done
-    } else {
-        *new_sets = kept;
-        topic_spread::TopicSpreadRefinement {
-            swaps: 0,
-            move_delta: 0,
-            spread_before: done.spread_before,
-            spread_after: done.spread_before,
-        }
     });
+    draft.topic_spread = Some(done.unwrap_or(topic_spread::TopicSpreadRefinement {
+        swaps: 0,
+        move_delta: 0,
+        spread_before,
+        spread_after: spread_before,
+    }));
 }
