@@ -32,6 +32,7 @@ fn snapshot_text() -> String {
             id,
             rack: Some(format!("rack-{}", id % 3)),
             capacity_bytes: Some(4_000_000_000_000),
+            log_dirs: Vec::new(),
         })
         .collect();
     let partitions = (0..PARTITIONS)
@@ -42,6 +43,8 @@ fn snapshot_text() -> String {
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         })
         .collect();
     write_snapshot(&Cluster::new(brokers, partitions))

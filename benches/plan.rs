@@ -28,6 +28,7 @@ fn cluster(partitions: usize, brokers: usize, racks: usize, new: usize, skewed: 
             id: id as i32,
             rack: Some(format!("r{}", (id - 1) % racks)),
             capacity_bytes: Some(4_000_000_000_000),
+            log_dirs: Vec::new(),
         })
         .collect();
     let mut parts = Vec::with_capacity(partitions);
@@ -53,6 +54,8 @@ fn cluster(partitions: usize, brokers: usize, racks: usize, new: usize, skewed: 
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         });
     }
     Cluster::new(broker_list, parts)

@@ -34,6 +34,7 @@ fn cluster(racks: &[usize], partitions: usize, rf2_of_25: usize, rf2_scale: f64)
                 id,
                 rack: Some(format!("r{}", r + 1)),
                 capacity_bytes: None,
+                log_dirs: Vec::new(),
             });
             m.push(id);
             id += 1;
@@ -65,6 +66,8 @@ fn cluster(racks: &[usize], partitions: usize, rf2_of_25: usize, rf2_scale: f64)
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         });
     }
     let total: u64 = parts

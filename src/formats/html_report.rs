@@ -862,6 +862,7 @@ mod tests {
             id,
             rack: Some(rack.to_string()),
             capacity_bytes: cap,
+            log_dirs: Vec::new(),
         }
     }
 
@@ -873,6 +874,8 @@ mod tests {
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         }
     }
 

@@ -117,6 +117,8 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
                     leader: dp.leader,
                     isr: Some(dp.isr.clone()),
                     in_flight: dp.in_flight(),
+                    log_dirs: Vec::new(),
+                    rates: None,
                 },
             );
         }
@@ -172,6 +174,8 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
                     leader: None,
                     isr: None,
                     in_flight: None,
+                    log_dirs: Vec::new(),
+                    rates: None,
                 },
             );
         }
@@ -274,6 +278,7 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
             id,
             rack,
             capacity_bytes: capacities.get(&id).copied(),
+            log_dirs: Vec::new(),
         })
         .collect();
     let cluster = Cluster::new(brokers, partitions.into_values().collect());

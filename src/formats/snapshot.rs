@@ -6,20 +6,28 @@
 //!  "partitions": [{"topic": "t0", "partition": 0, "replicas": [1, 2, 3], "size_bytes": 123}]}
 //! ```
 //! Optional per broker: `rack` may be null/absent (no rack), `disk_capacity_bytes` may be
-//! null/absent (unknown). Optional per partition: `leader`, `isr`, `adding_replicas`,
-//! `removing_replicas`.
+//! null/absent (unknown), `log_dirs` (JBOD: `[{"path": "/d1", "capacity_bytes": N,
+//! "usable_bytes": N, "offline": false}]`, every key but `path` optional). Optional per
+//! partition: `leader`, `isr`, `adding_replicas`, `removing_replicas`, `log_dirs` (one path or
+//! null per replica, in replica order), `bytes_in_per_sec` / `bytes_out_per_sec` (measured
+//! produce and consumer traffic; non-negative numbers, rounded to whole bytes). Optional at
+//! the top: `rates_window_ms` (the window the rates were measured over). A snapshot without
+//! these keys reads as before, and one without them is written byte for byte as before.
 
 use serde::{Deserialize, Serialize};
 
 use super::{maybe_gunzip, FormatError, Problem};
 use crate::model::{
-    validate_cluster, Broker, BrokerId, Cluster, InFlight, Partition, TopicPartition,
+    validate_cluster, Broker, BrokerId, BrokerLogDir, Cluster, InFlight, Partition, PartitionRates,
+    TopicPartition,
 };
 
 #[derive(Deserialize)]
 struct RawSnapshot {
     brokers: Vec<RawBroker>,
     partitions: Vec<RawPartition>,
+    #[serde(default)]
+    rates_window_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -29,6 +37,23 @@ struct RawBroker {
     rack: Option<String>,
     #[serde(default)]
     disk_capacity_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    log_dirs: Vec<RawLogDir>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawLogDir {
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    capacity_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    usable_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    offline: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Deserialize, Serialize)]
@@ -45,6 +70,23 @@ struct RawPartition {
     adding_replicas: Option<Vec<BrokerId>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     removing_replicas: Option<Vec<BrokerId>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    log_dirs: Vec<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bytes_in_per_sec: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bytes_out_per_sec: Option<f64>,
+}
+
+/// A measured rate as whole bytes per second; negative, NaN or infinite rates are refused.
+fn rate_bytes(tp: &TopicPartition, key: &str, value: Option<f64>) -> Result<u64, String> {
+    match value {
+        None => Ok(0),
+        Some(v) if v.is_finite() && v >= 0.0 => Ok(v.round() as u64),
+        Some(v) => Err(format!(
+            "partition {tp}: {key} is {v}; a rate must be a non-negative number of bytes per second"
+        )),
+    }
 }
 
 /// Parses a snapshot (plain or gzip JSON) and validates it structurally; every violation is
@@ -59,16 +101,49 @@ pub fn parse_snapshot(source_name: &str, bytes: Vec<u8>) -> Result<Cluster, Form
     let brokers = raw
         .brokers
         .into_iter()
-        .map(|b| Broker {
-            id: b.id,
-            rack: b.rack,
-            capacity_bytes: b.disk_capacity_bytes,
+        .map(|b| {
+            let mut log_dirs: Vec<BrokerLogDir> = b
+                .log_dirs
+                .into_iter()
+                .map(|d| BrokerLogDir {
+                    path: d.path,
+                    capacity_bytes: d.capacity_bytes,
+                    usable_bytes: d.usable_bytes,
+                    offline: d.offline,
+                })
+                .collect();
+            log_dirs.sort_by(|a, b| a.path.cmp(&b.path));
+            Broker {
+                id: b.id,
+                rack: b.rack,
+                capacity_bytes: b.disk_capacity_bytes,
+                log_dirs,
+            }
         })
         .collect();
-    let partitions = raw
+    let mut rate_problems = Vec::new();
+    let partitions: Vec<Partition> = raw
         .partitions
         .into_iter()
         .map(|p| {
+            let tp = TopicPartition::new(p.topic, p.partition);
+            let rates = if p.bytes_in_per_sec.is_some() || p.bytes_out_per_sec.is_some() {
+                let bytes_in = rate_bytes(&tp, "bytes_in_per_sec", p.bytes_in_per_sec);
+                let bytes_out = rate_bytes(&tp, "bytes_out_per_sec", p.bytes_out_per_sec);
+                match (bytes_in, bytes_out) {
+                    (Ok(bytes_in_per_sec), Ok(bytes_out_per_sec)) => Some(PartitionRates {
+                        bytes_in_per_sec,
+                        bytes_out_per_sec,
+                    }),
+                    (a, b) => {
+                        rate_problems.extend(a.err());
+                        rate_problems.extend(b.err());
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let in_flight = if p.adding_replicas.is_some() || p.removing_replicas.is_some() {
                 Some(InFlight {
                     adding: p.adding_replicas.unwrap_or_default(),
@@ -78,23 +153,28 @@ pub fn parse_snapshot(source_name: &str, bytes: Vec<u8>) -> Result<Cluster, Form
                 None
             };
             Partition {
-                tp: TopicPartition::new(p.topic, p.partition),
+                tp,
                 replicas: p.replicas,
                 size_bytes: p.size_bytes,
                 leader: p.leader,
                 isr: p.isr,
                 in_flight,
+                log_dirs: p.log_dirs,
+                rates,
             }
         })
         .collect();
-    let cluster = Cluster::new(brokers, partitions);
+    let mut cluster = Cluster::new(brokers, partitions);
+    cluster.rates_window_ms = raw.rates_window_ms;
     let violations = validate_cluster(&cluster);
-    if !violations.is_empty() {
+    if !violations.is_empty() || !rate_problems.is_empty() {
         let problems = violations
             .into_iter()
-            .map(|v| Problem {
+            .map(|v| v.to_string())
+            .chain(rate_problems)
+            .map(|message| Problem {
                 line: None,
-                message: v.to_string(),
+                message,
             })
             .collect();
         return Err(FormatError::many(source_name, problems));
@@ -105,12 +185,26 @@ pub fn parse_snapshot(source_name: &str, bytes: Vec<u8>) -> Result<Cluster, Form
 /// Writes a snapshot: stable key order, one broker or partition per line (diffable), ends
 /// with a newline. Reading it back gives the same cluster.
 pub fn write_snapshot(cluster: &Cluster) -> String {
-    let mut out = String::from("{\"brokers\":[\n");
+    let mut out = String::from("{");
+    if let Some(ms) = cluster.rates_window_ms {
+        out.push_str(&format!("\"rates_window_ms\":{ms},\n"));
+    }
+    out.push_str("\"brokers\":[\n");
     for (i, b) in cluster.brokers.iter().enumerate() {
         let raw = RawBroker {
             id: b.id,
             rack: b.rack.clone(),
             disk_capacity_bytes: b.capacity_bytes,
+            log_dirs: b
+                .log_dirs
+                .iter()
+                .map(|d| RawLogDir {
+                    path: d.path.clone(),
+                    capacity_bytes: d.capacity_bytes,
+                    usable_bytes: d.usable_bytes,
+                    offline: d.offline,
+                })
+                .collect(),
         };
         out.push_str(&to_json(&raw));
         out.push_str(if i + 1 < cluster.brokers.len() {
@@ -130,6 +224,9 @@ pub fn write_snapshot(cluster: &Cluster) -> String {
             isr: p.isr.clone(),
             adding_replicas: p.in_flight.as_ref().map(|f| f.adding.clone()),
             removing_replicas: p.in_flight.as_ref().map(|f| f.removing.clone()),
+            log_dirs: p.log_dirs.clone(),
+            bytes_in_per_sec: p.rates.map(|r| r.bytes_in_per_sec as f64),
+            bytes_out_per_sec: p.rates.map(|r| r.bytes_out_per_sec as f64),
         };
         out.push_str(&to_json(&raw));
         out.push_str(if i + 1 < cluster.partitions.len() {
@@ -179,6 +276,63 @@ mod tests {
         let text = write_snapshot(&c);
         let back = parse_snapshot("w.json", text.into_bytes()).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn log_dirs_and_rates_round_trip_and_stay_out_when_unknown() {
+        let plain = parse_snapshot("s.json", SMALL.as_bytes().to_vec()).unwrap();
+        let text = write_snapshot(&plain);
+        assert!(
+            !text.contains("log_dirs") && !text.contains("per_sec"),
+            "{text}"
+        );
+        assert!(!text.contains("rates_window_ms"), "{text}");
+
+        let mut c = plain;
+        c.rates_window_ms = Some(60_000);
+        c.brokers[0].log_dirs = vec![
+            BrokerLogDir {
+                path: "/d0".into(),
+                capacity_bytes: Some(50),
+                usable_bytes: Some(40),
+                offline: false,
+            },
+            BrokerLogDir {
+                path: "/d1".into(),
+                capacity_bytes: None,
+                usable_bytes: None,
+                offline: true,
+            },
+        ];
+        c.partitions[0].log_dirs = vec![None, Some("/d1".into())];
+        c.partitions[1].rates = Some(PartitionRates {
+            bytes_in_per_sec: 1_000,
+            bytes_out_per_sec: 3_000,
+        });
+        let back = parse_snapshot("w.json", write_snapshot(&c).into_bytes()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn bad_rates_and_dirs_name_the_partition() {
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":0,"replicas":[1],"size_bytes":1,"bytes_in_per_sec":-5}]}"#,
+                "partition t-0: bytes_in_per_sec is -5",
+            ),
+            (
+                r#"{"brokers":[{"id":1}],"partitions":[{"topic":"t","partition":0,"replicas":[1],"size_bytes":1,"bytes_out_per_sec":"fast"}]}"#,
+                "invalid JSON",
+            ),
+            (
+                r#"{"brokers":[{"id":1},{"id":2}],"partitions":[{"topic":"t","partition":3,"replicas":[1,2],"size_bytes":1,"log_dirs":["/d"]}]}"#,
+                "partition t-3 lists 1 log dirs for 2 replicas",
+            ),
+        ];
+        for (input, want) in cases {
+            let err = parse_snapshot("in.json", input.as_bytes().to_vec()).unwrap_err();
+            assert!(err.to_string().contains(want), "{input:?}: {err}");
+        }
     }
 
     #[test]

@@ -146,6 +146,7 @@ pub fn build_snapshot(
             id: b.id,
             rack: b.rack.clone(),
             capacity_bytes: capacity.get(&b.id).copied(),
+            log_dirs: Vec::new(),
         })
         .collect();
     let live: BTreeSet<BrokerId> = brokers.iter().map(|b| b.id).collect();
@@ -201,6 +202,8 @@ pub fn build_snapshot(
                 leader: p.leader,
                 isr: Some(p.isr.clone()),
                 in_flight,
+                log_dirs: Vec::new(),
+                rates: None,
             });
         }
     }
@@ -221,6 +224,7 @@ pub fn build_snapshot(
                 .get(id)
                 .copied()
                 .or(opts.default_capacity_bytes),
+            log_dirs: Vec::new(),
         });
     }
     LiveSnapshot {

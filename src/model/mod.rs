@@ -47,6 +47,33 @@ pub struct Broker {
     pub rack: Option<String>,
     /// Disk capacity in bytes; `None` when unknown (capacity checks are off for it).
     pub capacity_bytes: Option<u64>,
+    /// The broker's data directories (`log.dirs`, JBOD) when known, sorted by path. Empty when
+    /// unknown: the broker is then one implicit directory, as before log dirs were modelled.
+    pub log_dirs: Vec<BrokerLogDir>,
+}
+
+/// One data directory of a broker (an entry of its `log.dirs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerLogDir {
+    pub path: String,
+    /// Size of the file system the directory is on; `None` when unknown.
+    pub capacity_bytes: Option<u64>,
+    /// Free bytes as the broker reported them (DescribeLogDirs v4+, Kafka 3.3+).
+    pub usable_bytes: Option<u64>,
+    /// The broker reports the directory offline (e.g. KAFKA_STORAGE_ERROR): nothing can stay
+    /// in it or be placed there.
+    pub offline: bool,
+}
+
+/// Measured traffic of one partition, in bytes per second (sampled from the cluster or read
+/// from a rates file). Integers keep plans deterministic and `Partition` comparable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PartitionRates {
+    /// Produce traffic into the leader.
+    pub bytes_in_per_sec: u64,
+    /// Consumer fetch traffic out of the leader (replication traffic is derived from the
+    /// replication factor, not stored).
+    pub bytes_out_per_sec: u64,
 }
 
 /// An in-flight reassignment of a partition (KIP-455), when known.
@@ -70,6 +97,11 @@ pub struct Partition {
     pub isr: Option<Vec<BrokerId>>,
     /// In-flight reassignment, when known.
     pub in_flight: Option<InFlight>,
+    /// The log dir of each replica, index-aligned with `replicas` (`None`: that replica's dir
+    /// is unknown). Empty when no replica's dir is known.
+    pub log_dirs: Vec<Option<String>>,
+    /// Measured traffic, when known.
+    pub rates: Option<PartitionRates>,
 }
 
 /// The facts about a cluster: brokers sorted by id, partitions sorted by topic-partition.
@@ -77,6 +109,8 @@ pub struct Partition {
 pub struct Cluster {
     pub brokers: Vec<Broker>,
     pub partitions: Vec<Partition>,
+    /// The window over which partition rates were measured, in milliseconds, when known.
+    pub rates_window_ms: Option<u64>,
 }
 
 impl Cluster {
@@ -88,6 +122,7 @@ impl Cluster {
         Cluster {
             brokers,
             partitions,
+            rates_window_ms: None,
         }
     }
 
@@ -126,6 +161,16 @@ impl Cluster {
     /// True when at least one broker reports a disk capacity.
     pub fn has_capacity(&self) -> bool {
         self.brokers.iter().any(|b| b.capacity_bytes.is_some())
+    }
+
+    /// True when at least one broker's log dirs are known (JBOD-aware planning applies).
+    pub fn has_log_dirs(&self) -> bool {
+        self.brokers.iter().any(|b| !b.log_dirs.is_empty())
+    }
+
+    /// True when at least one partition has measured rates.
+    pub fn has_rates(&self) -> bool {
+        self.partitions.iter().any(|p| p.rates.is_some())
     }
 
     pub fn total_replicas(&self) -> usize {
@@ -244,11 +289,13 @@ mod tests {
                     id: 2,
                     rack: Some("a".into()),
                     capacity_bytes: None,
+                    log_dirs: Vec::new(),
                 },
                 Broker {
                     id: 1,
                     rack: None,
                     capacity_bytes: Some(10),
+                    log_dirs: Vec::new(),
                 },
             ],
             vec![
@@ -259,6 +306,8 @@ mod tests {
                     leader: None,
                     isr: None,
                     in_flight: None,
+                    log_dirs: Vec::new(),
+                    rates: None,
                 },
                 Partition {
                     tp: TopicPartition::new("a", 10),
@@ -267,6 +316,8 @@ mod tests {
                     leader: None,
                     isr: None,
                     in_flight: None,
+                    log_dirs: Vec::new(),
+                    rates: None,
                 },
                 Partition {
                     tp: TopicPartition::new("a", 9),
@@ -275,6 +326,8 @@ mod tests {
                     leader: None,
                     isr: None,
                     in_flight: None,
+                    log_dirs: Vec::new(),
+                    rates: None,
                 },
             ],
         )

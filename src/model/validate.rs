@@ -29,6 +29,11 @@ pub enum ClusterViolation {
     NegativePartition {
         tp: TopicPartition,
     },
+    LogDirsLength {
+        tp: TopicPartition,
+        dirs: usize,
+        replicas: usize,
+    },
 }
 
 impl fmt::Display for ClusterViolation {
@@ -55,6 +60,10 @@ impl fmt::Display for ClusterViolation {
             ClusterViolation::NegativePartition { tp } => {
                 write!(f, "partition {tp} has a negative partition number")
             }
+            ClusterViolation::LogDirsLength { tp, dirs, replicas } => write!(
+                f,
+                "partition {tp} lists {dirs} log dirs for {replicas} replicas (one per replica, in replica order)"
+            ),
         }
     }
 }
@@ -83,6 +92,13 @@ pub fn validate_cluster(cluster: &Cluster) -> Vec<ClusterViolation> {
         }
         if p.replicas.is_empty() {
             out.push(ClusterViolation::EmptyReplicas { tp: p.tp.clone() });
+        }
+        if !p.log_dirs.is_empty() && p.log_dirs.len() != p.replicas.len() {
+            out.push(ClusterViolation::LogDirsLength {
+                tp: p.tp.clone(),
+                dirs: p.log_dirs.len(),
+                replicas: p.replicas.len(),
+            });
         }
         let mut seen = BTreeSet::new();
         for &r in &p.replicas {
@@ -116,6 +132,8 @@ mod tests {
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         }
     }
 
@@ -126,11 +144,13 @@ mod tests {
                 id: 1,
                 rack: None,
                 capacity_bytes: None,
+                log_dirs: Vec::new(),
             },
             Broker {
                 id: 1,
                 rack: None,
                 capacity_bytes: None,
+                log_dirs: Vec::new(),
             },
         ];
         let parts = vec![

@@ -122,6 +122,7 @@ mod tests {
                 id: i as BrokerId + 1,
                 rack: Some(r.to_string()),
                 capacity_bytes: None,
+                log_dirs: Vec::new(),
             })
             .collect();
         let partitions = parts
@@ -134,6 +135,8 @@ mod tests {
                 leader: None,
                 isr: None,
                 in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
             })
             .collect();
         Cluster::new(brokers, partitions)

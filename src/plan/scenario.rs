@@ -37,6 +37,7 @@ pub fn add_brokers(
             id: next,
             rack: rack.map(str::to_string),
             capacity_bytes: capacity,
+            log_dirs: Vec::new(),
         });
         ids.push(next);
         next = next.saturating_add(1);
@@ -184,6 +185,7 @@ pub fn set_replication_factors(
             id,
             rack: Some(format!("__stand-in-{id}")),
             capacity_bytes: None,
+            log_dirs: Vec::new(),
         });
     }
     for p in partitions.iter_mut() {
@@ -297,6 +299,7 @@ mod tests {
             id,
             rack: Some(rack.into()),
             capacity_bytes: Some(cap),
+            log_dirs: Vec::new(),
         };
         Cluster::new(vec![b(1, "a", 10), b(2, "b", 20), b(5, "b", 20)], vec![])
     }
@@ -329,6 +332,7 @@ mod tests {
             id,
             rack: Some(rack.into()),
             capacity_bytes: Some(100),
+            log_dirs: Vec::new(),
         };
         let p = |n, reps: Vec<BrokerId>| Partition {
             tp: TopicPartition::new("t", n),
@@ -337,6 +341,8 @@ mod tests {
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         };
         Cluster::new(
             vec![
@@ -408,6 +414,7 @@ mod tests {
             id,
             rack: Some(rack.into()),
             capacity_bytes: None,
+            log_dirs: Vec::new(),
         };
         let p = |t: &str, reps: Vec<BrokerId>, isr: Option<Vec<BrokerId>>| Partition {
             tp: TopicPartition::new(t, 0),
@@ -416,6 +423,8 @@ mod tests {
             leader: None,
             isr,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         };
         let c = Cluster::new(
             vec![b(1, "a"), b(2, "a"), b(3, "b"), b(4, "c")],

@@ -231,6 +231,7 @@ mod tests {
                 id,
                 rack: Some(format!("r{}", id % 3)),
                 capacity_bytes: None,
+                log_dirs: Vec::new(),
             })
             .collect();
         let partitions = parts
@@ -242,6 +243,8 @@ mod tests {
                 leader: None,
                 isr: None,
                 in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
             })
             .collect();
         Cluster::new(brokers, partitions)

@@ -102,6 +102,7 @@ pub(super) fn plan_scoped(
     let sub = Cluster {
         brokers,
         partitions: movable,
+        rates_window_ms: None,
     };
     let sub_config = PlanConfig {
         excluded,

@@ -30,6 +30,7 @@ impl SmallCluster {
             id,
             rack: rack.map(str::to_string),
             capacity_bytes: capacity,
+            log_dirs: Vec::new(),
         });
     }
 
@@ -48,6 +49,8 @@ impl SmallCluster {
             leader: None,
             isr: None,
             in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
         });
     }
 

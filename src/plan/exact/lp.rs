@@ -235,6 +235,7 @@ mod tests {
                 id: i as i32 + 1,
                 rack: Some(r.to_string()),
                 capacity_bytes: cap,
+                log_dirs: Vec::new(),
             })
             .collect();
         let partitions = (0..4)
@@ -245,6 +246,8 @@ mod tests {
                 leader: None,
                 isr: None,
                 in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
             })
             .collect();
         Cluster::new(brokers, partitions)

@@ -20,6 +20,7 @@ fn cluster(
                 id,
                 rack: rack.map(str::to_string),
                 capacity_bytes: cap,
+                log_dirs: Vec::new(),
             })
             .collect(),
         parts
@@ -31,6 +32,8 @@ fn cluster(
                 leader: None,
                 isr: None,
                 in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
             })
             .collect(),
     )
@@ -584,7 +587,7 @@ proptest::proptest! {
             .map(|(i, (r, cap))| Broker {
                 id: id(i),
                 rack: (*r > 0).then(|| format!("r{r}")),
-                capacity_bytes: *cap,
+                capacity_bytes: *cap, log_dirs: Vec::new(),
             })
             .collect();
         let ps: Vec<Partition> = parts
@@ -596,7 +599,7 @@ proptest::proptest! {
                 size_bytes: *size,
                 leader: None,
                 isr: None,
-                in_flight: None,
+                in_flight: None, log_dirs: Vec::new(), rates: None,
             })
             .collect();
         let c = Cluster::new(bs, ps);
