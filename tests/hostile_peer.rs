@@ -10,7 +10,10 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use kafka_protocol::messages::{ApiKey, ApiVersionsResponse, MetadataResponse};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, DescribeLogDirsResponse, ListPartitionReassignmentsResponse,
+    MetadataResponse,
+};
 use support::hostile::{
     frame, metadata, normal_reply, run_measured, uvarint, version_table, with_length, Reply,
     Request, Run, Script, ScriptedBroker,
@@ -296,6 +299,59 @@ fn unknown_error_code() {
         &b.addr(),
         "ApiVersions failed",
         "UNKNOWN_ERROR_CODE_9999 (9999)",
+    );
+}
+
+#[test]
+fn admin_error_code_names_the_broker() {
+    // A valid reply carrying an error code: the one line says which broker (address and
+    // id) answered it, so the operator knows whose log to read.
+    let b = broker(|req, _| {
+        is(req, ApiKey::ListPartitionReassignments).then(|| {
+            Reply::Raw(frame(
+                req.correlation_id,
+                req.api_version,
+                &ListPartitionReassignmentsResponse::default().with_error_code(-1),
+            ))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &format!("{} (broker 1)", b.addr()),
+        "ListPartitionReassignments to",
+        "failed: UNKNOWN_SERVER_ERROR (-1)",
+    );
+}
+
+#[test]
+fn log_dirs_error_code_warning_names_the_broker() {
+    // A broker that cannot describe its log dirs does not stop the snapshot (its sizes are
+    // unknown), and the warning names the broker that answered.
+    let b = broker(|req, _| {
+        is(req, ApiKey::DescribeLogDirs).then(|| {
+            Reply::Raw(frame(
+                req.correlation_id,
+                req.api_version,
+                &DescribeLogDirsResponse::default().with_error_code(-1),
+            ))
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let want = format!(
+        "DescribeLogDirs to {} (broker 1) failed: UNKNOWN_SERVER_ERROR (-1)",
+        b.addr()
+    );
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("warning: broker 1:") && l.contains(&want)),
+        "{}",
+        run.stderr
     );
 }
 
