@@ -533,3 +533,85 @@ fn healthy_tls_listener_works() {
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
+
+/// A Metadata v12 frame of `frame_bytes` or a little less: one topic whose partitions
+/// (valid, one replica each) fill it, with the last byte cut so that decoding fails only
+/// after every element was decoded: the most a peer can make the client hold under the
+/// frame limit.
+fn metadata_filled_to(req: &Request, addr: &str, frame_bytes: usize) -> Vec<u8> {
+    use kafka_protocol::messages::metadata_response::{
+        MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::messages::{BrokerId, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let with = |n: usize| {
+        let p = MetadataResponsePartition::default()
+            .with_partition_index(7)
+            .with_leader_id(BrokerId(1))
+            .with_replica_nodes(vec![BrokerId(1)])
+            .with_isr_nodes(vec![BrokerId(1)]);
+        let resp = metadata(addr).with_topics(vec![MetadataResponseTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_static_str("t"))))
+            .with_partitions(vec![p; n])]);
+        frame(req.correlation_id, req.api_version, &resp)[4..].to_vec()
+    };
+    let (one, two) = (with(1), with(2));
+    let at = one.iter().zip(&two).position(|(a, b)| a != b).unwrap();
+    let elem = &one[at + 1..at + 1 + (two.len() - one.len())];
+    let n = frame_bytes / elem.len();
+    let mut f = one[..at].to_vec();
+    f.extend_from_slice(&uvarint(n as u64 + 1));
+    for _ in 0..n {
+        f.extend_from_slice(elem);
+    }
+    f.extend_from_slice(&one[at + 1 + elem.len()..]);
+    f.pop();
+    with_length(&f)
+}
+
+/// Decoded partitions take about 8 times their wire size (structs, vectors, their growth),
+/// so a peer that fills the frame limit with valid elements makes the client hold that
+/// multiple of the limit before the last byte turns the frame into an error. The bound is
+/// linear in the limit, never in a count the peer claims; with the limit at 8 MiB it stays
+/// under the 100 MB (docs/reliability.md has the measured curve).
+const DECODED_BYTES_PER_WIRE_BYTE: i64 = 12;
+
+#[test]
+fn frame_filled_to_the_limit_costs_a_bounded_multiple_of_it() {
+    let limit: usize = 8 << 20;
+    let big: Arc<OnceLock<Vec<u8>>> = Arc::new(OnceLock::new());
+    let b = broker(move |req, addr| {
+        is(req, ApiKey::Metadata).then(|| {
+            // Just under the limit: the length prefix is accepted and the body read.
+            let f = big.get_or_init(|| metadata_filled_to(req, addr, limit - 1024));
+            Reply::Raw(f.clone())
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(
+        dir.path(),
+        &b.addr(),
+        &format!("kafka-replan.max.response.bytes={limit}\n"),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains(&format!("Metadata response from {}", b.addr()))
+            && line.contains("a field runs past the end of the message"),
+        "{line}"
+    );
+    assert!(!dir.path().join("x.json").exists());
+    match (run.max_rss_kib, normal_rss_kib()) {
+        (Some(rss), Some(normal)) => {
+            let bound = normal + DECODED_BYTES_PER_WIRE_BYTE * (limit as i64 / 1024);
+            assert!(rss < bound, "peak RSS {rss} KiB, bound {bound} KiB");
+            assert!(
+                rss < normal + 100 * 1024,
+                "over the issue's 100 MB: {rss} KiB"
+            );
+            eprintln!("frame of {limit} bytes: peak RSS {rss} KiB (normal run {normal} KiB)");
+        }
+        _ => eprintln!("{GNU_TIME_MISSING}"),
+    }
+}
