@@ -24,8 +24,8 @@ use kafka_protocol::protocol::StrBytes;
 use super::client::{format_addr, KafkaAdmin, Resend, Route};
 use super::decode::{
     cluster_from_describe, cluster_from_metadata, code_err, code_result, configs_from_response,
-    election_outcomes, group_by_topic, ids, log_dirs_from_response, per_item, topic_name,
-    topics_from_metadata,
+    election_outcomes, group_by_topic, ids, log_dirs_at_peer, log_dirs_from_response,
+    outcomes_at_peer, per_item, topic_name, topics_from_metadata,
 };
 use super::{
     Admin, ClusterDescription, ConfigEntry, ConfigOp, ConfigResource, LogDir, OngoingReassignment,
@@ -58,7 +58,7 @@ impl Admin for KafkaAdmin {
                 .is_some()
         };
         let desc = if supports_describe_cluster {
-            let resp = self
+            let (resp, peer) = self
                 .call::<DescribeClusterRequest>(
                     Route::Any,
                     Resend::Safe,
@@ -67,11 +67,11 @@ impl Admin for KafkaAdmin {
                 )
                 .await?;
             if let Some(e) = code_err("DescribeCluster", resp.error_code, &resp.error_message) {
-                return Err(e);
+                return Err(e.with_peer(&peer));
             }
             cluster_from_describe(&resp)
         } else {
-            let resp = self
+            let (resp, _) = self
                 .call::<MetadataRequest>(
                     Route::Any,
                     Resend::Safe,
@@ -95,7 +95,7 @@ impl Admin for KafkaAdmin {
         &self,
         topics: Option<&[String]>,
     ) -> Result<Vec<TopicMetadata>, Error> {
-        let resp = self
+        let (resp, peer) = self
             .call::<MetadataRequest>(
                 Route::Any,
                 Resend::Safe,
@@ -104,7 +104,7 @@ impl Admin for KafkaAdmin {
             )
             .await?;
         if resp.error_code != 0 {
-            return Err(Error::broker("Metadata", resp.error_code, None));
+            return Err(Error::broker("Metadata", resp.error_code, None).with_peer(&peer));
         }
         Ok(topics_from_metadata(&resp))
     }
@@ -123,7 +123,7 @@ impl Admin for KafkaAdmin {
                     |r| (r.error_code, r.throttle_time_ms),
                 )
                 .await
-                .and_then(|resp| log_dirs_from_response(&resp));
+                .and_then(|(resp, peer)| log_dirs_at_peer(log_dirs_from_response(&resp), &peer));
             out.insert(b, r);
         }
         Ok(out)
@@ -144,7 +144,7 @@ impl Admin for KafkaAdmin {
                 })
                 .collect::<Vec<_>>()
         });
-        let resp = self
+        let (resp, peer) = self
             .call::<ListPartitionReassignmentsRequest>(
                 Route::Controller,
                 Resend::Safe,
@@ -161,7 +161,7 @@ impl Admin for KafkaAdmin {
             resp.error_code,
             &resp.error_message,
         ) {
-            return Err(e);
+            return Err(e.with_peer(&peer));
         }
         let mut out = BTreeMap::new();
         for t in &resp.topics {
@@ -208,7 +208,7 @@ impl Admin for KafkaAdmin {
                     .with_partitions(ps)
             })
             .collect();
-        let resp = self
+        let (resp, peer) = self
             .call::<AlterPartitionReassignmentsRequest>(
                 Route::Controller,
                 Resend::Never,
@@ -232,7 +232,7 @@ impl Admin for KafkaAdmin {
             resp.error_code,
             &resp.error_message,
         ) {
-            return Err(e);
+            return Err(e.with_peer(&peer));
         }
         let answers = resp.responses.iter().flat_map(|t| {
             t.partitions.iter().map(|p| {
@@ -241,7 +241,8 @@ impl Admin for KafkaAdmin {
                     "AlterPartitionReassignments",
                     p.error_code,
                     &p.error_message,
-                );
+                )
+                .map_err(|e| e.with_peer(&peer));
                 (tp, r)
             })
         });
@@ -282,7 +283,7 @@ impl Admin for KafkaAdmin {
                         }))
                 })
                 .collect();
-            let resp = self
+            let (resp, peer) = self
                 .call::<DescribeConfigsRequest>(
                     route,
                     Resend::Safe,
@@ -290,7 +291,11 @@ impl Admin for KafkaAdmin {
                     |r| (0, r.throttle_time_ms),
                 )
                 .await?;
-            answers.extend(configs_from_response(&resp));
+            answers.extend(
+                configs_from_response(&resp)
+                    .into_iter()
+                    .map(|(res, r)| (res, r.map_err(|e| e.with_peer(&peer)))),
+            );
         }
         Ok(per_item(
             "DescribeConfigs",
@@ -330,7 +335,7 @@ impl Admin for KafkaAdmin {
         let mut answers = Vec::new();
         for (target, wire) in groups {
             let route = target.map(Route::Broker).unwrap_or(Route::Any);
-            let resp = self
+            let (resp, peer) = self
                 .call::<IncrementalAlterConfigsRequest>(
                     route,
                     Resend::Never,
@@ -340,7 +345,8 @@ impl Admin for KafkaAdmin {
                 .await?;
             answers.extend(resp.responses.iter().filter_map(|r| {
                 let res = ConfigResource::from_wire(r.resource_type, &r.resource_name)?;
-                let result = code_result("IncrementalAlterConfigs", r.error_code, &r.error_message);
+                let result = code_result("IncrementalAlterConfigs", r.error_code, &r.error_message)
+                    .map_err(|e| e.with_peer(&peer));
                 Some((res, result))
             }));
         }
@@ -367,7 +373,7 @@ impl Admin for KafkaAdmin {
                     .with_partitions(ps)
             })
             .collect();
-        let resp = self
+        let (resp, peer) = self
             .call::<ElectLeadersRequest>(
                 Route::Controller,
                 Resend::Never,
@@ -382,9 +388,12 @@ impl Admin for KafkaAdmin {
             )
             .await?;
         if let Some(e) = code_err("ElectLeaders", resp.error_code, &None) {
-            return Err(e);
+            return Err(e.with_peer(&peer));
         }
-        Ok(election_outcomes(&resp, partitions))
+        Ok(outcomes_at_peer(
+            election_outcomes(&resp, partitions),
+            &peer,
+        ))
     }
 }
 
