@@ -912,6 +912,62 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_cluster_that_never_answers_ends_the_sampling_within_its_bound() {
+        use crate::kafka::properties::ClientConfig;
+        use crate::kafka::testbroker::{FakeBroker, State};
+        use crate::kafka::KafkaAdmin;
+        use kafka_protocol::messages::ApiKey;
+        // The model of a one-broker cluster; the broker behind it answers Metadata but
+        // never ListGroups or ListOffsets.
+        let model =
+            FakeAdmin::new()
+                .with_broker(1, None, None)
+                .with_partition("foo", 0, &[1], 1000);
+        let cluster = snapshot(&model, &SnapshotOptions::default())
+            .await
+            .unwrap()
+            .cluster;
+        let broker = FakeBroker::start(State {
+            handler: Some(std::sync::Arc::new(|_, _, _| None)),
+            ranges: Some(vec![
+                (ApiKey::Metadata as i16, 0, 12),
+                (ApiKey::ApiVersions as i16, 0, 4),
+                (ApiKey::ListOffsets as i16, 1, 10),
+                (ApiKey::ListGroups as i16, 0, 5),
+            ]),
+            ..Default::default()
+        })
+        .await;
+        let cfg = ClientConfig {
+            request_timeout: Duration::from_millis(300),
+            default_api_timeout: Duration::from_secs(30),
+            ..ClientConfig::default()
+        };
+        let admin = KafkaAdmin::new(&broker.addr(), cfg).unwrap();
+        let opts = SampleOptions {
+            window: Duration::from_secs(1),
+            sample_timeout: Duration::from_secs(1),
+        };
+        let started = std::time::Instant::now();
+        let e = sample_rates(&admin, &SystemClock::new(), &cluster, &opts, &|_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e,
+            RatesError::TimedOut {
+                sample: "first",
+                after: Duration::from_secs(1)
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "rate sampling: the first sample did not finish within 1 s"
+        );
+        // Far below the client's own 30 s API timeout.
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
     #[test]
     fn windows() {
         assert_eq!(parse_window("60s"), Ok(Duration::from_secs(60)));

@@ -61,6 +61,10 @@ pub fn metadata_request(topics: Option<&[String]>, version: i16) -> MetadataRequ
 const FIND_COORDINATOR_BATCHED: i16 = 4;
 /// OffsetFetch batches groups from this version on (KIP-709).
 const OFFSET_FETCH_BATCHED: i16 = 8;
+/// Groups per batched OffsetFetch: each answer carries every committed partition of its
+/// groups, so a coordinator of thousands of groups is asked in slices that stay far below
+/// the response size limit.
+const OFFSET_FETCH_GROUPS_PER_REQUEST: usize = 64;
 
 /// The read-only calls the rate sampler makes (ListOffsets, ListGroups, FindCoordinator,
 /// OffsetFetch). A call that batches only from some version on records the version `call`
@@ -189,6 +193,11 @@ impl KafkaAdmin {
         pending.dedup();
         while let Some(first) = pending.first().cloned() {
             let used = AtomicI16::new(-1);
+            let slice: Vec<String> = pending
+                .iter()
+                .take(OFFSET_FETCH_GROUPS_PER_REQUEST)
+                .cloned()
+                .collect();
             let resp = self
                 .call::<OffsetFetchRequest>(
                     Route::Broker(coordinator),
@@ -198,7 +207,7 @@ impl KafkaAdmin {
                         if v >= OFFSET_FETCH_BATCHED {
                             // Topics null = every partition the group committed.
                             Ok(OffsetFetchRequest::default().with_groups(
-                                pending
+                                slice
                                     .iter()
                                     .map(|g| {
                                         OffsetFetchRequestGroup::default()
@@ -227,8 +236,8 @@ impl KafkaAdmin {
                 )
                 .await?;
             if used.load(Ordering::Relaxed) >= OFFSET_FETCH_BATCHED {
-                out.extend(committed_offsets_from_group(&resp, &pending));
-                pending.clear();
+                out.extend(committed_offsets_from_group(&resp, &slice));
+                pending.drain(..slice.len());
             } else {
                 out.insert(first, committed_offsets_from_single(&resp));
                 pending.remove(0);

@@ -482,6 +482,7 @@ async fn coordinators_and_commits_are_batched_where_the_broker_can_and_per_group
     let groups: Vec<String> = ["a", "b", "c"].iter().map(|g| g.to_string()).collect();
     for (fc_max, of_max, expect) in [
         (6, 9, vec![(10, 6, 3), (9, 9, 3)]),
+        (4, 8, vec![(10, 4, 3), (9, 8, 3)]),
         (
             3,
             7,
@@ -584,4 +585,20 @@ async fn list_offsets_asks_as_a_consumer_for_the_given_timestamp() {
         assert_eq!(r.topics.len(), 1);
         assert_eq!(r.topics[0].partitions.len(), 2);
     }
+}
+
+#[tokio::test]
+async fn a_coordinator_of_many_groups_is_asked_in_slices() {
+    let groups: Vec<String> = (0..150).map(|i| format!("group-{i:03}")).collect();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (_broker, admin) = admin_for(testbroker::State {
+        handler: Some(group_handler(seen.clone())),
+        ranges: Some(rate_ranges(6, 9)),
+        ..Default::default()
+    })
+    .await;
+    let commits = admin.fetch_committed_offsets(1, &groups).await.unwrap();
+    assert_eq!(commits.len(), 150);
+    assert!(commits.values().all(|r| r.is_ok()));
+    assert_eq!(*seen.lock().unwrap(), [(9, 9, 64), (9, 9, 64), (9, 9, 22)]);
 }
