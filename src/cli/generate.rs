@@ -254,6 +254,7 @@ pub fn run(args: GenerateArgs) -> CliResult {
                 command_config: args.command_config.clone(),
                 topics: None,
                 exclude_internal: false,
+                sample_rates: None,
             };
             read_cluster(&live.resolve(None)?)?.cluster
         }

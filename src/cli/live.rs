@@ -1,15 +1,18 @@
 //! Options for reading a live cluster, shared by the subcommands that can work from one
 //! (`snapshot`, `plan`): `--bootstrap-server`, `--command-config`, `--topics`,
-//! `--exclude-internal`, `--broker-capacity`, turned into a client config and snapshot
-//! options in one fallible step, then the cluster read through the admin client.
+//! `--exclude-internal`, `--broker-capacity`, `--sample-rates`, turned into a client config
+//! and snapshot options in one fallible step, then the cluster read through the admin client
+//! (and, with `--sample-rates`, its partitions' traffic measured).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
 use kafka_replan::formats::racks::CapacitySpec;
 use kafka_replan::kafka::properties::{parse_properties, ClientConfig};
+use kafka_replan::kafka::rates::{parse_window, sample_rates, SampleOptions, SystemClock};
 use kafka_replan::kafka::snapshot::{snapshot, LiveSnapshot, SnapshotOptions};
 use kafka_replan::kafka::KafkaAdmin;
 
@@ -31,6 +34,11 @@ pub struct LiveArgs {
     /// Leave out internal topics (`__consumer_offsets`, `__transaction_state`, any `__` name).
     #[arg(long)]
     pub exclude_internal: bool,
+    /// Measure each partition's produce and consume rate (bytes/s) from two samples of its
+    /// log-end offset and of the consumer groups' committed offsets this far apart (`60s`,
+    /// `2m`; 1 s to 1 h). Read-only; see docs/snapshot.md for how bytes are estimated.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window, requires = "bootstrap_server")]
+    pub sample_rates: Option<Duration>,
 }
 
 /// Everything needed to read the cluster, validated.
@@ -39,6 +47,8 @@ pub struct LiveConfig {
     pub bootstrap: String,
     pub client: ClientConfig,
     pub options: SnapshotOptions,
+    /// The rate sampling window (`--sample-rates`), when rates are to be measured.
+    pub sample_rates: Option<Duration>,
 }
 
 impl LiveArgs {
@@ -93,6 +103,7 @@ impl LiveArgs {
                 capacity_bytes,
                 default_capacity_bytes,
             },
+            sample_rates: self.sample_rates,
         })
     }
 }
@@ -108,11 +119,33 @@ pub fn read_cluster(cfg: &LiveConfig) -> Result<LiveSnapshot, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))?;
-    let snap = runtime
+    let mut snap = runtime
         .block_on(snapshot(&admin, &cfg.options))
         .map_err(CliError::failed)?;
     for w in &snap.warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(window) = cfg.sample_rates {
+        let opts = SampleOptions {
+            window,
+            // Each sample gets what one admin call may take, retries included.
+            sample_timeout: cfg.client.default_api_timeout,
+        };
+        let progress = |line: &str| eprintln!("{line}");
+        let clock = SystemClock::new();
+        let sample = runtime
+            .block_on(sample_rates(
+                &admin,
+                &clock,
+                &snap.cluster,
+                &opts,
+                &progress,
+            ))
+            .map_err(CliError::failed)?;
+        for w in &sample.warnings {
+            eprintln!("warning: {w}");
+        }
+        sample.apply_to(&mut snap.cluster);
     }
     Ok(snap)
 }
@@ -203,6 +236,7 @@ impl ConnectArgs {
             command_config: self.command_config.clone(),
             topics: None,
             exclude_internal: false,
+            sample_rates: None,
         }
         .resolve(None)?;
         for w in &cfg.client.warnings {

@@ -230,7 +230,7 @@ fn summary(cluster: &Cluster, output: &Path) -> String {
     let total_bytes: u64 = cluster.partitions.iter().fold(0u64, |acc, p| {
         acc.saturating_add(p.size_bytes.saturating_mul(p.replicas.len() as u64))
     });
-    format!(
+    let mut out = format!(
         "wrote {}\nbrokers: {} ({} without replicas, {} without rack)\nracks: {}\npartitions: {}\nreplicas: {}\ntotal bytes: {} (all replicas)\n",
         output.display(),
         cluster.brokers.len(),
@@ -240,5 +240,21 @@ fn summary(cluster: &Cluster, output: &Path) -> String {
         cluster.partitions.len(),
         cluster.total_replicas(),
         total_bytes,
-    )
+    );
+    if let Some(window_ms) = cluster.rates_window_ms {
+        let measured: Vec<_> = cluster.partitions.iter().filter_map(|p| p.rates).collect();
+        let bytes_in = measured
+            .iter()
+            .fold(0u64, |a, r| a.saturating_add(r.bytes_in_per_sec));
+        let bytes_out = measured
+            .iter()
+            .fold(0u64, |a, r| a.saturating_add(r.bytes_out_per_sec));
+        out.push_str(&format!(
+            "rates: {} of {} partitions measured over {:.1} s; produce {bytes_in} B/s, consume {bytes_out} B/s (leaders, all partitions)\n",
+            measured.len(),
+            cluster.partitions.len(),
+            window_ms as f64 / 1000.0,
+        ));
+    }
+    out
 }

@@ -18,6 +18,10 @@ use kafka_protocol::messages::{
     MetadataResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
     SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
+use kafka_protocol::messages::{
+    FindCoordinatorRequest, FindCoordinatorResponse, ListGroupsRequest, ListGroupsResponse,
+    ListOffsetsRequest, ListOffsetsResponse, OffsetFetchRequest, OffsetFetchResponse,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -81,6 +85,30 @@ api_request!(
     DescribeLogDirsResponse,
     ApiKey::DescribeLogDirs,
     "DescribeLogDirs"
+);
+api_request!(
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ApiKey::ListOffsets,
+    "ListOffsets"
+);
+api_request!(
+    ListGroupsRequest,
+    ListGroupsResponse,
+    ApiKey::ListGroups,
+    "ListGroups"
+);
+api_request!(
+    FindCoordinatorRequest,
+    FindCoordinatorResponse,
+    ApiKey::FindCoordinator,
+    "FindCoordinator"
+);
+api_request!(
+    OffsetFetchRequest,
+    OffsetFetchResponse,
+    ApiKey::OffsetFetch,
+    "OffsetFetch"
 );
 api_request!(
     ListPartitionReassignmentsRequest,

@@ -12,7 +12,9 @@ use super::admin::{
     Admin, BrokerNode, ClusterDescription, ConfigEntry, ConfigOp, ConfigResource, ConfigSource,
     LogDir, LogDirReplica, OngoingReassignment, Outcomes, PartitionMetadata, TopicMetadata,
 };
+use super::admin::{GroupListing, GroupOffsets, OffsetSpec};
 use super::error::Error;
+use super::rates::Clock;
 use crate::model::{BrokerId, TopicPartition};
 
 /// The `Admin` methods, for fault injection and the call log.
@@ -26,6 +28,10 @@ pub enum Method {
     DescribeConfigs,
     IncrementalAlterConfigs,
     ElectLeaders,
+    ListOffsets,
+    ListGroups,
+    FindCoordinator,
+    OffsetFetch,
 }
 
 /// An injected failure.
@@ -111,6 +117,123 @@ pub struct FakeState {
     pub auto_complete_after: Option<usize>,
     /// ListPartitionReassignments calls that saw each move in flight.
     pub polls: BTreeMap<TopicPartition, usize>,
+    /// Virtual time in milliseconds: log-end and committed offsets advance with it, and
+    /// sleeping on the fake's `Clock` moves it forward at once.
+    pub now_ms: u64,
+    /// The log of each partition that has traffic (a partition without an entry is empty).
+    pub logs: BTreeMap<TopicPartition, FakeLog>,
+    /// Consumer groups by id.
+    pub groups: BTreeMap<String, FakeGroup>,
+    /// Changes that happen when the virtual time reaches them, in order.
+    pub scheduled: Vec<(u64, FakeEvent)>,
+}
+
+/// The offsets of one partition's log: fixed log start, and a log end that advances with
+/// the virtual time by `messages_per_sec`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeLog {
+    pub log_start: i64,
+    /// The log-end offset at virtual time 0.
+    pub log_end: i64,
+    pub messages_per_sec: u64,
+}
+
+impl FakeLog {
+    fn end_at(&self, now_ms: u64) -> i64 {
+        self.log_end
+            .saturating_add(advance(self.messages_per_sec, now_ms))
+    }
+}
+
+/// A committed offset advancing with the virtual time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeCommit {
+    /// The committed offset at virtual time 0.
+    pub offset: i64,
+    pub messages_per_sec: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeGroup {
+    pub coordinator: BrokerId,
+    pub protocol_type: String,
+    pub committed: BTreeMap<TopicPartition, FakeCommit>,
+    /// The next this many OffsetFetch answers for the group are COORDINATOR_LOAD_IN_PROGRESS.
+    pub loading_answers: u32,
+}
+
+/// A change the fake applies when its virtual time reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FakeEvent {
+    /// The partition's leadership moves to another replica.
+    MoveLeader { tp: TopicPartition, to: BrokerId },
+    /// The group is deleted with its committed offsets.
+    DeleteGroup(String),
+    /// The group's coordinator moves to another broker.
+    MoveCoordinator { group: String, to: BrokerId },
+    /// The log is truncated to this end offset (an unclean leader election) and stops.
+    TruncateLog { tp: TopicPartition, end: i64 },
+    /// The group's committed offset is reset (e.g. `kafka-consumer-groups --reset-offsets`)
+    /// and stops.
+    ResetCommit {
+        group: String,
+        tp: TopicPartition,
+        offset: i64,
+    },
+}
+
+/// Offsets gained in `now_ms` at `per_sec`.
+fn advance(per_sec: u64, now_ms: u64) -> i64 {
+    i64::try_from(u128::from(per_sec) * u128::from(now_ms) / 1000).unwrap_or(i64::MAX)
+}
+
+impl FakeState {
+    fn apply_event(&mut self, event: FakeEvent) {
+        match event {
+            FakeEvent::MoveLeader { tp, to } => {
+                if let Some(p) = self.partitions.get_mut(&tp) {
+                    p.leader = Some(to);
+                }
+            }
+            FakeEvent::DeleteGroup(g) => {
+                self.groups.remove(&g);
+            }
+            FakeEvent::MoveCoordinator { group, to } => {
+                if let Some(g) = self.groups.get_mut(&group) {
+                    g.coordinator = to;
+                }
+            }
+            FakeEvent::TruncateLog { tp, end } => {
+                let log = self.logs.entry(tp).or_default();
+                log.log_end = end;
+                log.messages_per_sec = 0;
+                log.log_start = log.log_start.min(end);
+            }
+            FakeEvent::ResetCommit { group, tp, offset } => {
+                if let Some(g) = self.groups.get_mut(&group) {
+                    g.committed.insert(
+                        tp,
+                        FakeCommit {
+                            offset,
+                            messages_per_sec: 0,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Moves the virtual time forward, applying the events that fall due on the way.
+    fn advance_to(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.scheduled)
+            .into_iter()
+            .partition(|(at, _)| *at <= self.now_ms);
+        self.scheduled = later;
+        for (_, e) in due {
+            self.apply_event(e);
+        }
+    }
 }
 
 /// In-memory `Admin`. Clone to share.
@@ -181,6 +304,77 @@ impl FakeAdmin {
             },
         );
         self
+    }
+
+    /// Gives a partition a log: offsets `log_start..log_end` at virtual time 0, the end
+    /// advancing by `messages_per_sec`.
+    pub fn with_log(
+        self,
+        topic: &str,
+        partition: i32,
+        log_start: i64,
+        log_end: i64,
+        messages_per_sec: u64,
+    ) -> Self {
+        self.lock().logs.insert(
+            TopicPartition::new(topic, partition),
+            FakeLog {
+                log_start,
+                log_end,
+                messages_per_sec,
+            },
+        );
+        self
+    }
+
+    /// Adds a consumer group coordinated by `coordinator`, without committed offsets.
+    pub fn with_group(self, group: &str, coordinator: BrokerId) -> Self {
+        self.lock().groups.insert(
+            group.to_string(),
+            FakeGroup {
+                coordinator,
+                protocol_type: "consumer".into(),
+                committed: BTreeMap::new(),
+                loading_answers: 0,
+            },
+        );
+        self
+    }
+
+    /// The group commits `offset` for the partition at virtual time 0, advancing by
+    /// `messages_per_sec` (the group must exist).
+    pub fn with_commit(
+        self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        messages_per_sec: u64,
+    ) -> Self {
+        if let Some(g) = self.lock().groups.get_mut(group) {
+            g.committed.insert(
+                TopicPartition::new(topic, partition),
+                FakeCommit {
+                    offset,
+                    messages_per_sec,
+                },
+            );
+        }
+        self
+    }
+
+    /// `event` happens when the virtual time reaches `at_ms`.
+    pub fn schedule(&self, at_ms: u64, event: FakeEvent) {
+        self.lock().scheduled.push((at_ms, event));
+    }
+
+    /// Moves the virtual time forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut s = self.lock();
+        let to = s
+            .now_ms
+            .saturating_add(u64::try_from(by.as_millis()).unwrap_or(u64::MAX));
+        s.advance_to(to);
     }
 
     /// Reads the state.
@@ -803,6 +997,140 @@ impl Admin for FakeAdmin {
             }
             Ok(out)
         })
+    }
+
+    async fn list_offsets(
+        &self,
+        leader: BrokerId,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+    ) -> Result<BTreeMap<TopicPartition, Result<i64, Error>>, Error> {
+        self.run(Method::ListOffsets, |s| {
+            reachable(s, leader)?;
+            let mut out = BTreeMap::new();
+            for tp in partitions {
+                let r = match s.partitions.get(tp) {
+                    None => Err(Error::broker("ListOffsets", 3, None)),
+                    Some(p) if p.leader != Some(leader) => {
+                        Err(Error::broker("ListOffsets", 6, None))
+                    }
+                    Some(_) => {
+                        let log = s.logs.get(tp).cloned().unwrap_or_default();
+                        Ok(match spec {
+                            OffsetSpec::Earliest => log.log_start,
+                            OffsetSpec::Latest => log.end_at(s.now_ms),
+                        })
+                    }
+                };
+                out.insert(tp.clone(), r);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn list_groups(
+        &self,
+        brokers: &[BrokerId],
+    ) -> Result<BTreeMap<BrokerId, Result<Vec<GroupListing>, Error>>, Error> {
+        self.run(Method::ListGroups, |s| {
+            let mut out = BTreeMap::new();
+            for &b in brokers {
+                let r = reachable(s, b).map(|()| {
+                    s.groups
+                        .iter()
+                        .filter(|(_, g)| g.coordinator == b)
+                        .map(|(id, g)| GroupListing {
+                            group_id: id.clone(),
+                            protocol_type: g.protocol_type.clone(),
+                            state: Some("Stable".into()),
+                            group_type: Some("classic".into()),
+                        })
+                        .collect()
+                });
+                out.insert(b, r);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn find_coordinators(
+        &self,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, Result<BrokerId, Error>>, Error> {
+        self.run(Method::FindCoordinator, |s| {
+            let alive = |b: &BrokerId| s.brokers.get(b).is_some_and(|x| x.alive);
+            let mut out = BTreeMap::new();
+            for g in groups {
+                // Kafka names a coordinator for any group id (by hash); the fake takes the
+                // lowest live broker for groups it does not know.
+                let coordinator = match s.groups.get(g) {
+                    Some(group) => Some(group.coordinator).filter(alive),
+                    None => s.brokers.keys().copied().find(alive),
+                };
+                let r = coordinator.ok_or_else(|| Error::broker("FindCoordinator", 15, None));
+                out.insert(g.clone(), r);
+            }
+            Ok(out)
+        })
+    }
+
+    async fn fetch_committed_offsets(
+        &self,
+        coordinator: BrokerId,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error> {
+        self.run(Method::OffsetFetch, |s| {
+            reachable(s, coordinator)?;
+            let now = s.now_ms;
+            let mut out = BTreeMap::new();
+            for g in groups {
+                let r = match s.groups.get_mut(g) {
+                    // Like Kafka: an unknown group has no committed offsets.
+                    None => Ok(BTreeMap::new()),
+                    Some(group) if group.coordinator != coordinator => {
+                        Err(Error::broker("OffsetFetch", 16, None))
+                    }
+                    Some(group) if group.loading_answers > 0 => {
+                        group.loading_answers -= 1;
+                        Err(Error::broker("OffsetFetch", 14, None))
+                    }
+                    Some(group) => Ok(group
+                        .committed
+                        .iter()
+                        .map(|(tp, c)| {
+                            let offset = c.offset.saturating_add(advance(c.messages_per_sec, now));
+                            (tp.clone(), Ok(offset))
+                        })
+                        .collect()),
+                };
+                out.insert(g.clone(), r);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The fake's clock is its virtual time: sleeping moves it forward at once (applying the
+/// scheduled events), so a sampling window costs no real time in tests.
+impl Clock for FakeAdmin {
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.lock().now_ms)
+    }
+
+    async fn sleep(&self, d: std::time::Duration) {
+        self.advance(d);
+    }
+}
+
+/// A request to one broker fails as a whole when the broker is unknown or down.
+fn reachable(s: &FakeState, id: BrokerId) -> Result<(), Error> {
+    match s.brokers.get(&id) {
+        None => Err(Error::UnknownBroker(id)),
+        Some(b) if !b.alive => Err(Error::Connect {
+            addr: format!("broker-{id}:9092"),
+            reason: "Connection refused (os error 111)".into(),
+        }),
+        Some(_) => Ok(()),
     }
 }
 

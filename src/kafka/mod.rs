@@ -6,6 +6,7 @@ pub mod conn;
 pub mod error;
 pub mod fake;
 pub mod properties;
+pub mod rates;
 pub mod sasl;
 pub mod snapshot;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! whether it may be resent, and how its answer becomes model values.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI16, Ordering};
 use std::time::Duration;
 
 use kafka_protocol::messages::alter_partition_reassignments_request::{
@@ -12,12 +13,17 @@ use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
     AlterPartitionReassignmentsRequest, ApiKey, BrokerId as WireBrokerId, DescribeClusterRequest,
     DescribeConfigsRequest, DescribeLogDirsRequest, ElectLeadersRequest,
     IncrementalAlterConfigsRequest, ListPartitionReassignmentsRequest, MetadataRequest,
+};
+use kafka_protocol::messages::{
+    FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest, OffsetFetchRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -27,10 +33,15 @@ use super::decode::{
     election_outcomes, group_by_topic, ids, log_dirs_at_peer, log_dirs_from_response,
     outcomes_at_peer, per_item, topic_name, topics_from_metadata,
 };
+use super::decode::{
+    committed_offsets_from_group, committed_offsets_from_single, coordinator_from_single,
+    coordinators_from_batch, groups_from_list, offsets_from_list_offsets,
+};
 use super::{
     Admin, ClusterDescription, ConfigEntry, ConfigOp, ConfigResource, LogDir, OngoingReassignment,
     Outcomes, TopicMetadata,
 };
+use super::{GroupListing, GroupOffsets, OffsetSpec};
 use crate::kafka::error::Error;
 use crate::model::{BrokerId, TopicPartition};
 
@@ -44,6 +55,196 @@ pub fn metadata_request(topics: Option<&[String]>, version: i16) -> MetadataRequ
                 .collect()
         }))
         .with_allow_auto_topic_creation(version < 4)
+}
+
+/// FindCoordinator batches coordinator keys from this version on (KIP-699).
+const FIND_COORDINATOR_BATCHED: i16 = 4;
+/// OffsetFetch batches groups from this version on (KIP-709).
+const OFFSET_FETCH_BATCHED: i16 = 8;
+/// Groups per batched OffsetFetch: each answer carries every committed partition of its
+/// groups, so a coordinator of thousands of groups is asked in slices that stay far below
+/// the response size limit.
+const OFFSET_FETCH_GROUPS_PER_REQUEST: usize = 64;
+
+/// The read-only calls the rate sampler makes (ListOffsets, ListGroups, FindCoordinator,
+/// OffsetFetch). A call that batches only from some version on records the version `call`
+/// negotiated in its build closure and, below it, asks about one item per request.
+impl KafkaAdmin {
+    async fn list_offsets_at(
+        &self,
+        leader: BrokerId,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+    ) -> Result<BTreeMap<TopicPartition, Result<i64, Error>>, Error> {
+        if partitions.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let timeout = timeout_ms(self.cfg.default_api_timeout);
+        let topics: Vec<ListOffsetsTopic> = group_by_topic(partitions.iter().cloned())
+            .into_iter()
+            .map(|(t, ps)| {
+                ListOffsetsTopic::default()
+                    .with_name(topic_name(&t))
+                    .with_partitions(
+                        ps.into_iter()
+                            .map(|p| {
+                                ListOffsetsPartition::default()
+                                    .with_partition_index(p)
+                                    .with_current_leader_epoch(-1)
+                                    .with_timestamp(spec.wire_timestamp())
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        let resp = self
+            .call::<ListOffsetsRequest>(
+                Route::Broker(leader),
+                Resend::Safe,
+                |v| {
+                    // replica_id -1: a consumer's view (the high watermark for Latest);
+                    // isolation 0 = READ_UNCOMMITTED (v2+); the timeout field exists from v10.
+                    let req = ListOffsetsRequest::default()
+                        .with_replica_id(WireBrokerId(-1))
+                        .with_topics(topics.clone());
+                    Ok(if v >= 10 {
+                        req.with_timeout_ms(timeout)
+                    } else {
+                        req
+                    })
+                },
+                |r| (0, r.throttle_time_ms),
+            )
+            .await?;
+        Ok(offsets_from_list_offsets(&resp, partitions))
+    }
+
+    async fn list_groups_on(
+        &self,
+        brokers: &[BrokerId],
+    ) -> Result<BTreeMap<BrokerId, Result<Vec<GroupListing>, Error>>, Error> {
+        let mut out = BTreeMap::new();
+        for &b in brokers {
+            let r = self
+                .call::<ListGroupsRequest>(
+                    Route::Broker(b),
+                    Resend::Safe,
+                    |_| Ok(ListGroupsRequest::default()),
+                    |r| (r.error_code, r.throttle_time_ms),
+                )
+                .await
+                .and_then(|resp| groups_from_list(&resp));
+            out.insert(b, r);
+        }
+        Ok(out)
+    }
+
+    async fn find_coordinators_of(
+        &self,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, Result<BrokerId, Error>>, Error> {
+        let mut out = BTreeMap::new();
+        let mut pending: Vec<String> = groups.to_vec();
+        pending.sort();
+        pending.dedup();
+        while let Some(first) = pending.first().cloned() {
+            let used = AtomicI16::new(-1);
+            let resp = self
+                .call::<FindCoordinatorRequest>(
+                    Route::Any,
+                    Resend::Safe,
+                    |v| {
+                        used.store(v, Ordering::Relaxed);
+                        // key_type 0 = group.
+                        let req = FindCoordinatorRequest::default();
+                        Ok(if v >= FIND_COORDINATOR_BATCHED {
+                            req.with_coordinator_keys(
+                                pending
+                                    .iter()
+                                    .map(|g| StrBytes::from_string(g.clone()))
+                                    .collect(),
+                            )
+                        } else {
+                            req.with_key(StrBytes::from_string(first.clone()))
+                        })
+                    },
+                    |r| (0, r.throttle_time_ms),
+                )
+                .await?;
+            if used.load(Ordering::Relaxed) >= FIND_COORDINATOR_BATCHED {
+                out.extend(coordinators_from_batch(&resp, &pending));
+                pending.clear();
+            } else {
+                out.insert(first.clone(), coordinator_from_single(&resp, &first));
+                pending.remove(0);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn fetch_committed_offsets_from(
+        &self,
+        coordinator: BrokerId,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error> {
+        let mut out = BTreeMap::new();
+        let mut pending: Vec<String> = groups.to_vec();
+        pending.sort();
+        pending.dedup();
+        while let Some(first) = pending.first().cloned() {
+            let used = AtomicI16::new(-1);
+            let slice: Vec<String> = pending
+                .iter()
+                .take(OFFSET_FETCH_GROUPS_PER_REQUEST)
+                .cloned()
+                .collect();
+            let resp = self
+                .call::<OffsetFetchRequest>(
+                    Route::Broker(coordinator),
+                    Resend::Safe,
+                    |v| {
+                        used.store(v, Ordering::Relaxed);
+                        if v >= OFFSET_FETCH_BATCHED {
+                            // Topics null = every partition the group committed.
+                            Ok(OffsetFetchRequest::default().with_groups(
+                                slice
+                                    .iter()
+                                    .map(|g| {
+                                        OffsetFetchRequestGroup::default()
+                                            .with_group_id(GroupId(StrBytes::from_string(
+                                                g.clone(),
+                                            )))
+                                            .with_member_id(None)
+                                            .with_member_epoch(-1)
+                                            .with_topics(None)
+                                    })
+                                    .collect(),
+                            ))
+                        } else if v >= 2 {
+                            Ok(OffsetFetchRequest::default()
+                                .with_group_id(GroupId(StrBytes::from_string(first.clone())))
+                                .with_topics(None))
+                        } else {
+                            // v1 cannot ask for all of a group's partitions; every broker
+                            // since 0.10.2 offers v2.
+                            Err(Error::Other(format!(
+                                "OffsetFetch v{v} cannot list all committed offsets of a group"
+                            )))
+                        }
+                    },
+                    |r| (0, r.throttle_time_ms),
+                )
+                .await?;
+            if used.load(Ordering::Relaxed) >= OFFSET_FETCH_BATCHED {
+                out.extend(committed_offsets_from_group(&resp, &slice));
+                pending.drain(..slice.len());
+            } else {
+                out.insert(first, committed_offsets_from_single(&resp));
+                pending.remove(0);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Admin for KafkaAdmin {
@@ -394,6 +595,37 @@ impl Admin for KafkaAdmin {
             election_outcomes(&resp, partitions),
             &peer,
         ))
+    }
+
+    async fn list_offsets(
+        &self,
+        leader: BrokerId,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+    ) -> Result<BTreeMap<TopicPartition, Result<i64, Error>>, Error> {
+        self.list_offsets_at(leader, partitions, spec).await
+    }
+
+    async fn list_groups(
+        &self,
+        brokers: &[BrokerId],
+    ) -> Result<BTreeMap<BrokerId, Result<Vec<GroupListing>, Error>>, Error> {
+        self.list_groups_on(brokers).await
+    }
+
+    async fn find_coordinators(
+        &self,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, Result<BrokerId, Error>>, Error> {
+        self.find_coordinators_of(groups).await
+    }
+
+    async fn fetch_committed_offsets(
+        &self,
+        coordinator: BrokerId,
+        groups: &[String],
+    ) -> Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error> {
+        self.fetch_committed_offsets_from(coordinator, groups).await
     }
 }
 

@@ -2,12 +2,15 @@
 //! every call that asks about many items at once.
 
 use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
 use kafka_protocol::messages::{
     BrokerId as WireBrokerId, DescribeClusterResponse, DescribeConfigsResponse,
     DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse, TopicName,
+};
+use kafka_protocol::messages::{
+    FindCoordinatorResponse, ListGroupsResponse, ListOffsetsResponse, OffsetFetchResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -15,7 +18,8 @@ use super::{
     BrokerNode, ClusterDescription, ConfigEntry, ConfigResource, ConfigSource, LogDir,
     LogDirReplica, Outcomes, PartitionMetadata, TopicMetadata,
 };
-use crate::kafka::error::Error;
+use super::{GroupListing, GroupOffsets};
+use crate::kafka::error::{one_line, Error};
 use crate::model::{BrokerId, TopicPartition};
 
 pub(super) fn ids(v: &[WireBrokerId]) -> Vec<BrokerId> {
@@ -263,4 +267,155 @@ pub fn election_outcomes(
         })
     });
     per_item("ElectLeaders", answers, asked.iter().cloned())
+}
+
+/// The offsets of a ListOffsets response: for each asked partition its offset or the
+/// broker's error for it (NOT_LEADER_OR_FOLLOWER after a leader change). Answers about
+/// partitions that were not asked are ignored, a negative offset without an error code is
+/// an error naming the partition, and an asked partition the reply left out is an error.
+pub fn offsets_from_list_offsets(
+    resp: &ListOffsetsResponse,
+    asked: &[TopicPartition],
+) -> BTreeMap<TopicPartition, Result<i64, Error>> {
+    let wanted: BTreeSet<&TopicPartition> = asked.iter().collect();
+    let answers = resp.topics.iter().flat_map(|t| {
+        t.partitions.iter().filter_map(|p| {
+            let tp = TopicPartition::new(t.name.0.to_string(), p.partition_index);
+            if !wanted.contains(&tp) {
+                return None;
+            }
+            let r = match code_err("ListOffsets", p.error_code, &None) {
+                Some(e) => Err(e),
+                None if p.offset < 0 => Err(Error::Other(format!(
+                    "ListOffsets: the broker answered offset {} for {tp}",
+                    p.offset
+                ))),
+                None => Ok(p.offset),
+            };
+            Some((tp, r))
+        })
+    });
+    let answers: Vec<_> = answers.collect();
+    per_item("ListOffsets", answers, asked.iter().cloned())
+}
+
+/// The groups of a ListGroups response, sorted by id (a repeated id is listed once).
+pub fn groups_from_list(resp: &ListGroupsResponse) -> Result<Vec<GroupListing>, Error> {
+    if let Some(e) = code_err("ListGroups", resp.error_code, &None) {
+        return Err(e);
+    }
+    let non_empty = |s: &StrBytes| (!s.is_empty()).then(|| s.to_string());
+    let mut groups: Vec<GroupListing> = resp
+        .groups
+        .iter()
+        .map(|g| GroupListing {
+            group_id: g.group_id.0.to_string(),
+            protocol_type: g.protocol_type.to_string(),
+            state: non_empty(&g.group_state),
+            group_type: non_empty(&g.group_type),
+        })
+        .collect();
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    groups.dedup_by(|a, b| a.group_id == b.group_id);
+    Ok(groups)
+}
+
+fn coordinator_result(
+    code: i16,
+    msg: &Option<StrBytes>,
+    node: i32,
+    key: &str,
+) -> Result<BrokerId, Error> {
+    if let Some(e) = code_err("FindCoordinator", code, msg) {
+        return Err(e);
+    }
+    if node < 0 {
+        return Err(Error::Other(format!(
+            "FindCoordinator: the broker answered node {node} as the coordinator of group '{}'",
+            one_line(key)
+        )));
+    }
+    Ok(node)
+}
+
+/// The coordinators of a batched FindCoordinator response (v4+), per asked group.
+pub fn coordinators_from_batch(
+    resp: &FindCoordinatorResponse,
+    asked: &[String],
+) -> BTreeMap<String, Result<BrokerId, Error>> {
+    let wanted: BTreeSet<&str> = asked.iter().map(String::as_str).collect();
+    let answers: Vec<_> = resp
+        .coordinators
+        .iter()
+        .filter(|c| wanted.contains(c.key.as_str()))
+        .map(|c| {
+            let r = coordinator_result(c.error_code, &c.error_message, c.node_id.0, &c.key);
+            (c.key.to_string(), r)
+        })
+        .collect();
+    per_item("FindCoordinator", answers, asked.iter().cloned())
+}
+
+/// The coordinator of the one group a FindCoordinator request before v4 asked about.
+pub fn coordinator_from_single(
+    resp: &FindCoordinatorResponse,
+    group: &str,
+) -> Result<BrokerId, Error> {
+    coordinator_result(resp.error_code, &resp.error_message, resp.node_id.0, group)
+}
+
+/// One group's committed offsets from an OffsetFetch answer's partitions (topic name,
+/// partition, committed offset, error code). No committed offset (-1) is left out.
+fn group_offsets<'a>(parts: impl Iterator<Item = (&'a TopicName, i32, i64, i16)>) -> GroupOffsets {
+    let mut out = BTreeMap::new();
+    for (topic, partition, offset, code) in parts {
+        let tp = TopicPartition::new(topic.0.to_string(), partition);
+        match code_err("OffsetFetch", code, &None) {
+            Some(e) => {
+                out.insert(tp, Err(e));
+            }
+            None if offset >= 0 => {
+                out.insert(tp, Ok(offset));
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// The committed offsets of each asked group from a batched OffsetFetch response (v8+).
+pub fn committed_offsets_from_group(
+    resp: &OffsetFetchResponse,
+    asked: &[String],
+) -> BTreeMap<String, Result<GroupOffsets, Error>> {
+    let wanted: BTreeSet<&str> = asked.iter().map(String::as_str).collect();
+    let answers: Vec<_> = resp
+        .groups
+        .iter()
+        .filter(|g| wanted.contains(g.group_id.0.as_str()))
+        .map(|g| {
+            let r = match code_err("OffsetFetch", g.error_code, &None) {
+                Some(e) => Err(e),
+                None => Ok(group_offsets(g.topics.iter().flat_map(|t| {
+                    t.partitions.iter().map(move |p| {
+                        (&t.name, p.partition_index, p.committed_offset, p.error_code)
+                    })
+                }))),
+            };
+            (g.group_id.0.to_string(), r)
+        })
+        .collect();
+    per_item("OffsetFetch", answers, asked.iter().cloned())
+}
+
+/// The committed offsets of the one group an OffsetFetch request before v8 asked about.
+pub fn committed_offsets_from_single(resp: &OffsetFetchResponse) -> Result<GroupOffsets, Error> {
+    if let Some(e) = code_err("OffsetFetch", resp.error_code, &None) {
+        return Err(e);
+    }
+    Ok(group_offsets(resp.topics.iter().flat_map(|t| {
+        t.partitions
+            .iter()
+            .map(move |p| (&t.name, p.partition_index, p.committed_offset, p.error_code))
+    })))
 }

@@ -28,6 +28,10 @@ pub use decode::{
     cluster_from_describe, cluster_from_metadata, election_outcomes, log_dirs_from_response,
     topics_from_metadata,
 };
+pub use decode::{
+    committed_offsets_from_group, committed_offsets_from_single, coordinator_from_single,
+    coordinators_from_batch, groups_from_list, offsets_from_list_offsets,
+};
 
 /// A broker as the cluster describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +197,43 @@ impl ConfigOp {
     }
 }
 
+/// Which offset of a partition ListOffsets asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OffsetSpec {
+    /// The log start offset (wire timestamp -2).
+    Earliest,
+    /// The log-end offset as consumers see it: the high watermark (wire timestamp -1,
+    /// READ_UNCOMMITTED).
+    Latest,
+}
+
+impl OffsetSpec {
+    pub(super) fn wire_timestamp(self) -> i64 {
+        match self {
+            OffsetSpec::Earliest => -2,
+            OffsetSpec::Latest => -1,
+        }
+    }
+}
+
+/// A group as ListGroups lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    pub group_id: String,
+    /// `consumer` for consumer groups, `connect` for Connect workers, empty for groups that
+    /// only commit offsets.
+    pub protocol_type: String,
+    /// `Stable`, `Empty`, ... (ListGroups v4+); `None` when not reported.
+    pub state: Option<String>,
+    /// `classic`, `consumer`, `share`, `streams` (ListGroups v5+); `None` when not reported.
+    pub group_type: Option<String>,
+}
+
+/// The committed offsets of one group: per partition its committed offset, or the error
+/// the coordinator reported for that partition. Partitions without a committed offset are
+/// left out.
+pub type GroupOffsets = BTreeMap<TopicPartition, Result<i64, Error>>;
+
 /// Per-item outcomes of a call that acts on many items.
 pub type Outcomes<K> = BTreeMap<K, Result<(), Error>>;
 
@@ -248,4 +289,38 @@ pub trait Admin: Sync {
         &self,
         partitions: &[TopicPartition],
     ) -> impl Future<Output = Result<Outcomes<TopicPartition>, Error>> + Send;
+
+    /// The `spec` offset of each partition, asked of `leader` (the partition leader) in one
+    /// ListOffsets request. Per-partition errors are data: NOT_LEADER_OR_FOLLOWER means the
+    /// leader moved and the caller should re-read metadata. `Err` when the broker cannot be
+    /// asked at all.
+    fn list_offsets(
+        &self,
+        leader: BrokerId,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+    ) -> impl Future<Output = Result<BTreeMap<TopicPartition, Result<i64, Error>>, Error>> + Send;
+
+    /// The groups each broker coordinates (ListGroups is answered per broker); a broker
+    /// that cannot answer (down, COORDINATOR_LOAD_IN_PROGRESS) gets an `Err`.
+    fn list_groups(
+        &self,
+        brokers: &[BrokerId],
+    ) -> impl Future<Output = Result<BTreeMap<BrokerId, Result<Vec<GroupListing>, Error>>, Error>> + Send;
+
+    /// The coordinator of each group (FindCoordinator: one batched request from v4, one
+    /// per group before). Per-group errors (COORDINATOR_NOT_AVAILABLE, ...) are data.
+    fn find_coordinators(
+        &self,
+        groups: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Result<BrokerId, Error>>, Error>> + Send;
+
+    /// The committed offsets of `groups`, asked of their coordinator (OffsetFetch: one
+    /// batched request from v8, one per group before). Per-group errors (NOT_COORDINATOR,
+    /// COORDINATOR_LOAD_IN_PROGRESS, GROUP_ID_NOT_FOUND) are data.
+    fn fetch_committed_offsets(
+        &self,
+        coordinator: BrokerId,
+        groups: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error>> + Send;
 }

@@ -488,3 +488,214 @@ async fn per_partition_broker_errors_name_the_peer() {
         )
     );
 }
+
+/// The version table for the rate sampler's calls: Metadata and ApiVersions as Kafka 4.1
+/// offers them, and the given FindCoordinator and OffsetFetch maxima.
+fn rate_ranges(find_coordinator_max: i16, offset_fetch_max: i16) -> Vec<(i16, i16, i16)> {
+    vec![
+        (ApiKey::Metadata as i16, 0, 12),
+        (ApiKey::ApiVersions as i16, 0, 4),
+        (ApiKey::ListOffsets as i16, 1, 10),
+        (ApiKey::ListGroups as i16, 0, 5),
+        (ApiKey::FindCoordinator as i16, 0, find_coordinator_max),
+        (ApiKey::OffsetFetch as i16, 1, offset_fetch_max),
+    ]
+}
+
+/// Answers FindCoordinator (every group: broker 1) and OffsetFetch (every group: offset 7
+/// for foo-0), batched or per group as the request's version asks, and records how many
+/// groups each request carried.
+fn group_handler(seen: Arc<std::sync::Mutex<Vec<(i16, i16, usize)>>>) -> Handler {
+    use kafka_protocol::messages::find_coordinator_response::Coordinator;
+    use kafka_protocol::messages::offset_fetch_response::{
+        OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+        OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+    };
+    use kafka_protocol::messages::{
+        FindCoordinatorRequest, FindCoordinatorResponse, OffsetFetchRequest, OffsetFetchResponse,
+    };
+    Arc::new(move |key, version, mut body: Bytes| match key {
+        10 => {
+            let req = FindCoordinatorRequest::decode(&mut body, version).unwrap();
+            let resp = if version >= 4 {
+                seen.lock()
+                    .unwrap()
+                    .push((key, version, req.coordinator_keys.len()));
+                FindCoordinatorResponse::default().with_coordinators(
+                    req.coordinator_keys
+                        .iter()
+                        .map(|k| {
+                            Coordinator::default()
+                                .with_key(k.clone())
+                                .with_node_id(WireBrokerId(1))
+                        })
+                        .collect(),
+                )
+            } else {
+                assert_eq!(req.key_type, 0, "group key");
+                seen.lock().unwrap().push((key, version, 1));
+                FindCoordinatorResponse::default().with_node_id(WireBrokerId(1))
+            };
+            respond_body(version, &resp)
+        }
+        9 => {
+            let req = OffsetFetchRequest::decode(&mut body, version).unwrap();
+            let resp = if version >= 8 {
+                seen.lock().unwrap().push((key, version, req.groups.len()));
+                assert!(req.groups.iter().all(|g| g.topics.is_none()), "all topics");
+                OffsetFetchResponse::default().with_groups(
+                    req.groups
+                        .iter()
+                        .map(|g| {
+                            OffsetFetchResponseGroup::default()
+                                .with_group_id(g.group_id.clone())
+                                .with_topics(vec![OffsetFetchResponseTopics::default()
+                                    .with_name(topic_name("foo"))
+                                    .with_partitions(vec![
+                                        OffsetFetchResponsePartitions::default()
+                                            .with_committed_offset(7),
+                                    ])])
+                        })
+                        .collect(),
+                )
+            } else {
+                seen.lock().unwrap().push((key, version, 1));
+                assert!(req.topics.is_none(), "all topics");
+                OffsetFetchResponse::default().with_topics(vec![OffsetFetchResponseTopic::default(
+                )
+                .with_name(topic_name("foo"))
+                .with_partitions(vec![
+                    OffsetFetchResponsePartition::default().with_committed_offset(7)
+                ])])
+            };
+            respond_body(version, &resp)
+        }
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn coordinators_and_commits_are_batched_where_the_broker_can_and_per_group_before() {
+    let groups: Vec<String> = ["a", "b", "c"].iter().map(|g| g.to_string()).collect();
+    for (fc_max, of_max, expect) in [
+        (6, 9, vec![(10, 6, 3), (9, 9, 3)]),
+        (4, 8, vec![(10, 4, 3), (9, 8, 3)]),
+        (
+            3,
+            7,
+            vec![
+                (10, 3, 1),
+                (10, 3, 1),
+                (10, 3, 1),
+                (9, 7, 1),
+                (9, 7, 1),
+                (9, 7, 1),
+            ],
+        ),
+    ] {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (_broker, admin) = admin_for(testbroker::State {
+            handler: Some(group_handler(seen.clone())),
+            ranges: Some(rate_ranges(fc_max, of_max)),
+            ..Default::default()
+        })
+        .await;
+        let coordinators = admin.find_coordinators(&groups).await.unwrap();
+        assert_eq!(coordinators.len(), 3);
+        assert!(
+            coordinators.values().all(|c| *c == Ok(1)),
+            "{coordinators:?}"
+        );
+        let commits = admin.fetch_committed_offsets(1, &groups).await.unwrap();
+        assert_eq!(commits.len(), 3);
+        for g in &groups {
+            let offsets = commits[g].as_ref().unwrap();
+            assert_eq!(offsets[&TopicPartition::new("foo", 0)], Ok(7), "{g}");
+        }
+        assert_eq!(*seen.lock().unwrap(), expect, "FindCoordinator v{fc_max}");
+    }
+}
+
+#[tokio::test]
+async fn list_offsets_asks_as_a_consumer_for_the_given_timestamp() {
+    use kafka_protocol::messages::list_offsets_response::{
+        ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+    };
+    use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let handler: Handler = Arc::new(move |key, version, mut body: Bytes| {
+        if key != 2 {
+            return None;
+        }
+        let req = ListOffsetsRequest::decode(&mut body, version).unwrap();
+        let topics = req
+            .topics
+            .iter()
+            .map(|t| {
+                ListOffsetsTopicResponse::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                // Earliest (-2) → 10, latest (-1) → 100 + partition.
+                                let offset = if p.timestamp == -2 {
+                                    10
+                                } else {
+                                    100 + i64::from(p.partition_index)
+                                };
+                                ListOffsetsPartitionResponse::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_offset(offset)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        s2.lock().unwrap().push(req);
+        respond_body(version, &ListOffsetsResponse::default().with_topics(topics))
+    });
+    let (_broker, admin) = admin_for(testbroker::State {
+        handler: Some(handler),
+        ranges: Some(rate_ranges(6, 9)),
+        ..Default::default()
+    })
+    .await;
+    let tps = [TopicPartition::new("foo", 0), TopicPartition::new("foo", 1)];
+    let latest = admin
+        .list_offsets(1, &tps, OffsetSpec::Latest)
+        .await
+        .unwrap();
+    assert_eq!(latest[&tps[0]], Ok(100));
+    assert_eq!(latest[&tps[1]], Ok(101));
+    let earliest = admin
+        .list_offsets(1, &tps, OffsetSpec::Earliest)
+        .await
+        .unwrap();
+    assert_eq!(earliest[&tps[1]], Ok(10));
+    let reqs = seen.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 2);
+    for r in &reqs {
+        assert_eq!(r.replica_id, WireBrokerId(-1));
+        assert_eq!(r.isolation_level, 0);
+        assert_eq!(r.topics.len(), 1);
+        assert_eq!(r.topics[0].partitions.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_coordinator_of_many_groups_is_asked_in_slices() {
+    let groups: Vec<String> = (0..150).map(|i| format!("group-{i:03}")).collect();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (_broker, admin) = admin_for(testbroker::State {
+        handler: Some(group_handler(seen.clone())),
+        ranges: Some(rate_ranges(6, 9)),
+        ..Default::default()
+    })
+    .await;
+    let commits = admin.fetch_committed_offsets(1, &groups).await.unwrap();
+    assert_eq!(commits.len(), 150);
+    assert!(commits.values().all(|r| r.is_ok()));
+    assert_eq!(*seen.lock().unwrap(), [(9, 9, 64), (9, 9, 64), (9, 9, 22)]);
+}
