@@ -7,6 +7,9 @@ use std::time::Duration;
 use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
+use kafka_protocol::messages::alter_replica_log_dirs_request::{
+    AlterReplicaLogDir, AlterReplicaLogDirTopic,
+};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::incremental_alter_configs_request::{
@@ -15,17 +18,18 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    AlterPartitionReassignmentsRequest, ApiKey, BrokerId as WireBrokerId, DescribeClusterRequest,
-    DescribeConfigsRequest, DescribeLogDirsRequest, ElectLeadersRequest,
-    IncrementalAlterConfigsRequest, ListPartitionReassignmentsRequest, MetadataRequest,
+    AlterPartitionReassignmentsRequest, AlterReplicaLogDirsRequest, ApiKey,
+    BrokerId as WireBrokerId, DescribeClusterRequest, DescribeConfigsRequest,
+    DescribeLogDirsRequest, ElectLeadersRequest, IncrementalAlterConfigsRequest,
+    ListPartitionReassignmentsRequest, MetadataRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
 use super::client::{format_addr, KafkaAdmin, Resend, Route};
 use super::decode::{
     cluster_from_describe, cluster_from_metadata, code_err, code_result, configs_from_response,
-    election_outcomes, group_by_topic, ids, log_dirs_from_response, per_item, topic_name,
-    topics_from_metadata,
+    election_outcomes, group_by_topic, ids, log_dir_move_outcomes, log_dirs_from_response,
+    per_item, topic_name, topics_from_metadata,
 };
 use super::{
     Admin, ClusterDescription, ConfigEntry, ConfigOp, ConfigResource, LogDir, OngoingReassignment,
@@ -351,6 +355,28 @@ impl Admin for KafkaAdmin {
         ))
     }
 
+    async fn alter_replica_log_dirs(
+        &self,
+        broker: BrokerId,
+        moves: &BTreeMap<TopicPartition, String>,
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        if moves.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let dirs = alter_replica_log_dirs_request(moves);
+        let resp = self
+            .call::<AlterReplicaLogDirsRequest>(
+                Route::Broker(broker),
+                // Asking again for the directory a move already heads to is a no-op on the
+                // broker, so a request whose answer was lost may be sent again.
+                Resend::Safe,
+                |_| Ok(AlterReplicaLogDirsRequest::default().with_dirs(dirs.clone())),
+                |r| (0, r.throttle_time_ms),
+            )
+            .await?;
+        Ok(log_dir_move_outcomes(&resp, moves.keys().cloned()))
+    }
+
     async fn elect_preferred_leaders(
         &self,
         partitions: &[TopicPartition],
@@ -386,6 +412,34 @@ impl Admin for KafkaAdmin {
         }
         Ok(election_outcomes(&resp, partitions))
     }
+}
+
+/// The `Dirs` of an AlterReplicaLogDirs request: one entry per destination path, its
+/// partitions grouped by topic (paths, topics and partitions sorted, none twice).
+pub(super) fn alter_replica_log_dirs_request(
+    moves: &BTreeMap<TopicPartition, String>,
+) -> Vec<AlterReplicaLogDir> {
+    let mut by_dir: BTreeMap<&str, Vec<TopicPartition>> = BTreeMap::new();
+    for (tp, dir) in moves {
+        by_dir.entry(dir).or_default().push(tp.clone());
+    }
+    by_dir
+        .into_iter()
+        .map(|(dir, tps)| {
+            AlterReplicaLogDir::default()
+                .with_path(StrBytes::from_string(dir.to_string()))
+                .with_topics(
+                    group_by_topic(tps)
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            AlterReplicaLogDirTopic::default()
+                                .with_name(topic_name(&t))
+                                .with_partitions(ps)
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
 }
 
 pub(super) fn timeout_ms(d: Duration) -> i32 {

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 
 use kafka_protocol::messages::{
-    BrokerId as WireBrokerId, DescribeClusterResponse, DescribeConfigsResponse,
-    DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse, TopicName,
+    AlterReplicaLogDirsResponse, BrokerId as WireBrokerId, DescribeClusterResponse,
+    DescribeConfigsResponse, DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -241,4 +242,20 @@ pub fn election_outcomes(
         })
     });
     per_item("ElectLeaders", answers, asked.iter().cloned())
+}
+
+/// Per-partition results of an AlterReplicaLogDirs request to one broker. The response has
+/// no top-level error code: every answer is per partition, and one the broker left out is
+/// an error naming it (never a success).
+pub fn log_dir_move_outcomes(
+    resp: &AlterReplicaLogDirsResponse,
+    asked: impl IntoIterator<Item = TopicPartition>,
+) -> Outcomes<TopicPartition> {
+    let answers = resp.results.iter().flat_map(|t| {
+        t.partitions.iter().map(|p| {
+            let tp = TopicPartition::new(t.topic_name.0.to_string(), p.partition_index);
+            (tp, code_result("AlterReplicaLogDirs", p.error_code, &None))
+        })
+    });
+    per_item("AlterReplicaLogDirs", answers, asked)
 }

@@ -391,3 +391,75 @@ fn per_item_names_every_asked_item_the_reply_left_out() {
     );
     assert_eq!(out.len(), 4);
 }
+
+#[test]
+fn alter_replica_log_dirs_request_groups_by_path_and_topic() {
+    let mut moves = BTreeMap::new();
+    moves.insert(TopicPartition::new("b", 1), "/d1".to_string());
+    moves.insert(TopicPartition::new("a", 2), "/d0".to_string());
+    moves.insert(TopicPartition::new("a", 0), "/d1".to_string());
+    let dirs = super::calls::alter_replica_log_dirs_request(&moves);
+    type Topics = Vec<(String, Vec<i32>)>;
+    let shape: Vec<(String, Topics)> = dirs
+        .iter()
+        .map(|d| {
+            (
+                d.path.to_string(),
+                d.topics
+                    .iter()
+                    .map(|t| (t.name.0.to_string(), t.partitions.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("/d0".to_string(), vec![("a".to_string(), vec![2])]),
+            (
+                "/d1".to_string(),
+                vec![("a".to_string(), vec![0]), ("b".to_string(), vec![1])]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn alter_replica_log_dirs_outcomes_per_partition_and_missing_answers_fail() {
+    use kafka_protocol::messages::alter_replica_log_dirs_response::{
+        AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult,
+    };
+    use kafka_protocol::messages::AlterReplicaLogDirsResponse;
+    let resp = AlterReplicaLogDirsResponse::default().with_results(vec![
+        AlterReplicaLogDirTopicResult::default()
+            .with_topic_name(topic_name("t"))
+            .with_partitions(vec![
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(0)
+                    .with_error_code(0),
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(1)
+                    .with_error_code(9),
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(2)
+                    .with_error_code(57),
+            ]),
+    ]);
+    let asked = (0..4).map(|p| TopicPartition::new("t", p));
+    let out = log_dir_move_outcomes(&resp, asked);
+    assert_eq!(out[&TopicPartition::new("t", 0)], Ok(()));
+    assert_eq!(
+        out[&TopicPartition::new("t", 1)]
+            .as_ref()
+            .unwrap_err()
+            .code(),
+        Some(9)
+    );
+    let e = out[&TopicPartition::new("t", 2)].as_ref().unwrap_err();
+    assert!(e.to_string().contains("LOG_DIR_NOT_FOUND"), "{e}");
+    let missing = out[&TopicPartition::new("t", 3)].as_ref().unwrap_err();
+    assert!(
+        missing.to_string().contains("no result for t-3"),
+        "{missing}"
+    );
+}
