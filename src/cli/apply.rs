@@ -656,5 +656,19 @@ fn dry_run_text(
         ));
     }
     out.push_str(&estimate_text(&prepared.schedule, throttle));
+    if !prepared.state.dir_moves.is_empty() {
+        // The estimate covers the inter-broker copies; intra-broker ones use local disk
+        // bandwidth, limited by the log-dir throttle when one is given.
+        let (_, bytes) = prepared.state.dir_bytes();
+        out.push_str(&format!(
+            "intra-broker:      {} log-dir moves, {} to copy inside brokers{}\n",
+            prepared.state.dir_moves.len(),
+            human_bytes(bytes),
+            match log_dir_throttle {
+                Some(t) => format!(" at {}/s per broker", human_bytes(t)),
+                None => " (no log-dir throttle)".to_string(),
+            }
+        ));
+    }
     out
 }
