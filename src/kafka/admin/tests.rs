@@ -463,3 +463,78 @@ fn alter_replica_log_dirs_outcomes_per_partition_and_missing_answers_fail() {
         "{missing}"
     );
 }
+
+#[tokio::test]
+async fn alter_replica_log_dirs_goes_to_the_replicas_broker_at_v2() {
+    use kafka_protocol::messages::alter_replica_log_dirs_response::{
+        AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult,
+    };
+    use kafka_protocol::messages::{AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse};
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let handler: Handler = Arc::new(move |key, version, mut body: Bytes| {
+        if key != ApiKey::AlterReplicaLogDirs as i16 {
+            return None;
+        }
+        let req = AlterReplicaLogDirsRequest::decode(&mut body, version).unwrap();
+        // Partition 1's replica does not exist on the broker yet.
+        let results = req
+            .dirs
+            .iter()
+            .flat_map(|d| d.topics.iter())
+            .map(|t| {
+                AlterReplicaLogDirTopicResult::default()
+                    .with_topic_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                AlterReplicaLogDirPartitionResult::default()
+                                    .with_partition_index(*p)
+                                    .with_error_code(if *p == 1 { 9 } else { 0 })
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        seen2.lock().unwrap().push((version, req));
+        respond_body(
+            version,
+            &AlterReplicaLogDirsResponse::default().with_results(results),
+        )
+    });
+    let (broker, admin) = admin_for(testbroker::State {
+        handler: Some(handler),
+        ..Default::default()
+    })
+    .await;
+    let id = admin.describe_cluster().await.unwrap().brokers[0].id;
+    let mut moves = BTreeMap::new();
+    moves.insert(TopicPartition::new("t", 0), "/d1".to_string());
+    moves.insert(TopicPartition::new("t", 1), "/d1".to_string());
+    let out = admin.alter_replica_log_dirs(id, &moves).await.unwrap();
+    assert_eq!(out[&TopicPartition::new("t", 0)], Ok(()));
+    let e = out[&TopicPartition::new("t", 1)].clone().unwrap_err();
+    assert_eq!(e.code(), Some(9));
+    assert!(e.to_string().contains("REPLICA_NOT_AVAILABLE"), "{e}");
+    let reqs = seen.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].0, 2);
+    assert_eq!(reqs[0].1.dirs.len(), 1);
+    assert_eq!(reqs[0].1.dirs[0].path.to_string(), "/d1");
+    assert_eq!(reqs[0].1.dirs[0].topics[0].partitions, vec![0, 1]);
+    assert_eq!(
+        broker
+            .log()
+            .iter()
+            .filter(|r| r.api_key == ApiKey::AlterReplicaLogDirs as i16)
+            .count(),
+        1
+    );
+    // Nothing to move sends nothing.
+    assert!(admin
+        .alter_replica_log_dirs(id, &BTreeMap::new())
+        .await
+        .unwrap()
+        .is_empty());
+}
