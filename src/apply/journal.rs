@@ -714,4 +714,52 @@ mod tests {
             Err(JournalError::Corrupt { .. })
         ));
     }
+
+    #[test]
+    fn log_dirs_are_in_the_digest_and_checked() {
+        let mut plan = Plan::default();
+        plan.changes.insert(TopicPartition::new("t", 0), vec![1, 2]);
+        let batches = vec![JournalBatch::default()];
+        let plain = JournalState::new(&plan, &plan, "b:9092", 5, batches.clone());
+        assert_eq!(plain.check(), Ok(()));
+        let mut dirs = BTreeMap::new();
+        dirs.insert((TopicPartition::new("t", 0), 1), "/d1".to_string());
+        let mv = DirMove {
+            batch: 0,
+            topic: "t".into(),
+            partition: 0,
+            broker: 1,
+            from_dir: Some("/d0".into()),
+            dir: "/d1".into(),
+            bytes: 7,
+        };
+        let state = JournalState::new(&plan, &plan, "b:9092", 5, batches).with_log_dirs(
+            &dirs,
+            vec![mv.clone()],
+            Some(9),
+        );
+        assert_eq!(state.check(), Ok(()));
+        assert_ne!(state.plan_sha256, plain.plan_sha256);
+        assert_eq!(state.plan_sha256, plan_digest_with_dirs(&plan, &dirs));
+        assert_eq!(state.dir_bytes(), (0, 7));
+        // Round trip, and an older journal (no log-dir fields) still reads.
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<JournalState>(&json).unwrap(), state);
+        let old = serde_json::to_value(&plain).unwrap();
+        assert!(old.get("log_dirs").is_none() && old.get("dir_moves").is_none());
+        // Hand edits are refused.
+        let mut bad = state.clone();
+        bad.dir_moves[0].batch = 3;
+        assert!(bad.check().unwrap_err().contains("batch 4 of 1"));
+        let mut bad = state.clone();
+        bad.dir_moves[0].dir = "/elsewhere".into();
+        assert!(bad.check().unwrap_err().contains("not in the plan"));
+        let mut bad = state.clone();
+        bad.log_dirs[0].broker = 3;
+        assert!(bad.check().is_err());
+        let mut bad = state;
+        bad.log_dirs[0].dir = "/d2".into();
+        bad.dir_moves.clear();
+        assert!(bad.check().unwrap_err().contains("digest"));
+    }
 }
