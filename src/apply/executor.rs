@@ -23,8 +23,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cancel::{cancel_plan, lines as cancel_lines};
+use super::dirs::{
+    dir_states, send_moves, stop_moves, DirState, DirTargets, NOT_LEADER_OR_FOLLOWER,
+    REPLICA_NOT_AVAILABLE,
+};
 use super::elect::{elect_preferred, ElectionReport};
-use super::journal::{Journal, JournalBatch, JournalError, JournalState, Move, Phase};
+use super::journal::{DirMove, Journal, JournalBatch, JournalError, JournalState, Move, Phase};
 use super::ledger::{
     build_ledger, first_read_error, resources_to_read, throttle_keys, wanted_throttles,
     ThrottleLedger,
@@ -57,6 +61,12 @@ pub struct ApplyOptions {
     /// KIP-860): pre-flight names every partition whose target size differs, and the
     /// submission asks the controller to reject them too.
     pub disallow_rf_change: bool,
+    /// Log-dir throttle (`replica.alter.log.dirs.io.max.bytes.per.second`), bytes/s, set on
+    /// the brokers with intra-broker moves in the running batch; `None` = not set.
+    pub log_dir_throttle: Option<u64>,
+    /// How long an intra-broker move may answer REPLICA_NOT_AVAILABLE (its replica not yet
+    /// created on the broker by the batch's reassignment) before the run stops.
+    pub log_dir_start_timeout: Duration,
 }
 
 impl Default for ApplyOptions {
@@ -74,6 +84,8 @@ impl Default for ApplyOptions {
             unreachable_grace: Duration::from_secs(120),
             election_batch: super::elect::DEFAULT_BATCH,
             disallow_rf_change: false,
+            log_dir_throttle: None,
+            log_dir_start_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -106,6 +118,12 @@ pub struct Progress {
     pub bytes_total: u64,
     pub partitions_done: usize,
     pub partitions_total: usize,
+    /// Intra-broker (log dir) moves: done, and in the whole plan.
+    pub dir_moves_done: usize,
+    pub dir_moves_total: usize,
+    /// Bytes copied inside brokers by intra-broker moves, and their total.
+    pub dir_bytes_done: u64,
+    pub dir_bytes_total: u64,
 }
 
 /// Where a run reports to.
@@ -154,6 +172,8 @@ pub struct Summary {
     pub bytes: u64,
     pub election: Option<ElectionReport>,
     pub status: BTreeMap<TopicPartition, PartitionStatus>,
+    /// Every replica with a planned log directory, and where it is.
+    pub dir_status: BTreeMap<(TopicPartition, BrokerId), DirState>,
     pub seconds: f64,
 }
 
@@ -162,6 +182,7 @@ impl Summary {
         self.status
             .values()
             .all(|s| *s == PartitionStatus::Completed)
+            && self.dir_status.values().all(DirState::is_done)
     }
 }
 
@@ -219,6 +240,31 @@ fn tp_list(tps: &[TopicPartition]) -> String {
 pub async fn prepare(
     admin: &impl Admin,
     plan: &Plan,
+    fingerprint: Option<&Plan>,
+    opts: &ApplyOptions,
+    bootstrap: &str,
+) -> Result<Prepared, ApplyError> {
+    prepare_with_dirs(
+        admin,
+        plan,
+        &DirTargets::new(),
+        fingerprint,
+        opts,
+        bootstrap,
+    )
+    .await
+}
+
+/// [`prepare`] for a plan with explicit log directories (`log_dirs` entries other than
+/// `"any"`): also checks that every named directory exists on its broker and is online,
+/// and that no intra-broker move of another target runs on those replicas. A replica not
+/// yet in its directory gets an intra-broker move: in the batch whose reassignment puts
+/// it on the broker, or, for a replica that stays on its broker, in batches of their own
+/// after the inter-broker ones (packed by the same per-broker byte limit).
+pub async fn prepare_with_dirs(
+    admin: &impl Admin,
+    plan: &Plan,
+    log_dirs: &DirTargets,
     fingerprint: Option<&Plan>,
     opts: &ApplyOptions,
     bootstrap: &str,
@@ -331,6 +377,7 @@ pub async fn prepare(
             }
         }
     }
+    let from_dirs = check_log_dirs(admin, plan, log_dirs, &mut problems).await?;
     if !problems.is_empty() {
         return Err(ApplyError::Refused(problems));
     }
@@ -345,14 +392,150 @@ pub async fn prepare(
     }
     let schedule = schedule(&cluster, &changes, &opts.limits);
     let original = Plan { changes: current };
-    let batches = journal_batches(&cluster, &schedule);
-    let state = JournalState::new(plan, &original, bootstrap, opts.throttle, batches);
+    let mut batches = journal_batches(&cluster, &schedule);
+    let dir_moves = plan_dir_moves(&cluster, &mut batches, log_dirs, &from_dirs, &opts.limits);
+    let state = JournalState::new(plan, &original, bootstrap, opts.throttle, batches)
+        .with_log_dirs(log_dirs, dir_moves, opts.log_dir_throttle);
     Ok(Prepared {
         state,
         schedule,
         unchanged,
         cluster,
     })
+}
+
+/// Pre-flight of the planned log directories; returns each replica's directory now
+/// (`None` for a replica not on its broker yet). Problems name the partition, broker and
+/// path.
+async fn check_log_dirs(
+    admin: &impl Admin,
+    plan: &Plan,
+    log_dirs: &DirTargets,
+    problems: &mut Vec<String>,
+) -> Result<BTreeMap<(TopicPartition, BrokerId), Option<String>>, Error> {
+    let mut from = BTreeMap::new();
+    if log_dirs.is_empty() {
+        return Ok(from);
+    }
+    let brokers: Vec<BrokerId> = log_dirs
+        .keys()
+        .map(|(_, b)| *b)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let all = admin.describe_log_dirs(&brokers).await?;
+    for ((tp, b), dir) in log_dirs {
+        if !plan.changes.get(tp).is_some_and(|r| r.contains(b)) {
+            problems.push(format!(
+                "{tp}: log dir {dir} is given for broker {b}, which is not among the partition's target replicas"
+            ));
+            continue;
+        }
+        let dirs = match all.get(b) {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                problems.push(format!(
+                    "{tp}: cannot read the log dirs of broker {b} to check {dir}: {e}"
+                ));
+                continue;
+            }
+            None => {
+                problems.push(format!("{tp}: broker {b} did not describe its log dirs"));
+                continue;
+            }
+        };
+        match dirs.iter().find(|d| &d.path == dir) {
+            None => problems.push(format!(
+                "{tp}: broker {b} has no log dir {dir} (its log dirs: {})",
+                dirs.iter()
+                    .map(|d| d.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(d) if d.error.is_some() => problems.push(format!(
+                "{tp}: log dir {dir} of broker {b} is offline ({})",
+                d.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+            )),
+            Some(_) => {}
+        }
+        let mut current = None;
+        for d in dirs {
+            for r in d.replicas.iter().filter(|r| &r.tp == tp) {
+                if r.is_future && &d.path != dir {
+                    problems.push(format!(
+                        "{tp}: an intra-broker move of its replica on broker {b} to {} is in flight (not {dir}); wait for it or cancel it first",
+                        d.path
+                    ));
+                } else if !r.is_future {
+                    current = Some(d.path.clone());
+                }
+            }
+        }
+        from.insert((tp.clone(), *b), current);
+    }
+    Ok(from)
+}
+
+/// The intra-broker moves of a plan: one per replica not yet in its planned directory,
+/// in the batch that last moves its partition (that reassignment creates or keeps the
+/// replica on the broker), else in batches of their own appended to `batches`, each
+/// holding at most `limits.max_bytes_per_broker` per broker (at least one move).
+fn plan_dir_moves(
+    cluster: &Cluster,
+    batches: &mut Vec<JournalBatch>,
+    log_dirs: &DirTargets,
+    from_dirs: &BTreeMap<(TopicPartition, BrokerId), Option<String>>,
+    limits: &BatchLimits,
+) -> Vec<DirMove> {
+    let mut last_batch: BTreeMap<TopicPartition, usize> = BTreeMap::new();
+    for (i, b) in batches.iter().enumerate() {
+        for m in &b.moves {
+            last_batch.insert(m.tp(), i);
+        }
+    }
+    let mut out = Vec::new();
+    let mut own: Vec<DirMove> = Vec::new();
+    for ((tp, b), dir) in log_dirs {
+        let from_dir = from_dirs.get(&(tp.clone(), *b)).cloned().flatten();
+        if from_dir.as_ref() == Some(dir) {
+            continue;
+        }
+        let bytes = cluster
+            .partition_index(tp)
+            .map(|i| cluster.partitions[i].size_bytes)
+            .unwrap_or(0);
+        let m = DirMove {
+            batch: 0,
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            broker: *b,
+            from_dir,
+            dir: dir.clone(),
+            bytes,
+        };
+        match last_batch.get(tp) {
+            Some(&k) => out.push(DirMove { batch: k, ..m }),
+            None => own.push(m),
+        }
+    }
+    let mut per_broker: BTreeMap<BrokerId, u64> = BTreeMap::new();
+    let mut open_batch: Option<usize> = None;
+    for m in own {
+        let used = per_broker.get(&m.broker).copied().unwrap_or(0);
+        let k = match open_batch {
+            Some(k) if used + m.bytes <= limits.max_bytes_per_broker => k,
+            _ => {
+                batches.push(JournalBatch::default());
+                per_broker.clear();
+                batches.len() - 1
+            }
+        };
+        open_batch = Some(k);
+        *per_broker.entry(m.broker).or_default() += m.bytes;
+        out.push(DirMove { batch: k, ..m });
+    }
+    out.sort_by_key(|m| (m.batch, m.tp(), m.broker));
+    out
 }
 
 /// `min.insync.replicas` per planned topic (topics whose config cannot be read are left
@@ -491,8 +674,24 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         Ok(())
     }
 
-    fn progress(&mut self, in_batch_bytes: u64, in_batch_done: usize) {
+    /// The intra-broker moves of the running batch: replica → planned directory.
+    fn dir_targets(&self) -> DirTargets {
+        self.journal
+            .state
+            .batch_dir_moves(self.k())
+            .into_iter()
+            .map(|m| ((m.tp(), m.broker), m.dir))
+            .collect()
+    }
+
+    fn progress(&mut self, in_batch_bytes: u64, in_batch_done: usize, dirs: DirProgress) {
         let s = &self.journal.state;
+        let (dir_bytes_before, dir_bytes_total) = s.dir_bytes();
+        let dir_done_before = s
+            .dir_moves
+            .iter()
+            .filter(|m| m.batch < s.current_batch)
+            .count();
         let done_parts: usize = s
             .batches
             .iter()
@@ -506,6 +705,10 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             bytes_total: s.total_bytes(),
             partitions_done: done_parts + in_batch_done,
             partitions_total: s.batches.iter().map(|b| b.moves.len()).sum(),
+            dir_moves_done: dir_done_before + dirs.done,
+            dir_moves_total: s.dir_moves.len(),
+            dir_bytes_done: dir_bytes_before + dirs.bytes,
+            dir_bytes_total,
         };
         self.reporter.progress(&p);
     }
@@ -515,6 +718,7 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         &mut self,
         batch: &JournalBatch,
         states: &[MoveState],
+        pending_dirs: &DirTargets,
     ) -> Result<(), ApplyError> {
         let moves: Vec<(TopicPartition, Vec<BrokerId>, Vec<BrokerId>)> = batch
             .moves
@@ -530,7 +734,14 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             .chain(wanted.follower.keys())
             .cloned()
             .collect();
-        let resources = resources_to_read(&wanted.brokers, &topics);
+        // The log-dir throttle goes to the brokers with intra-broker moves to make.
+        let dir_brokers: BTreeSet<BrokerId> = match self.opts.log_dir_throttle {
+            Some(_) => pending_dirs.keys().map(|(_, b)| *b).collect(),
+            None => BTreeSet::new(),
+        };
+        let read_brokers: BTreeSet<BrokerId> =
+            wanted.brokers.union(&dir_brokers).copied().collect();
+        let resources = resources_to_read(&read_brokers, &topics);
         let keys = throttle_keys();
         let current = if resources.is_empty() {
             BTreeMap::new()
@@ -545,7 +756,10 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                 "cannot read the throttle configs of {r}: {e}"
             )]));
         }
-        let ledger = build_ledger(self.opts.throttle, &wanted, &current);
+        let mut ledger = build_ledger(self.opts.throttle, &wanted, &current);
+        if let Some(rate) = self.opts.log_dir_throttle {
+            ledger.record_log_dir_rate(rate, &dir_brokers, &current);
+        }
         // A resumed batch keeps what the first run recorded: those are the values from
         // before kafka-replan. The rate is this run's (set again on every broker below).
         match &mut self.journal.state.ledger {
@@ -685,6 +899,7 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             .moves
             .iter()
             .flat_map(|m| m.from.iter().chain(m.to.iter()).copied())
+            .chain(self.dir_targets().keys().map(|(_, b)| *b))
             .collect();
         let mut last_ok = Instant::now();
         let mut missing_since: BTreeMap<BrokerId, Instant> = BTreeMap::new();
@@ -795,15 +1010,201 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                     }
                     return Err(WaitEnd::Stop(wrong.join("\n")));
                 }
-                self.progress(batch.bytes(), batch.moves.len());
-                return Ok(());
+                match self.dir_progress().await {
+                    Ok(d) if d.all_done => {
+                        self.progress(batch.bytes(), batch.moves.len(), d);
+                        return Ok(());
+                    }
+                    Ok(d) => self.progress(batch.bytes(), batch.moves.len(), d),
+                    Err(why) => return Err(WaitEnd::Stop(why)),
+                }
+                tokio::time::sleep(self.opts.poll_interval).await;
+                continue;
             }
             ended_at = None;
             let copied = self.copied_bytes(batch, &ongoing).await;
             let done = batch.moves.len() - ongoing.len().min(batch.moves.len());
-            self.progress(copied, done);
+            let dirs = match self.dir_progress().await {
+                Ok(d) => d,
+                Err(why) => return Err(WaitEnd::Stop(why)),
+            };
+            self.progress(copied, done, dirs);
             tokio::time::sleep(self.opts.poll_interval).await;
         }
+    }
+
+    /// Starts the batch's intra-broker moves (AlterReplicaLogDirs), as Kafka's tool does
+    /// after submitting the reassignment: a replica the reassignment adds to a broker does
+    /// not exist there at once, so REPLICA_NOT_AVAILABLE is retried every 100 ms for up to
+    /// `log_dir_start_timeout` (the broker remembers the directory and creates the replica
+    /// in it). Moves already copying or done are not sent again. Safe to run again on
+    /// resume: asking for the directory a move heads to changes nothing.
+    async fn start_dir_moves(&mut self) -> Result<(), ApplyError> {
+        let targets = self.dir_targets();
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let states = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+            dir_states(self.admin, &targets)
+        })
+        .await?;
+        let mut pending = DirTargets::new();
+        for (k, st) in &states {
+            match st {
+                DirState::Done | DirState::Moving { .. } => {}
+                DirState::MovingElsewhere { future, .. } => {
+                    return Err(ApplyError::Stopped {
+                        reason: format!(
+                            "Partition {} on broker {} is being moved to log dir {future} instead of {}; cancel that move or re-plan",
+                            k.0, k.1, targets[k]
+                        ),
+                        lines: Vec::new(),
+                    })
+                }
+                _ => {
+                    pending.insert(k.clone(), targets[k].clone());
+                }
+            }
+        }
+        let started = Instant::now();
+        let mut unreachable_since: Option<Instant> = None;
+        let mut started_lines = Vec::new();
+        while !pending.is_empty() {
+            if self.stop.is_set() {
+                return Err(ApplyError::Stopped {
+                    reason: "interrupted".into(),
+                    lines: Vec::new(),
+                });
+            }
+            let mut failed = Vec::new();
+            let mut unreachable = None;
+            for ((tp, b), r) in send_moves(self.admin, &pending).await {
+                let dir = pending[&(tp.clone(), b)].clone();
+                match r {
+                    Ok(()) => {
+                        started_lines.push(format!(
+                            "Successfully started moving log directory to {dir} for replica {tp} with broker {b}"
+                        ));
+                        pending.remove(&(tp, b));
+                    }
+                    Err(e)
+                        if matches!(
+                            e.code(),
+                            Some(REPLICA_NOT_AVAILABLE | NOT_LEADER_OR_FOLLOWER)
+                        ) => {}
+                    Err(e) if e.is_retriable() || matches!(e, Error::OutcomeUnknown { .. }) => {
+                        unreachable = Some(e);
+                    }
+                    Err(e) => {
+                        failed.push(format!("Failed to alter dir for {tp}-{b} to {dir}: {e}"))
+                    }
+                }
+            }
+            for l in started_lines.drain(..) {
+                self.reporter.line(&l);
+            }
+            if !failed.is_empty() {
+                return Err(ApplyError::Stopped {
+                    reason: "Error moving replica(s) between log dirs:".into(),
+                    lines: failed,
+                });
+            }
+            match unreachable {
+                Some(e) => {
+                    let since = *unreachable_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.opts.unreachable_grace {
+                        return Err(ApplyError::Kafka(e));
+                    }
+                }
+                None => unreachable_since = None,
+            }
+            if !pending.is_empty() && started.elapsed() >= self.opts.log_dir_start_timeout {
+                let names: Vec<String> =
+                    pending.keys().map(|(tp, b)| format!("{tp}-{b}")).collect();
+                return Err(ApplyError::Stopped {
+                    reason: format!(
+                        "Timed out before log directory move{} could be started for: {}",
+                        if names.len() == 1 { "" } else { "s" },
+                        names.join(",")
+                    ),
+                    lines: Vec::new(),
+                });
+            }
+            if !pending.is_empty() {
+                tokio::time::sleep(
+                    LOG_DIR_RETRY.min(self.opts.poll_interval.max(Duration::from_millis(1))),
+                )
+                .await;
+            }
+        }
+        let k = self.k();
+        self.journal.record(Some(k), "log-dir moves started")?;
+        Ok(())
+    }
+
+    /// The batch's intra-broker moves as DescribeLogDirs shows them. A move that stopped
+    /// (the replica is neither in its directory nor copying there, e.g. a broker created it
+    /// elsewhere) is asked for again; one heading to another directory or whose replica sits
+    /// in an offline directory stops the run. A failed read counts nothing as done.
+    async fn dir_progress(&mut self) -> Result<DirProgress, String> {
+        let moves = self.journal.state.batch_dir_moves(self.k());
+        if moves.is_empty() {
+            return Ok(DirProgress {
+                all_done: true,
+                ..DirProgress::default()
+            });
+        }
+        let targets = self.dir_targets();
+        let Ok(states) = dir_states(self.admin, &targets).await else {
+            return Ok(DirProgress::default());
+        };
+        let mut p = DirProgress::default();
+        let mut again = DirTargets::new();
+        for m in &moves {
+            let k = (m.tp(), m.broker);
+            match states.get(&k) {
+                Some(DirState::Done) => {
+                    p.done += 1;
+                    p.bytes += m.bytes;
+                }
+                Some(DirState::Moving { copied, .. }) => p.bytes += (*copied).min(m.bytes),
+                Some(DirState::MovingElsewhere { future, .. }) => {
+                    return Err(format!(
+                        "Partition {} on broker {} is being moved to log dir {future} instead of {}",
+                        m.tp(),
+                        m.broker,
+                        m.dir
+                    ))
+                }
+                Some(DirState::InOfflineDir) => {
+                    return Err(format!(
+                        "Partition {} is not found in any live log dir on broker {}: a log dir of the broker is offline",
+                        m.tp(),
+                        m.broker
+                    ))
+                }
+                Some(DirState::NotMoving { .. }) => {
+                    again.insert(k, m.dir.clone());
+                }
+                // Not created yet (its reassignment runs) or the broker is down (the
+                // broker-down grace of the wait decides).
+                Some(DirState::Missing) | Some(DirState::Unreadable(_)) | None => {}
+            }
+        }
+        for ((tp, b), r) in send_moves(self.admin, &again).await {
+            if let Err(e) = r {
+                if !(e.is_retriable()
+                    || matches!(
+                        e.code(),
+                        Some(REPLICA_NOT_AVAILABLE | NOT_LEADER_OR_FOLLOWER)
+                    ))
+                {
+                    return Err(format!("Failed to alter dir for {tp}-{b}: {e}"));
+                }
+            }
+        }
+        p.all_done = p.done == moves.len();
+        Ok(p)
     }
 
     /// Bytes the batch has copied: finished moves in full, running ones by the size of
@@ -860,6 +1261,7 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
     /// journal keeps the batch as it is for `--resume` or `cancel`.
     async fn stop_batch(&mut self, reason: String, mut lines: Vec<String>) -> ApplyError {
         let batch = self.batch();
+        let mut dir_lines = Vec::new();
         let cleanup = async {
             let outcomes = if self.journal.state.phase == Phase::Copying
                 || self.journal.state.phase == Phase::Submitting
@@ -868,6 +1270,12 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                 // cleanup call may fail too; the cancel re-reads what is in flight each
                 // time (a resend cancels nothing twice), so it gets the same patience as
                 // the throttle restore rather than giving the rollback up at once.
+                let dirs = self.dir_targets();
+                let stopped = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                    stop_moves(self.admin, &dirs)
+                })
+                .await?;
+                dir_lines.extend(stopped);
                 let (targets, sources) = (batch.targets(), batch.sources());
                 let o = patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
                     cancel_plan(self.admin, &targets, Some(&sources))
@@ -884,6 +1292,7 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         .await;
         match cleanup {
             Ok((outcomes, down)) => {
+                lines.extend(dir_lines);
                 lines.extend(cancel_lines(&outcomes));
                 if !down.is_empty() {
                     lines.push(format!(
@@ -936,18 +1345,44 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                         {
                             return Err(ApplyError::Refused(vec![why.clone()]));
                         }
-                        if states.iter().all(|s| *s == MoveState::Done) {
+                        let dirs = self.dir_targets();
+                        let dir_now =
+                            patient(self.opts.unreachable_grace, self.opts.poll_interval, || {
+                                dir_states(self.admin, &dirs)
+                            })
+                            .await?;
+                        let pending_dirs: DirTargets = dirs
+                            .iter()
+                            .filter(|(k, _)| !dir_now.get(*k).is_some_and(DirState::is_done))
+                            .map(|(k, d)| (k.clone(), d.clone()))
+                            .collect();
+                        if states.iter().all(|s| *s == MoveState::Done) && pending_dirs.is_empty() {
                             self.record(Phase::RestoringThrottles, "batch already complete")?;
                             return Ok(());
                         }
-                        self.reporter.line(&format!(
+                        let mut line = format!(
                             "batch {} of {}: {} partitions, {}",
                             k + 1,
                             self.journal.state.batches.len(),
                             batch.moves.len(),
                             crate::formats::report::human_bytes(batch.bytes())
-                        ));
-                        self.set_throttles(&batch, &states).await?;
+                        );
+                        if !dirs.is_empty() {
+                            let bytes: u64 = self
+                                .journal
+                                .state
+                                .batch_dir_moves(k)
+                                .iter()
+                                .map(|m| m.bytes)
+                                .sum();
+                            line.push_str(&format!(
+                                ", {} intra-broker (log dir) moves, {}",
+                                dirs.len(),
+                                crate::formats::report::human_bytes(bytes)
+                            ));
+                        }
+                        self.reporter.line(&line);
+                        self.set_throttles(&batch, &states, &pending_dirs).await?;
                         self.submit(&batch).await?;
                     }
                     Phase::SettingThrottles | Phase::Submitting => {
@@ -960,6 +1395,7 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
                     Phase::Electing | Phase::Done => return Ok(()),
                 }
                 if self.journal.state.phase == Phase::Copying {
+                    self.start_dir_moves().await?;
                     match self.wait(&batch).await {
                         Ok(()) => self.record(Phase::RestoringThrottles, "batch complete")?,
                         Err(WaitEnd::Stop(reason)) => {
@@ -1049,6 +1485,17 @@ async fn restore_once(admin: &impl Admin, ledger: Option<&ThrottleLedger>) -> Re
     Ok(())
 }
 
+/// Kafka's tool retries a log-dir move whose replica does not exist yet every 100 ms.
+const LOG_DIR_RETRY: Duration = Duration::from_millis(100);
+
+/// The intra-broker moves of the running batch, as one poll saw them.
+#[derive(Debug, Clone, Copy, Default)]
+struct DirProgress {
+    done: usize,
+    bytes: u64,
+    all_done: bool,
+}
+
 /// How long restored throttle configs may take to read back restored.
 const CONFIG_SETTLE: Duration = Duration::from_secs(10);
 
@@ -1088,7 +1535,7 @@ pub async fn run(
     if r.journal.state.phase == Phase::Done {
         r.reporter.line("the journal's plan is already applied");
     }
-    r.progress(0, 0);
+    r.progress(0, 0, DirProgress::default());
     r.run_batches().await?;
     let plan = r.journal.state.plan();
     let mut election = None;
@@ -1114,7 +1561,13 @@ pub async fn run(
         plan_status(r.admin, &plan)
     })
     .await?;
+    let dirs = r.journal.state.log_dir_map();
+    let dir_status = patient(opts.unreachable_grace, opts.poll_interval, || {
+        dir_states(r.admin, &dirs)
+    })
+    .await?;
     Ok(Summary {
+        dir_status,
         batches: r.journal.state.batches.len(),
         bytes: r.journal.state.total_bytes(),
         election,
@@ -1152,7 +1605,15 @@ pub async fn cancel_journal(
 ) -> Result<Vec<String>, ApplyError> {
     let mut lines = Vec::new();
     if journal.state.current_batch < journal.state.batches.len() {
-        let batch = journal.state.batches[journal.state.current_batch].clone();
+        let k = journal.state.current_batch;
+        let batch = journal.state.batches[k].clone();
+        let dirs: DirTargets = journal
+            .state
+            .batch_dir_moves(k)
+            .into_iter()
+            .map(|m| ((m.tp(), m.broker), m.dir))
+            .collect();
+        lines.extend(stop_moves(admin, &dirs).await?);
         let outcomes = cancel_plan(admin, &batch.targets(), Some(&batch.sources())).await?;
         lines.extend(cancel_lines(&outcomes));
         let report = reelect_cancelled(admin, &outcomes, opts).await;

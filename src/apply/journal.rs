@@ -5,6 +5,7 @@
 //! with mode 0600 and holds no secrets: broker addresses, partitions, replica lists, the
 //! throttle ledger and a timestamped event list.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -49,6 +50,55 @@ impl Move {
             .filter(|b| !self.from.contains(b))
             .collect()
     }
+}
+
+/// A replica's planned log directory: a `log_dirs` entry of the plan other than `"any"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaDir {
+    pub topic: String,
+    pub partition: i32,
+    pub broker: BrokerId,
+    pub dir: String,
+}
+
+/// One intra-broker move (AlterReplicaLogDirs) of the run: the replica of the partition on
+/// `broker` goes to `dir`. It belongs to batch `batch`: the batch whose reassignment puts
+/// the replica on the broker, or (a replica that stays on its broker) a batch of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirMove {
+    pub batch: usize,
+    pub topic: String,
+    pub partition: i32,
+    pub broker: BrokerId,
+    /// The replica's directory before the run; `None` when it was not on the broker (or the
+    /// broker did not say).
+    pub from_dir: Option<String>,
+    pub dir: String,
+    /// Bytes the move copies inside the broker (the replica's size).
+    pub bytes: u64,
+}
+
+impl DirMove {
+    pub fn tp(&self) -> TopicPartition {
+        TopicPartition::new(self.topic.clone(), self.partition)
+    }
+
+    /// Kafka's name for the replica (`TopicPartitionReplica`): `topic-partition-broker`.
+    pub fn replica(&self) -> String {
+        format!("{}-{}-{}", self.topic, self.partition, self.broker)
+    }
+}
+
+/// The planned directories as the map the executor and `verify` use.
+pub fn dir_map(dirs: &[ReplicaDir]) -> BTreeMap<(TopicPartition, BrokerId), String> {
+    dirs.iter()
+        .map(|d| {
+            (
+                (TopicPartition::new(d.topic.clone(), d.partition), d.broker),
+                d.dir.clone(),
+            )
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -135,6 +185,16 @@ pub struct JournalState {
     pub ledger: Option<ThrottleLedger>,
     pub stop_reason: Option<String>,
     pub events: Vec<Event>,
+    /// The plan's explicit log directories (absent for plans with only `"any"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_dirs: Vec<ReplicaDir>,
+    /// The intra-broker moves of the run, each tagged with its batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dir_moves: Vec<DirMove>,
+    /// Log-dir throttle (`replica.alter.log.dirs.io.max.bytes.per.second`) for brokers with
+    /// intra-broker moves, bytes/s; `None` = not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dir_throttle: Option<u64>,
 }
 
 fn assignments(plan: &Plan) -> Vec<Assignment> {
@@ -164,8 +224,39 @@ fn plan_of(a: &[Assignment]) -> Plan {
 
 /// SHA-256 (hex) of the plan in Kafka's compact JSON.
 pub fn plan_digest(plan: &Plan) -> String {
+    plan_digest_with_dirs(plan, &BTreeMap::new())
+}
+
+/// SHA-256 (hex) of the plan with its explicit log directories in Kafka's compact JSON
+/// (the same as [`plan_digest`] when there are none, so journals of plans without
+/// directories keep their digest).
+pub fn plan_digest_with_dirs(
+    plan: &Plan,
+    dirs: &BTreeMap<(TopicPartition, BrokerId), String>,
+) -> String {
+    use crate::formats::reassignment::{
+        emit_reassignment_json, ReassignmentEntry, ReassignmentJson, ANY_LOG_DIR,
+    };
     use sha2::Digest;
-    let json = crate::formats::reassignment::emit_plan(plan);
+    let json = ReassignmentJson {
+        entries: plan
+            .changes
+            .iter()
+            .map(|(tp, replicas)| ReassignmentEntry {
+                tp: tp.clone(),
+                replicas: replicas.clone(),
+                log_dirs: replicas
+                    .iter()
+                    .map(|b| {
+                        dirs.get(&(tp.clone(), *b))
+                            .cloned()
+                            .unwrap_or_else(|| ANY_LOG_DIR.to_string())
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let json = emit_reassignment_json(&json);
     sha2::Sha256::digest(json.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -206,7 +297,35 @@ impl JournalState {
         if plan.changes.len() != self.targets.len() {
             return Err("a partition is listed twice in the targets".into());
         }
-        if plan_digest(&plan) != self.plan_sha256 {
+        let dirs = self.log_dir_map();
+        if dirs.len() != self.log_dirs.len() {
+            return Err("a replica's log dir is listed twice".into());
+        }
+        for ((tp, b), dir) in &dirs {
+            if !plan.changes.get(tp).is_some_and(|r| r.contains(b)) {
+                return Err(format!(
+                    "log dir {dir} for {tp} on broker {b}, which the plan does not place there"
+                ));
+            }
+        }
+        for m in &self.dir_moves {
+            if m.batch >= self.batches.len() {
+                return Err(format!(
+                    "the log-dir move of {} is in batch {} of {}",
+                    m.replica(),
+                    m.batch + 1,
+                    self.batches.len()
+                ));
+            }
+            if dirs.get(&(m.tp(), m.broker)) != Some(&m.dir) {
+                return Err(format!(
+                    "the log-dir move of {} to {} is not in the plan",
+                    m.replica(),
+                    m.dir
+                ));
+            }
+        }
+        if plan_digest_with_dirs(&plan, &dirs) != self.plan_sha256 {
             return Err("the targets do not match the plan digest".into());
         }
         let original = self.original_plan();
@@ -261,7 +380,59 @@ impl JournalState {
             ledger: None,
             stop_reason: None,
             events: Vec::new(),
+            log_dirs: Vec::new(),
+            dir_moves: Vec::new(),
+            log_dir_throttle: None,
         }
+    }
+
+    /// Adds the plan's explicit log directories and the intra-broker moves they need (the
+    /// digest then covers the directories too).
+    pub fn with_log_dirs(
+        mut self,
+        dirs: &BTreeMap<(TopicPartition, BrokerId), String>,
+        dir_moves: Vec<DirMove>,
+        log_dir_throttle: Option<u64>,
+    ) -> JournalState {
+        self.log_dirs = dirs
+            .iter()
+            .map(|((tp, b), dir)| ReplicaDir {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                broker: *b,
+                dir: dir.clone(),
+            })
+            .collect();
+        self.plan_sha256 = plan_digest_with_dirs(&self.plan(), dirs);
+        self.dir_moves = dir_moves;
+        self.log_dir_throttle = log_dir_throttle;
+        self
+    }
+
+    /// The plan's explicit log directories.
+    pub fn log_dir_map(&self) -> BTreeMap<(TopicPartition, BrokerId), String> {
+        dir_map(&self.log_dirs)
+    }
+
+    /// The intra-broker moves of batch `k`.
+    pub fn batch_dir_moves(&self, k: usize) -> Vec<DirMove> {
+        self.dir_moves
+            .iter()
+            .filter(|m| m.batch == k)
+            .cloned()
+            .collect()
+    }
+
+    /// Bytes the intra-broker moves copy, in all batches and in the finished ones.
+    pub fn dir_bytes(&self) -> (u64, u64) {
+        let total = self.dir_moves.iter().map(|m| m.bytes).sum();
+        let done = self
+            .dir_moves
+            .iter()
+            .filter(|m| m.batch < self.current_batch)
+            .map(|m| m.bytes)
+            .sum();
+        (done, total)
     }
 
     pub fn plan(&self) -> Plan {
@@ -324,6 +495,18 @@ impl JournalState {
                 l.topic_names().into_iter().collect::<Vec<_>>().join(",")
             )),
             None => out.push("journal: no throttle set by kafka-replan".into()),
+        }
+        if !self.dir_moves.is_empty() {
+            let (done, total) = self.dir_bytes();
+            out.push(format!(
+                "journal: {} intra-broker (log dir) moves, {} to copy inside brokers ({} in finished batches), log-dir throttle {}",
+                self.dir_moves.len(),
+                human_bytes(total),
+                human_bytes(done),
+                self.log_dir_throttle
+                    .map(|t| format!("{}/s", human_bytes(t)))
+                    .unwrap_or_else(|| "not set".into())
+            ));
         }
         if let Some(r) = &self.stop_reason {
             out.push(format!("journal: stopped: {r}"));
@@ -530,5 +713,53 @@ mod tests {
             Journal::open(&jdir),
             Err(JournalError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn log_dirs_are_in_the_digest_and_checked() {
+        let mut plan = Plan::default();
+        plan.changes.insert(TopicPartition::new("t", 0), vec![1, 2]);
+        let batches = vec![JournalBatch::default()];
+        let plain = JournalState::new(&plan, &plan, "b:9092", 5, batches.clone());
+        assert_eq!(plain.check(), Ok(()));
+        let mut dirs = BTreeMap::new();
+        dirs.insert((TopicPartition::new("t", 0), 1), "/d1".to_string());
+        let mv = DirMove {
+            batch: 0,
+            topic: "t".into(),
+            partition: 0,
+            broker: 1,
+            from_dir: Some("/d0".into()),
+            dir: "/d1".into(),
+            bytes: 7,
+        };
+        let state = JournalState::new(&plan, &plan, "b:9092", 5, batches).with_log_dirs(
+            &dirs,
+            vec![mv.clone()],
+            Some(9),
+        );
+        assert_eq!(state.check(), Ok(()));
+        assert_ne!(state.plan_sha256, plain.plan_sha256);
+        assert_eq!(state.plan_sha256, plan_digest_with_dirs(&plan, &dirs));
+        assert_eq!(state.dir_bytes(), (0, 7));
+        // Round trip, and an older journal (no log-dir fields) still reads.
+        let json = serde_json::to_string(&state).unwrap();
+        assert_eq!(serde_json::from_str::<JournalState>(&json).unwrap(), state);
+        let old = serde_json::to_value(&plain).unwrap();
+        assert!(old.get("log_dirs").is_none() && old.get("dir_moves").is_none());
+        // Hand edits are refused.
+        let mut bad = state.clone();
+        bad.dir_moves[0].batch = 3;
+        assert!(bad.check().unwrap_err().contains("batch 4 of 1"));
+        let mut bad = state.clone();
+        bad.dir_moves[0].dir = "/elsewhere".into();
+        assert!(bad.check().unwrap_err().contains("not in the plan"));
+        let mut bad = state.clone();
+        bad.log_dirs[0].broker = 3;
+        assert!(bad.check().is_err());
+        let mut bad = state;
+        bad.log_dirs[0].dir = "/d2".into();
+        bad.dir_moves.clear();
+        assert!(bad.check().unwrap_err().contains("digest"));
     }
 }

@@ -18,7 +18,7 @@ use crate::model::{BrokerId, TopicPartition};
 use super::throttle::{
     move_map, throttle_entries, throttled_brokers, FOLLOWER_THROTTLED_RATE as FOLLOWER_RATE,
     FOLLOWER_THROTTLED_REPLICAS as FOLLOWER_REPLICAS, LEADER_THROTTLED_RATE as LEADER_RATE,
-    LEADER_THROTTLED_REPLICAS as LEADER_REPLICAS,
+    LEADER_THROTTLED_REPLICAS as LEADER_REPLICAS, LOG_DIR_THROTTLED_RATE as LOG_DIR_RATE,
 };
 
 /// The broker's own dynamic values of the two rate keys before kafka-replan set them
@@ -44,6 +44,14 @@ pub struct ThrottleLedger {
     pub rate: u64,
     pub brokers: BTreeMap<BrokerId, PreviousRates>,
     pub topics: BTreeMap<String, AddedEntries>,
+    /// The log-dir throttle kafka-replan set (`replica.alter.log.dirs.io.max.bytes.per.second`,
+    /// bytes/s), on the brokers of `log_dir_brokers` only: those with intra-broker moves.
+    /// Absent in journals of runs without any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dir_rate: Option<u64>,
+    /// Each such broker's own dynamic log-dir rate before kafka-replan set it (`None` = none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub log_dir_brokers: BTreeMap<BrokerId, Option<String>>,
 }
 
 /// The throttled-replica entries one set of moves needs, per topic: the leader list holds
@@ -102,6 +110,7 @@ pub fn throttle_keys() -> Vec<String> {
         FOLLOWER_RATE,
         LEADER_REPLICAS,
         FOLLOWER_REPLICAS,
+        LOG_DIR_RATE,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -191,6 +200,7 @@ pub fn build_ledger(
         rate,
         brokers,
         topics,
+        ..ThrottleLedger::default()
     }
 }
 
@@ -198,15 +208,39 @@ pub type ConfigChanges = BTreeMap<ConfigResource, Vec<(String, ConfigOp)>>;
 
 impl ThrottleLedger {
     pub fn is_empty(&self) -> bool {
-        self.brokers.is_empty() && self.topics.is_empty()
+        self.brokers.is_empty() && self.topics.is_empty() && self.log_dir_brokers.is_empty()
+    }
+
+    /// Records the log-dir throttle for `brokers` (those with intra-broker moves): the value
+    /// each has now, to put back later. A broker recorded already keeps its first record,
+    /// which holds the value from before kafka-replan.
+    pub fn record_log_dir_rate(
+        &mut self,
+        rate: u64,
+        brokers: &BTreeSet<BrokerId>,
+        current: &CurrentConfigs,
+    ) {
+        if brokers.is_empty() {
+            return;
+        }
+        self.log_dir_rate = Some(rate);
+        for b in brokers {
+            let before = value_of(current, &ConfigResource::Broker(*b), LOG_DIR_RATE);
+            self.log_dir_brokers.entry(*b).or_insert(before);
+        }
     }
 
     pub fn topic_names(&self) -> BTreeSet<String> {
         self.topics.keys().cloned().collect()
     }
 
+    /// Every broker with a rate recorded (replication or log-dir).
     pub fn broker_ids(&self) -> BTreeSet<BrokerId> {
-        self.brokers.keys().copied().collect()
+        self.brokers
+            .keys()
+            .chain(self.log_dir_brokers.keys())
+            .copied()
+            .collect()
     }
 
     /// SET both rates on every broker, APPEND our entries to the topic lists. Idempotent, so
@@ -222,6 +256,13 @@ impl ThrottleLedger {
                     (FOLLOWER_RATE.into(), ConfigOp::Set(rate.clone())),
                 ],
             );
+        }
+        if let Some(rate) = self.log_dir_rate {
+            for b in self.log_dir_brokers.keys() {
+                out.entry(ConfigResource::Broker(*b))
+                    .or_default()
+                    .push((LOG_DIR_RATE.into(), ConfigOp::Set(rate.to_string())));
+            }
         }
         for (t, added) in &self.topics {
             let mut ops = Vec::new();
@@ -271,6 +312,23 @@ impl ThrottleLedger {
                 out.insert(r, ops);
             }
         }
+        if let Some(rate) = self.log_dir_rate {
+            let ours = rate.to_string();
+            for (b, before) in &self.log_dir_brokers {
+                let r = ConfigResource::Broker(*b);
+                let now = value_of(current, &r, LOG_DIR_RATE);
+                if now.as_deref() != Some(ours.as_str()) || now == *before {
+                    continue;
+                }
+                out.entry(r).or_default().push((
+                    LOG_DIR_RATE.to_string(),
+                    match before {
+                        Some(v) => ConfigOp::Set(v.clone()),
+                        None => ConfigOp::Delete,
+                    },
+                ));
+            }
+        }
         for (t, added) in &self.topics {
             let r = ConfigResource::Topic(t.clone());
             let mut ops = Vec::new();
@@ -318,14 +376,28 @@ impl ThrottleLedger {
             .filter(|(b, _)| keep_for_later(**b))
             .map(|(b, p)| (*b, p.clone()))
             .collect();
-        if later.is_empty() {
+        let later_dirs: BTreeMap<BrokerId, Option<String>> = self
+            .log_dir_brokers
+            .iter()
+            .filter(|(b, _)| keep_for_later(**b))
+            .map(|(b, p)| (*b, p.clone()))
+            .collect();
+        if later.is_empty() && later_dirs.is_empty() {
             return None;
         }
         self.brokers.retain(|b, _| !later.contains_key(b));
+        self.log_dir_brokers
+            .retain(|b, _| !later_dirs.contains_key(b));
         Some(ThrottleLedger {
             rate: self.rate,
             brokers: later,
             topics: BTreeMap::new(),
+            log_dir_rate: if later_dirs.is_empty() {
+                None
+            } else {
+                self.log_dir_rate
+            },
+            log_dir_brokers: later_dirs,
         })
     }
 
@@ -334,6 +406,12 @@ impl ThrottleLedger {
     pub fn merge(&mut self, other: ThrottleLedger) {
         for (b, prev) in other.brokers {
             self.brokers.entry(b).or_insert(prev);
+        }
+        for (b, prev) in other.log_dir_brokers {
+            self.log_dir_brokers.entry(b).or_insert(prev);
+        }
+        if other.log_dir_rate.is_some() {
+            self.log_dir_rate = other.log_dir_rate;
         }
         for (t, added) in other.topics {
             let e = self.topics.entry(t).or_default();
@@ -378,6 +456,7 @@ mod tests {
                 },
             )]
             .into(),
+            ..ThrottleLedger::default()
         };
         assert_eq!(l.clone().split_off_brokers(|_| false), None);
         let later = l.split_off_brokers(|b| b == 3).expect("broker 3 split off");
@@ -531,5 +610,68 @@ mod tests {
             restore[&ConfigResource::Topic("u".into())],
             vec![(LEADER_REPLICAS.to_string(), ConfigOp::Delete)]
         );
+    }
+
+    #[test]
+    fn log_dir_rate_is_set_on_its_brokers_only_and_restored_exactly() {
+        let mut before = CurrentConfigs::new();
+        before.insert(
+            ConfigResource::Broker(1),
+            Ok(vec![entry(LOG_DIR_RATE, "9", ConfigSource::DynamicBroker)]),
+        );
+        before.insert(ConfigResource::Broker(2), Ok(vec![]));
+        let mut ledger = ThrottleLedger {
+            rate: 1000,
+            ..ThrottleLedger::default()
+        };
+        ledger.record_log_dir_rate(500, &[1, 2].into(), &before);
+        // A resumed batch records again: the first record (the value before) wins.
+        let mut ours = CurrentConfigs::new();
+        for b in [1, 2] {
+            ours.insert(
+                ConfigResource::Broker(b),
+                Ok(vec![entry(
+                    LOG_DIR_RATE,
+                    "500",
+                    ConfigSource::DynamicBroker,
+                )]),
+            );
+        }
+        ledger.record_log_dir_rate(500, &[1, 2].into(), &ours);
+        assert_eq!(ledger.log_dir_brokers[&1].as_deref(), Some("9"));
+        assert_eq!(ledger.log_dir_brokers[&2], None);
+        assert_eq!(ledger.broker_ids(), [1, 2].into());
+        let set = ledger.set_ops();
+        assert_eq!(
+            set[&ConfigResource::Broker(1)],
+            vec![(LOG_DIR_RATE.to_string(), ConfigOp::Set("500".into()))]
+        );
+        let restore = ledger.restore_ops(&ours);
+        assert_eq!(
+            restore[&ConfigResource::Broker(1)],
+            vec![(LOG_DIR_RATE.to_string(), ConfigOp::Set("9".into()))]
+        );
+        assert_eq!(
+            restore[&ConfigResource::Broker(2)],
+            vec![(LOG_DIR_RATE.to_string(), ConfigOp::Delete)]
+        );
+        // Someone changed broker 2's value meanwhile: theirs stays.
+        ours.insert(
+            ConfigResource::Broker(2),
+            Ok(vec![entry(LOG_DIR_RATE, "77", ConfigSource::DynamicBroker)]),
+        );
+        assert!(!ledger
+            .restore_ops(&ours)
+            .contains_key(&ConfigResource::Broker(2)));
+        // A down broker's record is kept for later with the rate.
+        let later = ledger
+            .split_off_brokers(|b| b == 2)
+            .expect("broker 2 split off");
+        assert_eq!(later.log_dir_rate, Some(500));
+        assert_eq!(later.broker_ids(), [2].into());
+        assert_eq!(ledger.broker_ids(), [1].into());
+        // Journals without log-dir moves keep their old shape.
+        let plain = serde_json::to_value(ThrottleLedger::default()).unwrap();
+        assert!(plain.get("log_dir_rate").is_none() && plain.get("log_dir_brokers").is_none());
     }
 }

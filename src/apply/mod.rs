@@ -5,6 +5,7 @@
 //! cancel, election). Batching itself lives in `plan::schedule`.
 
 pub mod cancel;
+pub mod dirs;
 pub mod elect;
 pub mod executor;
 pub mod journal;

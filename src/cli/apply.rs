@@ -10,20 +10,26 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use kafka_replan::apply::dirs::{dir_lines, DirTargets};
 use kafka_replan::apply::executor::{
-    prepare, run, ApplyError, ApplyOptions, Progress, Reporter, StopFlag, Summary,
+    prepare_with_dirs, run, ApplyError, ApplyOptions, Progress, Reporter, StopFlag, Summary,
 };
-use kafka_replan::apply::journal::{plan_digest, Journal, Phase};
+use kafka_replan::apply::journal::{plan_digest_with_dirs, Journal, JournalState, Phase};
 use kafka_replan::apply::ledger::wanted_throttles;
 use kafka_replan::apply::verify::{status_block, PartitionStatus};
+use kafka_replan::formats::decode_text;
 use kafka_replan::formats::execute_output::rollback_block;
 use kafka_replan::formats::join_ids;
-use kafka_replan::formats::reassignment::ReassignmentJson;
+use kafka_replan::formats::reassignment::{
+    parse_reassignment_json, ReassignmentEntry, ReassignmentJson, ANY_LOG_DIR,
+};
 use kafka_replan::formats::report::human_bytes;
+use kafka_replan::model::Plan;
 
 use super::estimate::{estimate_text, limits, parse_rate};
 use super::files::{read_plan, DEFAULT_JOURNAL};
 use super::live::{ConnectArgs, Connected};
+use super::read_input;
 use super::{CliError, CliResult, EXIT_FAILED, EXIT_OK};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,6 +63,12 @@ pub struct ApplyArgs {
     /// Inbound and outbound bytes per broker per batch.
     #[arg(long, value_name = "SIZE", default_value = "20GB")]
     pub max_inflight_bytes_per_broker: String,
+    /// Log-dir throttle for intra-broker moves (the plan's `log_dirs`), e.g. `100MB/s`: set
+    /// as `replica.alter.log.dirs.io.max.bytes.per.second` on the brokers with intra-broker
+    /// moves in the running batch, restored after it. Not set unless given (as Kafka's
+    /// `--replica-alter-log-dirs-throttle`, accepted as an alias).
+    #[arg(long, value_name = "RATE", alias = "replica-alter-log-dirs-throttle")]
+    pub log_dir_throttle: Option<String>,
     /// Replica moves per broker (in or out) per batch.
     #[arg(long, value_name = "N")]
     pub max_moves_per_broker: Option<usize>,
@@ -142,8 +154,13 @@ impl Reporter for CliReporter {
         if let Some(bar) = &self.bar {
             bar.set_length(p.bytes_total);
             bar.set_position(p.bytes_done);
+            let dirs = if p.dir_moves_total > 0 {
+                format!(", {}/{} log-dir moves", p.dir_moves_done, p.dir_moves_total)
+            } else {
+                String::new()
+            };
             bar.set_message(format!(
-                "batch {}/{}, {}/{} partitions",
+                "batch {}/{}, {}/{} partitions{dirs}",
                 p.batch, p.batches, p.partitions_done, p.partitions_total
             ));
             return;
@@ -158,6 +175,10 @@ impl Reporter for CliReporter {
                     "bytes_total": p.bytes_total,
                     "partitions_done": p.partitions_done,
                     "partitions_total": p.partitions_total,
+                    "dir_moves_done": p.dir_moves_done,
+                    "dir_moves_total": p.dir_moves_total,
+                    "dir_bytes_done": p.dir_bytes_done,
+                    "dir_bytes_total": p.dir_bytes_total,
                     "bytes_per_second": rate.round() as u64,
                     "eta_seconds": eta.map(|e| e.round() as u64),
                 });
@@ -177,8 +198,19 @@ impl Reporter for CliReporter {
                 } else {
                     100.0 * p.bytes_done as f64 / p.bytes_total as f64
                 };
+                let dirs = if p.dir_moves_total > 0 {
+                    format!(
+                        ", {}/{} log-dir moves done ({} of {} copied inside brokers)",
+                        p.dir_moves_done,
+                        p.dir_moves_total,
+                        human_bytes(p.dir_bytes_done),
+                        human_bytes(p.dir_bytes_total)
+                    )
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "batch {}/{}: {} of {} copied ({pct:.0}%), {}/{} partitions done, {}/s, ETA {}",
+                    "batch {}/{}: {} of {} copied ({pct:.0}%), {}/{} partitions done{dirs}, {}/s, ETA {}",
                     p.batch,
                     p.batches,
                     human_bytes(p.bytes_done),
@@ -213,6 +245,46 @@ impl Drop for CliReporter {
     }
 }
 
+/// A plan file with its explicit log directories (`log_dirs` entries other than `"any"`).
+pub fn read_plan_with_dirs(path: &Path) -> Result<(Plan, DirTargets), CliError> {
+    let name = path.display().to_string();
+    let bytes = read_input(path)?;
+    let text = decode_text(&name, &bytes).map_err(CliError::bad_input)?;
+    let json = parse_reassignment_json(&name, text).map_err(CliError::bad_input)?;
+    let plan = json.to_plan(&name).map_err(CliError::bad_input)?;
+    Ok((plan, json.replica_log_dirs()))
+}
+
+/// Kafka's rollback JSON of a run: the replicas before it, and where the run moves a
+/// replica between log dirs of a broker that had it, the directory it was in (so applying
+/// the rollback also moves it back).
+pub fn rollback_json(state: &JournalState) -> ReassignmentJson {
+    let from: DirTargets = state
+        .dir_moves
+        .iter()
+        .filter_map(|m| Some(((m.tp(), m.broker), m.from_dir.clone()?)))
+        .collect();
+    ReassignmentJson {
+        entries: state
+            .original_plan()
+            .changes
+            .into_iter()
+            .map(|(tp, replicas)| ReassignmentEntry {
+                log_dirs: replicas
+                    .iter()
+                    .map(|b| {
+                        from.get(&(tp.clone(), *b))
+                            .cloned()
+                            .unwrap_or_else(|| ANY_LOG_DIR.to_string())
+                    })
+                    .collect(),
+                tp,
+                replicas,
+            })
+            .collect(),
+    }
+}
+
 fn options(args: &ApplyArgs, throttle: u64) -> Result<ApplyOptions, CliError> {
     if !(args.poll_interval > 0.0 && args.poll_interval <= 3600.0) {
         return Err(CliError::bad_input(
@@ -230,6 +302,11 @@ fn options(args: &ApplyArgs, throttle: u64) -> Result<ApplyOptions, CliError> {
         poll_interval: Duration::from_secs_f64(args.poll_interval),
         broker_down_grace: Duration::from_secs(args.broker_down_grace),
         disallow_rf_change: args.disallow_replication_factor_change,
+        log_dir_throttle: args
+            .log_dir_throttle
+            .as_deref()
+            .map(|r| parse_rate("--log-dir-throttle", r))
+            .transpose()?,
         ..ApplyOptions::default()
     })
 }
@@ -298,10 +375,21 @@ fn install_signal_handlers(runtime: &tokio::runtime::Runtime, stop: &StopFlag) {
     });
 }
 
-fn summary_text(summary: &Summary, plan: &kafka_replan::model::Plan) -> String {
+fn summary_text(summary: &Summary, plan: &Plan, dirs: &DirTargets) -> String {
     let mut out = status_block(plan, &summary.status);
     if let Some(e) = &summary.election {
         for l in e.lines() {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    if !summary.dir_status.is_empty() {
+        let targets: DirTargets = summary
+            .dir_status
+            .keys()
+            .filter_map(|k| Some((k.clone(), dirs.get(k)?.clone())))
+            .collect();
+        for l in dir_lines(&targets, &summary.dir_status) {
             out.push_str(&l);
             out.push('\n');
         }
@@ -316,7 +404,11 @@ fn summary_text(summary: &Summary, plan: &kafka_replan::model::Plan) -> String {
 }
 
 pub fn run_apply(args: ApplyArgs) -> CliResult {
-    let plan = args.plan.as_deref().map(read_plan).transpose()?;
+    let planned = args.plan.as_deref().map(read_plan_with_dirs).transpose()?;
+    let (plan, log_dirs) = match planned {
+        Some((p, d)) => (Some(p), d),
+        None => (None, DirTargets::new()),
+    };
     let fingerprint = args.rollback.as_deref().map(read_plan).transpose()?;
     if !args.resume && !args.dry_run && fingerprint.is_none() && !args.no_fingerprint_check {
         return Err(CliError::bad_input(
@@ -333,7 +425,7 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
     if args.resume {
         let mut journal = Journal::open(&args.journal).map_err(CliError::failed)?;
         if let Some(p) = &plan {
-            if plan_digest(p) != journal.state.plan_sha256 {
+            if plan_digest_with_dirs(p, &log_dirs) != journal.state.plan_sha256 {
                 return Err(CliError::bad_input(format!(
                     "{} is a run of a different plan than {}",
                     args.journal.display(),
@@ -348,7 +440,11 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
             Some(t) => parse_rate("--throttle", t)?,
             None => journal.state.throttle,
         };
-        let opts = options(&args, throttle)?;
+        let mut opts = options(&args, throttle)?;
+        match opts.log_dir_throttle {
+            Some(t) => journal.state.log_dir_throttle = Some(t),
+            None => opts.log_dir_throttle = journal.state.log_dir_throttle,
+        }
         if journal.state.ledger.is_some()
             && journal.state.batch_active()
             && throttle != journal.state.throttle
@@ -373,21 +469,27 @@ pub fn run_apply(args: ApplyArgs) -> CliResult {
     }
     let prepared = c
         .runtime
-        .block_on(prepare(
+        .block_on(prepare_with_dirs(
             &c.admin,
             &plan,
+            &log_dirs,
             fingerprint.as_ref(),
             &opts,
             &bootstrap,
         ))
         .map_err(failed)?;
-    let original = prepared.state.original_plan();
     if args.dry_run {
-        super::print_stdout(&dry_run_text(&prepared, throttle));
+        super::print_stdout(&dry_run_text(&prepared, throttle, opts.log_dir_throttle));
         return Ok(EXIT_OK);
     }
+    if !prepared.state.dir_moves.is_empty() && opts.log_dir_throttle.is_none() {
+        eprintln!(
+            "note: {} intra-broker (log dir) move(s) run without a log-dir throttle (give --log-dir-throttle RATE to limit the disk bandwidth they use)",
+            prepared.state.dir_moves.len()
+        );
+    }
     // Like Kafka's --execute: the current assignment first, to keep for a rollback.
-    let rollback_block = rollback_block(&ReassignmentJson::from_plan(&original));
+    let rollback_block = rollback_block(&rollback_json(&prepared.state));
     if args.progress == ProgressMode::Json {
         eprint!("{rollback_block}");
     } else {
@@ -421,6 +523,7 @@ fn run_journal(
     let stop = StopFlag::default();
     install_signal_handlers(&c.runtime, &stop);
     let plan = journal.state.plan();
+    let dirs = journal.state.log_dir_map();
     let mut reporter = CliReporter::new(args.progress, Duration::from_secs(args.progress_interval));
     for l in &intro {
         reporter.line(l);
@@ -430,11 +533,11 @@ fn run_journal(
         .block_on(run(&c.admin, journal, opts, &mut reporter, &stop))
         .map_err(failed)?;
     drop(reporter);
-    finish(&summary, &plan, args.progress)
+    finish(&summary, &plan, &dirs, args.progress)
 }
 
-fn finish(summary: &Summary, plan: &kafka_replan::model::Plan, mode: ProgressMode) -> CliResult {
-    let text = summary_text(summary, plan);
+fn finish(summary: &Summary, plan: &Plan, dirs: &DirTargets, mode: ProgressMode) -> CliResult {
+    let text = summary_text(summary, plan, dirs);
     if mode == ProgressMode::Json {
         let line = serde_json::json!({
             "event": "done",
@@ -460,6 +563,13 @@ fn finish(summary: &Summary, plan: &kafka_replan::model::Plan, mode: ProgressMod
             .iter()
             .filter(|(_, s)| **s != PartitionStatus::Completed)
             .map(|(tp, _)| tp.to_string())
+            .chain(
+                summary
+                    .dir_status
+                    .iter()
+                    .filter(|(_, s)| !s.is_done())
+                    .map(|((tp, b), _)| format!("{tp}-{b} (log dir)")),
+            )
             .collect();
         eprintln!("not complete: {}", not.join(", "));
     }
@@ -470,7 +580,11 @@ fn finish(summary: &Summary, plan: &kafka_replan::model::Plan, mode: ProgressMod
     })
 }
 
-fn dry_run_text(prepared: &kafka_replan::apply::executor::Prepared, throttle: u64) -> String {
+fn dry_run_text(
+    prepared: &kafka_replan::apply::executor::Prepared,
+    throttle: u64,
+    log_dir_throttle: Option<u64>,
+) -> String {
     let mut out = String::new();
     let n = prepared.state.batches.len();
     for (i, b) in prepared.state.batches.iter().enumerate() {
@@ -514,6 +628,26 @@ fn dry_run_text(prepared: &kafka_replan::apply::executor::Prepared, throttle: u6
                 entries.iter().cloned().collect::<Vec<_>>().join(",")
             ));
         }
+        let dir_moves = prepared.state.batch_dir_moves(i);
+        for m in &dir_moves {
+            out.push_str(&format!(
+                "  {} on broker {}: log dir {} -> {} ({}, inside the broker)\n",
+                m.tp(),
+                m.broker,
+                m.from_dir.as_deref().unwrap_or("(new replica)"),
+                m.dir,
+                human_bytes(m.bytes)
+            ));
+        }
+        if let Some(rate) = log_dir_throttle.filter(|_| !dir_moves.is_empty()) {
+            let brokers: std::collections::BTreeSet<_> =
+                dir_moves.iter().map(|m| m.broker).collect();
+            out.push_str(&format!(
+                "  log-dir throttle {}/s on brokers {}\n",
+                human_bytes(rate),
+                join_ids(&brokers.into_iter().collect::<Vec<_>>())
+            ));
+        }
     }
     if !prepared.unchanged.is_empty() {
         out.push_str(&format!(
@@ -522,5 +656,19 @@ fn dry_run_text(prepared: &kafka_replan::apply::executor::Prepared, throttle: u6
         ));
     }
     out.push_str(&estimate_text(&prepared.schedule, throttle));
+    if !prepared.state.dir_moves.is_empty() {
+        // The estimate covers the inter-broker copies; intra-broker ones use local disk
+        // bandwidth, limited by the log-dir throttle when one is given.
+        let (_, bytes) = prepared.state.dir_bytes();
+        out.push_str(&format!(
+            "intra-broker:      {} log-dir moves, {} to copy inside brokers{}\n",
+            prepared.state.dir_moves.len(),
+            human_bytes(bytes),
+            match log_dir_throttle {
+                Some(t) => format!(" at {}/s per broker", human_bytes(t)),
+                None => " (no log-dir throttle)".to_string(),
+            }
+        ));
+    }
     out
 }

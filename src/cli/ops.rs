@@ -6,14 +6,16 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use kafka_replan::apply::dirs::{dir_lines, dir_states, DirTargets};
 use kafka_replan::apply::executor::{self, ApplyOptions};
-use kafka_replan::apply::journal::{plan_digest, Journal};
+use kafka_replan::apply::journal::{plan_digest_with_dirs, Journal};
 use kafka_replan::apply::{cancel, elect, status, verify};
 use kafka_replan::formats::decode_text;
 use kafka_replan::formats::election::parse_election_json;
 use kafka_replan::formats::join_ids;
 use kafka_replan::model::{Plan, TopicPartition};
 
+use super::apply::{read_plan_with_dirs, rollback_json};
 use super::files::{read_plan, DEFAULT_JOURNAL};
 use super::live::ConnectArgs;
 use super::{read_input, CliError, CliResult, EXIT_FAILED, EXIT_OK};
@@ -126,7 +128,7 @@ pub struct VerifyArgs {
 /// The journal of `plan`: the one named, or the default directory when it holds this plan.
 fn journal_of(
     named: Option<&std::path::Path>,
-    plan: Option<&Plan>,
+    plan: Option<(&Plan, &DirTargets)>,
 ) -> Result<Option<Journal>, CliError> {
     match named {
         Some(dir) => Journal::open(dir).map(Some).map_err(CliError::failed),
@@ -137,7 +139,7 @@ fn journal_of(
             }
             let j = Journal::open(dir).map_err(CliError::failed)?;
             Ok(match plan {
-                Some(p) if plan_digest(p) != j.state.plan_sha256 => None,
+                Some((p, d)) if plan_digest_with_dirs(p, d) != j.state.plan_sha256 => None,
                 _ => Some(j),
             })
         }
@@ -149,23 +151,33 @@ fn journal_of(
 /// throttles an apply run of this plan left set (its journal's ledger) are removed; values
 /// set by anyone else are never touched.
 pub fn run_verify(args: VerifyArgs) -> CliResult {
-    let plan = read_plan(&args.plan)?;
+    let (plan, dirs) = read_plan_with_dirs(&args.plan)?;
     if plan.is_empty() {
         return Err(CliError::bad_input(format!(
             "{}: the plan lists no partitions",
             args.plan.display()
         )));
     }
-    let journal = journal_of(args.journal.as_deref(), Some(&plan))?;
+    let journal = journal_of(args.journal.as_deref(), Some((&plan, &dirs)))?;
     let c = args.connect.connect()?;
     let states = c
         .runtime
         .block_on(verify::plan_status(&c.admin, &plan))
         .map_err(CliError::failed)?;
     let mut out = verify::status_block(&plan, &states);
+    // Kafka's log-dir lines for the replicas the plan puts in a named directory.
+    let dir_status = c
+        .runtime
+        .block_on(dir_states(&c.admin, &dirs))
+        .map_err(CliError::failed)?;
+    for l in dir_lines(&dirs, &dir_status) {
+        out.push_str(&l);
+        out.push('\n');
+    }
     let done = states
         .values()
-        .all(|s| *s == verify::PartitionStatus::Completed);
+        .all(|s| *s == verify::PartitionStatus::Completed)
+        && dir_status.values().all(|s| s.is_done());
     if let Some(mut j) = journal {
         let what = c
             .runtime
@@ -225,14 +237,25 @@ pub fn run_cancel(args: CancelArgs) -> CliResult {
     let Some(plan_path) = &args.plan else {
         return Err(CliError::bad_input("give --plan or --journal"));
     };
-    let plan = read_plan(plan_path)?;
+    let (plan, dirs) = read_plan_with_dirs(plan_path)?;
     let rollback = args.rollback.as_deref().map(read_plan).transpose()?;
     let c = args.connect.connect()?;
+    // As Kafka's --cancel: the plan's intra-broker moves still copying are re-targeted to
+    // the dir their replica is in (there is no cancel call for them), then the
+    // reassignments are cancelled.
+    let dir_lines = c
+        .runtime
+        .block_on(kafka_replan::apply::dirs::stop_moves(&c.admin, &dirs))
+        .map_err(CliError::failed)?;
     let outcomes = c
         .runtime
         .block_on(cancel::cancel_plan(&c.admin, &plan, rollback.as_ref()))
         .map_err(CliError::failed)?;
     let mut out = String::new();
+    for l in &dir_lines {
+        out.push_str(l);
+        out.push('\n');
+    }
     for l in cancel::lines(&outcomes) {
         out.push_str(&l);
         out.push('\n');
@@ -240,7 +263,8 @@ pub fn run_cancel(args: CancelArgs) -> CliResult {
     super::print_stdout(&out);
     let failed = outcomes
         .values()
-        .any(|o| matches!(o, cancel::CancelOutcome::Failed(_)));
+        .any(|o| matches!(o, cancel::CancelOutcome::Failed(_)))
+        || dir_lines.iter().any(|l| l.starts_with("Error"));
     Ok(if failed { EXIT_FAILED } else { EXIT_OK })
 }
 
@@ -249,7 +273,8 @@ pub fn run_cancel(args: CancelArgs) -> CliResult {
 fn cancel_with_journal(args: &CancelArgs, dir: &std::path::Path) -> CliResult {
     let mut journal = Journal::open(dir).map_err(CliError::failed)?;
     if let Some(p) = args.plan.as_deref() {
-        if plan_digest(&read_plan(p)?) != journal.state.plan_sha256 {
+        let (plan, dirs) = read_plan_with_dirs(p)?;
+        if plan_digest_with_dirs(&plan, &dirs) != journal.state.plan_sha256 {
             return Err(CliError::bad_input(format!(
                 "{} is a run of a different plan than {}",
                 dir.display(),
@@ -271,11 +296,31 @@ fn cancel_with_journal(args: &CancelArgs, dir: &std::path::Path) -> CliResult {
         .runtime
         .block_on(verify::plan_status(&c.admin, &original))
         .map_err(CliError::failed)?;
+    // Kafka cannot undo an intra-broker move that finished: a replica moved to another log
+    // dir of its broker stays there, and the rollback moves it back to the dir it was in.
+    let back = rollback_json(&journal.state);
+    let from_dirs: DirTargets = back.replica_log_dirs();
+    let dirs_now = c
+        .runtime
+        .block_on(dir_states(&c.admin, &from_dirs))
+        .map_err(CliError::failed)?;
+    let dir_moved: std::collections::BTreeSet<TopicPartition> = dirs_now
+        .iter()
+        .filter(|(_, s)| !s.is_done())
+        .map(|((tp, _), _)| tp.clone())
+        .collect();
     let moved: Plan = Plan {
         changes: states
             .iter()
-            .filter(|(_, s)| **s != verify::PartitionStatus::Completed)
+            .filter(|(tp, s)| **s != verify::PartitionStatus::Completed || dir_moved.contains(tp))
             .filter_map(|(tp, _)| original.changes.get(tp).map(|r| (tp.clone(), r.clone())))
+            .collect(),
+    };
+    let rollback = kafka_replan::formats::reassignment::ReassignmentJson {
+        entries: back
+            .entries
+            .into_iter()
+            .filter(|e| moved.changes.contains_key(&e.tp))
             .collect(),
     };
     let mut out = String::new();
@@ -288,11 +333,17 @@ fn cancel_with_journal(args: &CancelArgs, dir: &std::path::Path) -> CliResult {
     } else {
         let path = dir.join("rollback.json");
         let mut set = super::output::OutputSet::default();
-        set.add(
-            &path,
-            kafka_replan::formats::reassignment::plan_json_bytes(&moved),
-        );
+        let mut bytes =
+            kafka_replan::formats::reassignment::emit_reassignment_json(&rollback).into_bytes();
+        bytes.push(b'\n');
+        set.add(&path, bytes);
         set.commit()?;
+        if !dir_moved.is_empty() {
+            out.push_str(&format!(
+                "{} partition(s) have a replica in another log dir than before the run (an intra-broker move cannot be undone by Kafka); the rollback names their original dirs\n",
+                dir_moved.len()
+            ));
+        }
         out.push_str(&format!(
             "{} partition(s) had already moved: {}\nTheir original replicas are in {}; to move them back: kafka-replan apply --plan {} --no-fingerprint-check --throttle RATE --journal {}-rollback\n",
             moved.changes.len(),

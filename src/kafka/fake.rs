@@ -27,6 +27,7 @@ pub enum Method {
     AlterReassignments,
     DescribeConfigs,
     IncrementalAlterConfigs,
+    AlterReplicaLogDirs,
     ElectLeaders,
     ListOffsets,
     ListGroups,
@@ -74,6 +75,35 @@ pub struct FakeBrokerState {
     pub alive: bool,
     /// Disk size reported as DescribeLogDirs TotalBytes; `None` = not reported (pre-3.3).
     pub capacity_bytes: Option<u64>,
+    /// The broker's log directories (`log.dirs`), first = where new replicas land unless
+    /// told otherwise. Empty = the one directory [`DEFAULT_LOG_DIR`].
+    pub log_dirs: Vec<String>,
+    /// Log directories that are offline (a failed disk): DescribeLogDirs reports them with
+    /// KAFKA_STORAGE_ERROR and no replicas, AlterReplicaLogDirs refuses them.
+    pub offline_dirs: BTreeSet<String>,
+}
+
+impl FakeBrokerState {
+    /// The broker's log directories, in `log.dirs` order.
+    pub fn dirs(&self) -> Vec<String> {
+        if self.log_dirs.is_empty() {
+            vec![DEFAULT_LOG_DIR.to_string()]
+        } else {
+            self.log_dirs.clone()
+        }
+    }
+}
+
+/// The log directory of a broker configured without any (one implicit directory).
+pub const DEFAULT_LOG_DIR: &str = "/var/lib/kafka/data";
+
+/// An intra-broker move in flight: the future replica being copied into `dir` (§D6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FutureReplica {
+    pub dir: String,
+    /// DescribeLogDirs calls that saw it (with `auto_complete_after`, it completes after
+    /// that many, like inter-broker moves do on ListPartitionReassignments).
+    pub polls: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +156,17 @@ pub struct FakeState {
     pub groups: BTreeMap<String, FakeGroup>,
     /// Changes that happen when the virtual time reaches them, in order.
     pub scheduled: Vec<(u64, FakeEvent)>,
+    /// The log directory of each replica not in its broker's first directory.
+    pub replica_dirs: BTreeMap<(TopicPartition, BrokerId), String>,
+    /// Intra-broker moves in flight.
+    pub future_replicas: BTreeMap<(TopicPartition, BrokerId), FutureReplica>,
+    /// Replicas an AlterReplicaLogDirs asked about before they existed on the broker: the
+    /// broker creates them in that directory (Kafka's preferred log dir).
+    pub preferred_dirs: BTreeMap<(TopicPartition, BrokerId), String>,
+    /// Replicas a reassignment added whose broker has not created them yet: the first
+    /// AlterReplicaLogDirs for one answers REPLICA_NOT_AVAILABLE and creates it (as a
+    /// broker does a moment after the controller adds it), so callers must retry.
+    pub not_created: BTreeSet<(TopicPartition, BrokerId)>,
 }
 
 /// The offsets of one partition's log: fixed log start, and a log end that advances with
@@ -275,6 +316,8 @@ impl FakeAdmin {
                     rack: rack.map(str::to_string),
                     alive: true,
                     capacity_bytes,
+                    log_dirs: Vec::new(),
+                    offline_dirs: BTreeSet::new(),
                 },
             );
             if s.controller.is_none() {
@@ -327,6 +370,29 @@ impl FakeAdmin {
         self
     }
 
+    /// Gives a broker its log directories (JBOD); replicas land in the first one.
+    pub fn with_log_dirs(self, broker: BrokerId, dirs: &[&str]) -> Self {
+        if let Some(b) = self.lock().brokers.get_mut(&broker) {
+            b.log_dirs = dirs.iter().map(|d| d.to_string()).collect();
+        }
+        self
+    }
+
+    /// Puts one replica in another log directory of its broker.
+    pub fn with_replica_dir(
+        self,
+        topic: &str,
+        partition: i32,
+        broker: BrokerId,
+        dir: &str,
+    ) -> Self {
+        self.lock().replica_dirs.insert(
+            (TopicPartition::new(topic, partition), broker),
+            dir.to_string(),
+        );
+        self
+    }
+
     /// Adds a consumer group coordinated by `coordinator`, without committed offsets.
     pub fn with_group(self, group: &str, coordinator: BrokerId) -> Self {
         self.lock().groups.insert(
@@ -375,6 +441,41 @@ impl FakeAdmin {
             .now_ms
             .saturating_add(u64::try_from(by.as_millis()).unwrap_or(u64::MAX));
         s.advance_to(to);
+    }
+
+    /// A log directory of a broker goes offline (or comes back).
+    pub fn set_dir_offline(&self, broker: BrokerId, dir: &str, offline: bool) {
+        if let Some(b) = self.lock().brokers.get_mut(&broker) {
+            if offline {
+                b.offline_dirs.insert(dir.to_string());
+            } else {
+                b.offline_dirs.remove(dir);
+            }
+        }
+    }
+
+    /// The directory a replica lives in (`None` if the broker has no such replica).
+    pub fn replica_dir(&self, tp: &TopicPartition, broker: BrokerId) -> Option<String> {
+        let s = self.lock();
+        dir_of(&s, tp, broker)
+    }
+
+    /// The directory an intra-broker move of the replica heads to, if one is in flight.
+    pub fn future_dir(&self, tp: &TopicPartition, broker: BrokerId) -> Option<String> {
+        self.lock()
+            .future_replicas
+            .get(&(tp.clone(), broker))
+            .map(|f| f.dir.clone())
+    }
+
+    /// Every intra-broker move in flight completes: the future replica replaces the current
+    /// one.
+    pub fn complete_dir_moves(&self) {
+        let mut s = self.lock();
+        let keys: Vec<(TopicPartition, BrokerId)> = s.future_replicas.keys().cloned().collect();
+        for k in keys {
+            complete_dir_move(&mut s, &k);
+        }
     }
 
     /// Reads the state.
@@ -461,15 +562,205 @@ impl FakeAdmin {
         method: Method,
         apply: impl FnOnce(&mut FakeState) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        match self.take_fault(method) {
+        let fault = self.take_fault(method);
+        let mut s = self.lock();
+        forget_removed_replicas(&mut s);
+        match fault {
             Some(Fault::Fail(e)) => Err(e),
             Some(Fault::ApplyThenFail(e)) => {
-                let _ = apply(&mut self.lock());
+                let _ = apply(&mut s);
                 Err(e)
             }
-            None => apply(&mut self.lock()),
+            None => apply(&mut s),
         }
     }
+}
+
+/// A replica's directory: where it was put, else where an AlterReplicaLogDirs asked for it
+/// before it existed, else the broker's first directory. `None` if the broker does not host
+/// the partition.
+fn dir_of(s: &FakeState, tp: &TopicPartition, broker: BrokerId) -> Option<String> {
+    let p = s.partitions.get(tp)?;
+    if !p.replicas.contains(&broker) {
+        return None;
+    }
+    let key = (tp.clone(), broker);
+    s.replica_dirs
+        .get(&key)
+        .or_else(|| s.preferred_dirs.get(&key))
+        .cloned()
+        .or_else(|| {
+            s.brokers
+                .get(&broker)
+                .and_then(|b| b.dirs().first().cloned())
+        })
+}
+
+/// A broker that no longer hosts a partition deletes its copy, future replica included; the
+/// directory records of those replicas go with it.
+fn forget_removed_replicas(s: &mut FakeState) {
+    let partitions = &s.partitions;
+    let hosted = |k: &(TopicPartition, BrokerId)| {
+        partitions
+            .get(&k.0)
+            .is_some_and(|p| p.replicas.contains(&k.1))
+    };
+    s.replica_dirs.retain(|k, _| hosted(k));
+    s.future_replicas.retain(|k, _| hosted(k));
+    s.not_created.retain(|k| hosted(k));
+    // A created replica lives in the directory asked for before it existed.
+    let created: Vec<((TopicPartition, BrokerId), String)> = s
+        .preferred_dirs
+        .iter()
+        .filter(|(k, _)| hosted(k) && !s.not_created.contains(k))
+        .map(|(k, d)| (k.clone(), d.clone()))
+        .collect();
+    for (k, d) in created {
+        s.preferred_dirs.remove(&k);
+        s.replica_dirs.entry(k).or_insert(d);
+    }
+}
+
+/// A broker's log directories as DescribeLogDirs reports them: each replica in its
+/// directory, a future replica (intra-broker move) in its destination too, an offline
+/// directory with KAFKA_STORAGE_ERROR and nothing in it.
+fn broker_log_dirs(s: &FakeState, id: BrokerId, b: &FakeBrokerState) -> Vec<LogDir> {
+    // What a copy in progress holds: a share of the size by polls when moves
+    // auto-complete, else nothing until done.
+    let share = |size: u64, polls: usize| match s.auto_complete_after {
+        Some(n) => size * polls as u64 / n.max(1) as u64,
+        None => 0,
+    };
+    let mut by_dir: BTreeMap<String, Vec<LogDirReplica>> =
+        b.dirs().into_iter().map(|d| (d, Vec::new())).collect();
+    for (tp, p) in s
+        .partitions
+        .iter()
+        .filter(|(_, p)| p.replicas.contains(&id))
+    {
+        let size_bytes = if p.adding.contains(&id) && !p.isr.contains(&id) {
+            share(p.size_bytes, s.polls.get(tp).copied().unwrap_or(0))
+        } else {
+            p.size_bytes
+        };
+        if let Some(dir) = dir_of(s, tp, id) {
+            by_dir.entry(dir).or_default().push(LogDirReplica {
+                tp: tp.clone(),
+                size_bytes,
+                offset_lag: 0,
+                is_future: false,
+            });
+        }
+        if let Some(f) = s.future_replicas.get(&(tp.clone(), id)) {
+            by_dir
+                .entry(f.dir.clone())
+                .or_default()
+                .push(LogDirReplica {
+                    tp: tp.clone(),
+                    size_bytes: share(size_bytes, f.polls),
+                    offset_lag: 0,
+                    is_future: true,
+                });
+        }
+    }
+    let n_dirs = by_dir.len().max(1) as u64;
+    by_dir
+        .into_iter()
+        .map(|(path, mut replicas)| {
+            if b.offline_dirs.contains(&path) {
+                return LogDir {
+                    error: Some(Error::broker("DescribeLogDirs", 56, None)),
+                    path,
+                    total_bytes: None,
+                    usable_bytes: None,
+                    replicas: Vec::new(),
+                };
+            }
+            replicas.sort_by(|a, b| a.tp.cmp(&b.tp).then(a.is_future.cmp(&b.is_future)));
+            let used: u64 = replicas.iter().map(|r| r.size_bytes).sum();
+            // The broker's capacity is split evenly over its directories.
+            let total = b.capacity_bytes.map(|c| c / n_dirs);
+            LogDir {
+                path,
+                error: None,
+                total_bytes: total,
+                usable_bytes: total.map(|c| c.saturating_sub(used)),
+                replicas,
+            }
+        })
+        .collect()
+}
+
+fn complete_dir_move(s: &mut FakeState, key: &(TopicPartition, BrokerId)) {
+    if let Some(f) = s.future_replicas.remove(key) {
+        s.replica_dirs.insert(key.clone(), f.dir);
+    }
+}
+
+const ALTER_DIRS: &str = "AlterReplicaLogDirs";
+
+/// One replica's AlterReplicaLogDirs, as a broker handles it (Kafka's
+/// `ReplicaManager.alterReplicaLogDirs`): unknown path ⇒ LOG_DIR_NOT_FOUND; offline
+/// destination ⇒ KAFKA_STORAGE_ERROR; no replica yet ⇒ the path is remembered for its
+/// creation and REPLICA_NOT_AVAILABLE; a future replica heading elsewhere is dropped; then a
+/// move starts unless the replica is already there.
+fn alter_dir(
+    s: &mut FakeState,
+    broker: BrokerId,
+    tp: &TopicPartition,
+    dir: &str,
+) -> Result<(), Error> {
+    let Some(b) = s.brokers.get(&broker) else {
+        return Err(Error::UnknownBroker(broker));
+    };
+    if !b.dirs().iter().any(|d| d == dir) {
+        return Err(broker_err(
+            ALTER_DIRS,
+            57,
+            &format!("Log dir {dir} does not exist on broker {broker}"),
+        ));
+    }
+    if b.offline_dirs.contains(dir) {
+        return Err(broker_err(
+            ALTER_DIRS,
+            56,
+            &format!("Log dir {dir} is offline"),
+        ));
+    }
+    let key = (tp.clone(), broker);
+    let hosted = s
+        .partitions
+        .get(tp)
+        .is_some_and(|p| p.replicas.contains(&broker));
+    if !hosted || s.not_created.remove(&key) {
+        s.preferred_dirs.insert(key, dir.to_string());
+        return Err(broker_err(
+            ALTER_DIRS,
+            9,
+            "Replica does not exist on this broker",
+        ));
+    }
+    let current = dir_of(s, tp, broker).unwrap_or_default();
+    if b.offline_dirs.contains(&current) {
+        return Err(broker_err(
+            ALTER_DIRS,
+            56,
+            &format!("Partition {tp} is offline"),
+        ));
+    }
+    if s.future_replicas.get(&key).is_some_and(|f| f.dir != dir) {
+        s.future_replicas.remove(&key);
+    }
+    if current != dir && !s.future_replicas.contains_key(&key) {
+        s.future_replicas.insert(
+            key,
+            FutureReplica {
+                dir: dir.to_string(),
+                polls: 0,
+            },
+        );
+    }
+    Ok(())
 }
 
 fn complete_in(s: &mut FakeState, tp: &TopicPartition) {
@@ -733,6 +1024,23 @@ impl Admin for FakeAdmin {
         brokers: &[BrokerId],
     ) -> Result<BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>, Error> {
         self.run(Method::DescribeLogDirs, |s| {
+            if let Some(n) = s.auto_complete_after {
+                let keys: Vec<(TopicPartition, BrokerId)> = s
+                    .future_replicas
+                    .keys()
+                    .filter(|k| brokers.contains(&k.1))
+                    .cloned()
+                    .collect();
+                for k in keys {
+                    let done = s.future_replicas.get_mut(&k).is_some_and(|f| {
+                        f.polls += 1;
+                        f.polls >= n
+                    });
+                    if done {
+                        complete_dir_move(s, &k);
+                    }
+                }
+            }
             let mut out = BTreeMap::new();
             for &id in brokers {
                 let r = match s.brokers.get(&id) {
@@ -741,41 +1049,7 @@ impl Admin for FakeAdmin {
                         addr: format!("broker-{id}:9092"),
                         reason: "Connection refused (os error 111)".into(),
                     }),
-                    Some(b) => {
-                        let replicas: Vec<LogDirReplica> = s
-                            .partitions
-                            .iter()
-                            .filter(|(_, p)| p.replicas.contains(&id))
-                            .map(|(tp, p)| LogDirReplica {
-                                tp: tp.clone(),
-                                // A replica still catching up holds what it has copied:
-                                // a share of the size by polls when moves auto-complete,
-                                // else nothing until done.
-                                size_bytes: if p.adding.contains(&id) && !p.isr.contains(&id) {
-                                    match s.auto_complete_after {
-                                        Some(n) => {
-                                            p.size_bytes
-                                                * s.polls.get(tp).copied().unwrap_or(0) as u64
-                                                / n.max(1) as u64
-                                        }
-                                        None => 0,
-                                    }
-                                } else {
-                                    p.size_bytes
-                                },
-                                offset_lag: 0,
-                                is_future: false,
-                            })
-                            .collect();
-                        let used: u64 = replicas.iter().map(|r| r.size_bytes).sum();
-                        Ok(vec![LogDir {
-                            path: "/var/lib/kafka/data".into(),
-                            error: None,
-                            total_bytes: b.capacity_bytes,
-                            usable_bytes: b.capacity_bytes.map(|c| c.saturating_sub(used)),
-                            replicas,
-                        }])
-                    }
+                    Some(b) => Ok(broker_log_dirs(s, id, b)),
                 };
                 out.insert(id, r);
             }
@@ -851,6 +1125,14 @@ impl Admin for FakeAdmin {
                     }
                 };
                 if r.is_ok() {
+                    let hosted_before: Vec<BrokerId> = s
+                        .partitions
+                        .get(tp)
+                        .map(|p| p.replicas.clone())
+                        .unwrap_or_default();
+                    for a in p.adding.iter().filter(|a| !hosted_before.contains(a)) {
+                        s.not_created.insert((tp.clone(), *a));
+                    }
                     s.partitions.insert(tp.clone(), p);
                     // A new or replaced move starts copying from scratch.
                     s.polls.remove(tp);
@@ -858,6 +1140,25 @@ impl Admin for FakeAdmin {
                 out.insert(tp.clone(), r);
             }
             Ok(out)
+        })
+    }
+
+    async fn alter_replica_log_dirs(
+        &self,
+        broker: BrokerId,
+        moves: &BTreeMap<TopicPartition, String>,
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        self.run(Method::AlterReplicaLogDirs, |s| {
+            if !s.brokers.get(&broker).is_some_and(|b| b.alive) {
+                return Err(Error::Connect {
+                    addr: format!("broker-{broker}:9092"),
+                    reason: "Connection refused (os error 111)".into(),
+                });
+            }
+            Ok(moves
+                .iter()
+                .map(|(tp, dir)| (tp.clone(), alter_dir(s, broker, tp, dir)))
+                .collect())
         })
     }
 
@@ -1529,5 +1830,101 @@ mod tests {
         assert_eq!(topics[0].name, "bar");
         assert!(topics[0].error.is_some());
         assert_eq!(topics[1].partitions[0].offline, [1]);
+    }
+
+    fn dirs_of(f: &FakeAdmin, broker: BrokerId) -> Vec<(String, Vec<(TopicPartition, bool)>)> {
+        let all = tokio_block(f.describe_log_dirs(&[broker])).unwrap();
+        all[&broker]
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d.path.clone(),
+                    d.replicas
+                        .iter()
+                        .map(|r| (r.tp.clone(), r.is_future))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn to(dir: &str, p: i32) -> BTreeMap<TopicPartition, String> {
+        [(tp(p), dir.to_string())].into_iter().collect()
+    }
+
+    #[test]
+    fn intra_broker_move_shows_a_future_replica_then_completes_after_polls() {
+        let f = fake().with_log_dirs(2, &["/d0", "/d1"]);
+        f.auto_complete_after(2);
+        assert_eq!(f.replica_dir(&tp(0), 2).as_deref(), Some("/d0"));
+        let out = tokio_block(f.alter_replica_log_dirs(2, &to("/d1", 0))).unwrap();
+        assert_eq!(out[&tp(0)], Ok(()));
+        assert_eq!(f.future_dir(&tp(0), 2).as_deref(), Some("/d1"));
+        // The first poll sees the replica in both dirs, the future one half copied.
+        let d = dirs_of(&f, 2);
+        assert_eq!(
+            d[0],
+            ("/d0".to_string(), vec![(tp(0), false), (tp(1), false)])
+        );
+        assert_eq!(d[1], ("/d1".to_string(), vec![(tp(0), true)]));
+        // The second poll completes it.
+        let d = dirs_of(&f, 2);
+        assert_eq!(d[0], ("/d0".to_string(), vec![(tp(1), false)]));
+        assert_eq!(d[1], ("/d1".to_string(), vec![(tp(0), false)]));
+        assert_eq!(f.future_dir(&tp(0), 2), None);
+        // Asking for the dir it is in changes nothing.
+        let out = tokio_block(f.alter_replica_log_dirs(2, &to("/d1", 0))).unwrap();
+        assert_eq!(out[&tp(0)], Ok(()));
+        assert_eq!(f.future_dir(&tp(0), 2), None);
+    }
+
+    #[test]
+    fn retargeting_to_the_current_dir_stops_the_move() {
+        let f = fake().with_log_dirs(2, &["/d0", "/d1"]);
+        tokio_block(f.alter_replica_log_dirs(2, &to("/d1", 0))).unwrap();
+        assert!(f.future_dir(&tp(0), 2).is_some());
+        tokio_block(f.alter_replica_log_dirs(2, &to("/d0", 0))).unwrap();
+        assert_eq!(f.future_dir(&tp(0), 2), None);
+        assert_eq!(f.replica_dir(&tp(0), 2).as_deref(), Some("/d0"));
+    }
+
+    #[test]
+    fn unknown_and_offline_dirs_and_missing_replicas_are_refused() {
+        let f = fake()
+            .with_log_dirs(2, &["/d0", "/d1"])
+            .with_log_dirs(4, &["/e0", "/e1"]);
+        let code = |r: &Outcomes<TopicPartition>, p: i32| r[&tp(p)].as_ref().unwrap_err().code();
+        let out = tokio_block(f.alter_replica_log_dirs(2, &to("/nope", 0))).unwrap();
+        assert_eq!(code(&out, 0), Some(57));
+        f.set_dir_offline(2, "/d1", true);
+        let out = tokio_block(f.alter_replica_log_dirs(2, &to("/d1", 0))).unwrap();
+        assert_eq!(code(&out, 0), Some(56));
+        let d = dirs_of(&f, 2);
+        assert_eq!(d[1], ("/d1".to_string(), vec![]));
+        // Broker 4 has no replica of foo-0 until a reassignment adds it; the path asked
+        // for first is where it is created.
+        let out = tokio_block(f.alter_replica_log_dirs(4, &to("/e1", 0))).unwrap();
+        assert_eq!(code(&out, 0), Some(9));
+        tokio_block(f.alter_reassignments(&one(tp(0), Some(vec![1, 4])), true)).unwrap()[&tp(0)]
+            .clone()
+            .unwrap();
+        let out = tokio_block(f.alter_replica_log_dirs(4, &to("/e1", 0))).unwrap();
+        assert_eq!(code(&out, 0), Some(9), "not created yet");
+        let out = tokio_block(f.alter_replica_log_dirs(4, &to("/e1", 0))).unwrap();
+        assert_eq!(out[&tp(0)], Ok(()));
+        assert_eq!(f.replica_dir(&tp(0), 4).as_deref(), Some("/e1"));
+        assert_eq!(f.future_dir(&tp(0), 4), None);
+        // A dead broker cannot be asked.
+        f.set_broker_alive(4, false);
+        assert!(tokio_block(f.alter_replica_log_dirs(4, &to("/e0", 0))).is_err());
     }
 }

@@ -71,6 +71,7 @@ fn default_ranges(api_versions_max: i16) -> Vec<(i16, i16, i16)> {
         (ApiKey::SaslAuthenticate as i16, 0, 2),
         (ApiKey::DescribeCluster as i16, 0, 1),
         (ApiKey::DescribeLogDirs as i16, 1, 4),
+        (ApiKey::AlterReplicaLogDirs as i16, 1, 2),
         (ApiKey::ListPartitionReassignments as i16, 0, 0),
         (ApiKey::AlterPartitionReassignments as i16, 0, 1),
         (ApiKey::DescribeConfigs as i16, 1, 4),

@@ -8,6 +8,9 @@ use std::time::Duration;
 use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
+use kafka_protocol::messages::alter_replica_log_dirs_request::{
+    AlterReplicaLogDir, AlterReplicaLogDirTopic,
+};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::incremental_alter_configs_request::{
@@ -18,9 +21,10 @@ use kafka_protocol::messages::list_partition_reassignments_request::ListPartitio
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::{
-    AlterPartitionReassignmentsRequest, ApiKey, BrokerId as WireBrokerId, DescribeClusterRequest,
-    DescribeConfigsRequest, DescribeLogDirsRequest, ElectLeadersRequest,
-    IncrementalAlterConfigsRequest, ListPartitionReassignmentsRequest, MetadataRequest,
+    AlterPartitionReassignmentsRequest, AlterReplicaLogDirsRequest, ApiKey,
+    BrokerId as WireBrokerId, DescribeClusterRequest, DescribeConfigsRequest,
+    DescribeLogDirsRequest, ElectLeadersRequest, IncrementalAlterConfigsRequest,
+    ListPartitionReassignmentsRequest, MetadataRequest,
 };
 use kafka_protocol::messages::{
     FindCoordinatorRequest, GroupId, ListGroupsRequest, ListOffsetsRequest, OffsetFetchRequest,
@@ -30,8 +34,8 @@ use kafka_protocol::protocol::StrBytes;
 use super::client::{format_addr, KafkaAdmin, Resend, Route};
 use super::decode::{
     cluster_from_describe, cluster_from_metadata, code_err, code_result, configs_from_response,
-    election_outcomes, group_by_topic, ids, log_dirs_at_peer, log_dirs_from_response,
-    outcomes_at_peer, per_item, topic_name, topics_from_metadata,
+    election_outcomes, group_by_topic, ids, log_dir_move_outcomes, log_dirs_at_peer,
+    log_dirs_from_response, outcomes_at_peer, per_item, topic_name, topics_from_metadata,
 };
 use super::decode::{
     committed_offsets_from_group, committed_offsets_from_single, coordinator_from_single,
@@ -97,7 +101,7 @@ impl KafkaAdmin {
                     )
             })
             .collect();
-        let resp = self
+        let (resp, peer) = self
             .call::<ListOffsetsRequest>(
                 Route::Broker(leader),
                 Resend::Safe,
@@ -116,7 +120,10 @@ impl KafkaAdmin {
                 |r| (0, r.throttle_time_ms),
             )
             .await?;
-        Ok(offsets_from_list_offsets(&resp, partitions))
+        Ok(outcomes_at_peer(
+            offsets_from_list_offsets(&resp, partitions),
+            &peer,
+        ))
     }
 
     async fn list_groups_on(
@@ -133,7 +140,7 @@ impl KafkaAdmin {
                     |r| (r.error_code, r.throttle_time_ms),
                 )
                 .await
-                .and_then(|resp| groups_from_list(&resp));
+                .and_then(|(resp, peer)| groups_from_list(&resp).map_err(|e| e.with_peer(&peer)));
             out.insert(b, r);
         }
         Ok(out)
@@ -149,7 +156,7 @@ impl KafkaAdmin {
         pending.dedup();
         while let Some(first) = pending.first().cloned() {
             let used = AtomicI16::new(-1);
-            let resp = self
+            let (resp, peer) = self
                 .call::<FindCoordinatorRequest>(
                     Route::Any,
                     Resend::Safe,
@@ -172,10 +179,16 @@ impl KafkaAdmin {
                 )
                 .await?;
             if used.load(Ordering::Relaxed) >= FIND_COORDINATOR_BATCHED {
-                out.extend(coordinators_from_batch(&resp, &pending));
+                out.extend(outcomes_at_peer(
+                    coordinators_from_batch(&resp, &pending),
+                    &peer,
+                ));
                 pending.clear();
             } else {
-                out.insert(first.clone(), coordinator_from_single(&resp, &first));
+                out.insert(
+                    first.clone(),
+                    coordinator_from_single(&resp, &first).map_err(|e| e.with_peer(&peer)),
+                );
                 pending.remove(0);
             }
         }
@@ -198,7 +211,7 @@ impl KafkaAdmin {
                 .take(OFFSET_FETCH_GROUPS_PER_REQUEST)
                 .cloned()
                 .collect();
-            let resp = self
+            let (resp, peer) = self
                 .call::<OffsetFetchRequest>(
                     Route::Broker(coordinator),
                     Resend::Safe,
@@ -236,10 +249,16 @@ impl KafkaAdmin {
                 )
                 .await?;
             if used.load(Ordering::Relaxed) >= OFFSET_FETCH_BATCHED {
-                out.extend(committed_offsets_from_group(&resp, &slice));
+                out.extend(outcomes_at_peer(
+                    committed_offsets_from_group(&resp, &slice),
+                    &peer,
+                ));
                 pending.drain(..slice.len());
             } else {
-                out.insert(first, committed_offsets_from_single(&resp));
+                out.insert(
+                    first,
+                    committed_offsets_from_single(&resp).map_err(|e| e.with_peer(&peer)),
+                );
                 pending.remove(0);
             }
         }
@@ -558,6 +577,31 @@ impl Admin for KafkaAdmin {
         ))
     }
 
+    async fn alter_replica_log_dirs(
+        &self,
+        broker: BrokerId,
+        moves: &BTreeMap<TopicPartition, String>,
+    ) -> Result<Outcomes<TopicPartition>, Error> {
+        if moves.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let dirs = alter_replica_log_dirs_request(moves);
+        let (resp, peer) = self
+            .call::<AlterReplicaLogDirsRequest>(
+                Route::Broker(broker),
+                // Asking again for the directory a move already heads to is a no-op on the
+                // broker, so a request whose answer was lost may be sent again.
+                Resend::Safe,
+                |_| Ok(AlterReplicaLogDirsRequest::default().with_dirs(dirs.clone())),
+                |r| (0, r.throttle_time_ms),
+            )
+            .await?;
+        Ok(outcomes_at_peer(
+            log_dir_move_outcomes(&resp, moves.keys().cloned()),
+            &peer,
+        ))
+    }
+
     async fn elect_preferred_leaders(
         &self,
         partitions: &[TopicPartition],
@@ -627,6 +671,34 @@ impl Admin for KafkaAdmin {
     ) -> Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error> {
         self.fetch_committed_offsets_from(coordinator, groups).await
     }
+}
+
+/// The `Dirs` of an AlterReplicaLogDirs request: one entry per destination path, its
+/// partitions grouped by topic (paths, topics and partitions sorted, none twice).
+pub(super) fn alter_replica_log_dirs_request(
+    moves: &BTreeMap<TopicPartition, String>,
+) -> Vec<AlterReplicaLogDir> {
+    let mut by_dir: BTreeMap<&str, Vec<TopicPartition>> = BTreeMap::new();
+    for (tp, dir) in moves {
+        by_dir.entry(dir).or_default().push(tp.clone());
+    }
+    by_dir
+        .into_iter()
+        .map(|(dir, tps)| {
+            AlterReplicaLogDir::default()
+                .with_path(StrBytes::from_string(dir.to_string()))
+                .with_topics(
+                    group_by_topic(tps)
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            AlterReplicaLogDirTopic::default()
+                                .with_name(topic_name(&t))
+                                .with_partitions(ps)
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
 }
 
 pub(super) fn timeout_ms(d: Duration) -> i32 {

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
 use kafka_protocol::messages::{
-    BrokerId as WireBrokerId, DescribeClusterResponse, DescribeConfigsResponse,
-    DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse, TopicName,
+    AlterReplicaLogDirsResponse, BrokerId as WireBrokerId, DescribeClusterResponse,
+    DescribeConfigsResponse, DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse,
+    TopicName,
 };
 use kafka_protocol::messages::{
     FindCoordinatorResponse, ListGroupsResponse, ListOffsetsResponse, OffsetFetchResponse,
@@ -61,7 +62,10 @@ pub(super) fn log_dirs_at_peer(
 }
 
 /// Names the broker that answered in each per-item broker error.
-pub(super) fn outcomes_at_peer<K: Ord>(outcomes: Outcomes<K>, peer: &str) -> Outcomes<K> {
+pub(super) fn outcomes_at_peer<K: Ord, V>(
+    outcomes: BTreeMap<K, Result<V, Error>>,
+    peer: &str,
+) -> BTreeMap<K, Result<V, Error>> {
     outcomes
         .into_iter()
         .map(|(k, r)| (k, r.map_err(|e| e.with_peer(peer))))
@@ -418,4 +422,20 @@ pub fn committed_offsets_from_single(resp: &OffsetFetchResponse) -> Result<Group
             .iter()
             .map(move |p| (&t.name, p.partition_index, p.committed_offset, p.error_code))
     })))
+}
+
+/// Per-partition results of an AlterReplicaLogDirs request to one broker. The response has
+/// no top-level error code: every answer is per partition, and one the broker left out is
+/// an error naming it (never a success).
+pub fn log_dir_move_outcomes(
+    resp: &AlterReplicaLogDirsResponse,
+    asked: impl IntoIterator<Item = TopicPartition>,
+) -> Outcomes<TopicPartition> {
+    let answers = resp.results.iter().flat_map(|t| {
+        t.partitions.iter().map(|p| {
+            let tp = TopicPartition::new(t.topic_name.0.to_string(), p.partition_index);
+            (tp, code_result("AlterReplicaLogDirs", p.error_code, &None))
+        })
+    });
+    per_item("AlterReplicaLogDirs", answers, asked)
 }

@@ -25,8 +25,8 @@ use crate::model::{BrokerId, TopicPartition};
 pub use calls::metadata_request;
 pub use client::KafkaAdmin;
 pub use decode::{
-    cluster_from_describe, cluster_from_metadata, election_outcomes, log_dirs_from_response,
-    topics_from_metadata,
+    cluster_from_describe, cluster_from_metadata, election_outcomes, log_dir_move_outcomes,
+    log_dirs_from_response, topics_from_metadata,
 };
 pub use decode::{
     committed_offsets_from_group, committed_offsets_from_single, coordinator_from_single,
@@ -283,6 +283,20 @@ pub trait Admin: Sync {
         &self,
         changes: &BTreeMap<ConfigResource, Vec<(String, ConfigOp)>>,
     ) -> impl Future<Output = Result<Outcomes<ConfigResource>, Error>> + Send;
+
+    /// Moves replicas of `broker` to another of its log directories (AlterReplicaLogDirs,
+    /// spec §C5/§D6), sent to that broker: each partition's replica goes to the absolute
+    /// path given. Per-partition errors are reported: REPLICA_NOT_AVAILABLE (9) while the
+    /// replica does not exist on the broker yet (the broker remembers the path for when it
+    /// is created; ask again), LOG_DIR_NOT_FOUND (57) for a path the broker does not have,
+    /// KAFKA_STORAGE_ERROR (56) for an offline directory. Asking again for the directory a
+    /// move already heads to changes nothing, and asking for the replica's current
+    /// directory stops a move in flight (Kafka's cancel of an intra-broker move).
+    fn alter_replica_log_dirs(
+        &self,
+        broker: BrokerId,
+        moves: &BTreeMap<TopicPartition, String>,
+    ) -> impl Future<Output = Result<Outcomes<TopicPartition>, Error>> + Send;
 
     /// PREFERRED election; ELECTION_NOT_NEEDED counts as success (§F D5).
     fn elect_preferred_leaders(

@@ -699,3 +699,150 @@ async fn a_coordinator_of_many_groups_is_asked_in_slices() {
     assert!(commits.values().all(|r| r.is_ok()));
     assert_eq!(*seen.lock().unwrap(), [(9, 9, 64), (9, 9, 64), (9, 9, 22)]);
 }
+
+#[test]
+fn alter_replica_log_dirs_request_groups_by_path_and_topic() {
+    let mut moves = BTreeMap::new();
+    moves.insert(TopicPartition::new("b", 1), "/d1".to_string());
+    moves.insert(TopicPartition::new("a", 2), "/d0".to_string());
+    moves.insert(TopicPartition::new("a", 0), "/d1".to_string());
+    let dirs = super::calls::alter_replica_log_dirs_request(&moves);
+    type Topics = Vec<(String, Vec<i32>)>;
+    let shape: Vec<(String, Topics)> = dirs
+        .iter()
+        .map(|d| {
+            (
+                d.path.to_string(),
+                d.topics
+                    .iter()
+                    .map(|t| (t.name.0.to_string(), t.partitions.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("/d0".to_string(), vec![("a".to_string(), vec![2])]),
+            (
+                "/d1".to_string(),
+                vec![("a".to_string(), vec![0]), ("b".to_string(), vec![1])]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn alter_replica_log_dirs_outcomes_per_partition_and_missing_answers_fail() {
+    use kafka_protocol::messages::alter_replica_log_dirs_response::{
+        AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult,
+    };
+    use kafka_protocol::messages::AlterReplicaLogDirsResponse;
+    let resp = AlterReplicaLogDirsResponse::default().with_results(vec![
+        AlterReplicaLogDirTopicResult::default()
+            .with_topic_name(topic_name("t"))
+            .with_partitions(vec![
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(0)
+                    .with_error_code(0),
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(1)
+                    .with_error_code(9),
+                AlterReplicaLogDirPartitionResult::default()
+                    .with_partition_index(2)
+                    .with_error_code(57),
+            ]),
+    ]);
+    let asked = (0..4).map(|p| TopicPartition::new("t", p));
+    let out = log_dir_move_outcomes(&resp, asked);
+    assert_eq!(out[&TopicPartition::new("t", 0)], Ok(()));
+    assert_eq!(
+        out[&TopicPartition::new("t", 1)]
+            .as_ref()
+            .unwrap_err()
+            .code(),
+        Some(9)
+    );
+    let e = out[&TopicPartition::new("t", 2)].as_ref().unwrap_err();
+    assert!(e.to_string().contains("LOG_DIR_NOT_FOUND"), "{e}");
+    let missing = out[&TopicPartition::new("t", 3)].as_ref().unwrap_err();
+    assert!(
+        missing.to_string().contains("no result for t-3"),
+        "{missing}"
+    );
+}
+
+#[tokio::test]
+async fn alter_replica_log_dirs_goes_to_the_replicas_broker_at_v2() {
+    use kafka_protocol::messages::alter_replica_log_dirs_response::{
+        AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult,
+    };
+    use kafka_protocol::messages::{AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse};
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let handler: Handler = Arc::new(move |key, version, mut body: Bytes| {
+        if key != ApiKey::AlterReplicaLogDirs as i16 {
+            return None;
+        }
+        let req = AlterReplicaLogDirsRequest::decode(&mut body, version).unwrap();
+        // Partition 1's replica does not exist on the broker yet.
+        let results = req
+            .dirs
+            .iter()
+            .flat_map(|d| d.topics.iter())
+            .map(|t| {
+                AlterReplicaLogDirTopicResult::default()
+                    .with_topic_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                AlterReplicaLogDirPartitionResult::default()
+                                    .with_partition_index(*p)
+                                    .with_error_code(if *p == 1 { 9 } else { 0 })
+                            })
+                            .collect(),
+                    )
+            })
+            .collect();
+        seen2.lock().unwrap().push((version, req));
+        respond_body(
+            version,
+            &AlterReplicaLogDirsResponse::default().with_results(results),
+        )
+    });
+    let (broker, admin) = admin_for(testbroker::State {
+        handler: Some(handler),
+        ..Default::default()
+    })
+    .await;
+    let id = admin.describe_cluster().await.unwrap().brokers[0].id;
+    let mut moves = BTreeMap::new();
+    moves.insert(TopicPartition::new("t", 0), "/d1".to_string());
+    moves.insert(TopicPartition::new("t", 1), "/d1".to_string());
+    let out = admin.alter_replica_log_dirs(id, &moves).await.unwrap();
+    assert_eq!(out[&TopicPartition::new("t", 0)], Ok(()));
+    let e = out[&TopicPartition::new("t", 1)].clone().unwrap_err();
+    assert_eq!(e.code(), Some(9));
+    assert!(e.to_string().contains("REPLICA_NOT_AVAILABLE"), "{e}");
+    let reqs = seen.lock().unwrap().clone();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].0, 2);
+    assert_eq!(reqs[0].1.dirs.len(), 1);
+    assert_eq!(reqs[0].1.dirs[0].path.to_string(), "/d1");
+    assert_eq!(reqs[0].1.dirs[0].topics[0].partitions, vec![0, 1]);
+    assert_eq!(
+        broker
+            .log()
+            .iter()
+            .filter(|r| r.api_key == ApiKey::AlterReplicaLogDirs as i16)
+            .count(),
+        1
+    );
+    // Nothing to move sends nothing.
+    assert!(admin
+        .alter_replica_log_dirs(id, &BTreeMap::new())
+        .await
+        .unwrap()
+        .is_empty());
+}
