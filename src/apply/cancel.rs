@@ -3,9 +3,17 @@
 //! cancel keeps the original replica *set* but not its order (spec §E: [1,2,3]→[3,4,1]
 //! cancelled gives [3,1,2]), which would change preferred leaders; restoring the order is a
 //! reassignment to the same set, so it copies no data.
+//!
+//! A cancel may be run again after a failure (its answer lost, the connection dropped
+//! between its steps): it re-reads what is in flight, and also restores the order of the
+//! partitions an earlier attempt cancelled, so running it twice ends where running it once
+//! would have.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
+use super::executor::{cancel_journal, ApplyError, ApplyOptions};
+use super::journal::Journal;
 use crate::formats::join_ids;
 use crate::kafka::{Admin, Error};
 use crate::model::{BrokerId, Plan, TopicPartition};
@@ -77,7 +85,18 @@ pub async fn cancel_plan(
                 }
             }
             None if &now == target => CancelOutcome::AlreadyComplete,
-            None => CancelOutcome::NotInFlight { replicas: now },
+            None => {
+                // Not in flight, the original set in another order: what a KRaft cancel
+                // leaves, so an earlier attempt of this cancel whose order restore did not
+                // happen (its answer lost, the connection gone). Without this, running the
+                // cancel again would leave the preferred leaders changed.
+                if let Some(orig) = original.and_then(|o| o.changes.get(tp)) {
+                    if orig != &now && same_set(orig, &now) {
+                        reorder.insert(tp.clone(), Some(orig.clone()));
+                    }
+                }
+                CancelOutcome::NotInFlight { replicas: now }
+            }
         };
         outcomes.insert(tp.clone(), outcome);
     }
@@ -85,19 +104,22 @@ pub async fn cancel_plan(
         let results = admin.alter_reassignments(&reorder, false).await?;
         for (tp, r) in results {
             match r {
-                Ok(()) => {
-                    if let (
+                Ok(()) => match (outcomes.get_mut(&tp), reorder.get(&tp)) {
+                    (
                         Some(CancelOutcome::Cancelled {
                             replicas,
                             order_restored,
                         }),
                         Some(Some(orig)),
-                    ) = (outcomes.get_mut(&tp), reorder.get(&tp))
-                    {
+                    ) => {
                         *replicas = orig.clone();
                         *order_restored = true;
                     }
-                }
+                    (Some(CancelOutcome::NotInFlight { replicas }), Some(Some(orig))) => {
+                        *replicas = orig.clone();
+                    }
+                    _ => {}
+                },
                 Err(e) => {
                     outcomes.insert(tp, CancelOutcome::Failed(e));
                 }
@@ -105,6 +127,73 @@ pub async fn cancel_plan(
         }
     }
     Ok(outcomes)
+}
+
+/// `cancel --journal`: [`cancel_journal`], run again while it fails for a reason that may
+/// pass (a dropped connection, a retriable error code such as NOT_CONTROLLER, an answer
+/// lost after the broker acted), until `opts.unreachable_grace` has passed since the first
+/// attempt: the rule the executor applies to its own cleanup calls. Running it again is
+/// safe: the cancel re-reads what is in flight and restores the order an earlier attempt
+/// left (see [`cancel_plan`]), the election and the throttle restore are idempotent, and
+/// the journal is written only once everything succeeded.
+///
+/// On a failure that does not pass, the journal is as it was (the running batch, its
+/// phase and the throttle ledger), so the same command can be run again; the error says
+/// so and names the journal.
+pub async fn cancel_journal_retrying(
+    admin: &impl Admin,
+    journal: &mut Journal,
+    opts: &ApplyOptions,
+) -> Result<Vec<String>, ApplyError> {
+    let start = Instant::now();
+    loop {
+        match cancel_journal(admin, journal, opts).await {
+            Ok(lines) => return Ok(lines),
+            Err(ApplyError::Kafka(e))
+                if is_transient(&e) && start.elapsed() < opts.unreachable_grace =>
+            {
+                tokio::time::sleep(opts.poll_interval.min(std::time::Duration::from_secs(1))).await;
+            }
+            Err(ApplyError::Kafka(e)) => {
+                return Err(ApplyError::LostCluster(unfinished(journal, &e)))
+            }
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// A failure the executor's cleanup retries: it may pass, and resending is safe.
+fn is_transient(e: &Error) -> bool {
+    e.is_retriable() || matches!(e, Error::OutcomeUnknown { .. })
+}
+
+/// The message of a cancel that could not finish: why, and what the journal still holds.
+fn unfinished(journal: &Journal, e: &Error) -> String {
+    let s = &journal.state;
+    let batch = if s.current_batch < s.batches.len() {
+        format!(
+            "batch {} of {} may still be in flight",
+            s.current_batch + 1,
+            s.batches.len()
+        )
+    } else {
+        "no batch was running".to_string()
+    };
+    let throttles = if s.ledger.is_some() {
+        "the throttles kafka-replan set may still be set"
+    } else {
+        "no throttle of kafka-replan is recorded"
+    };
+    let when = if is_transient(e) {
+        "once the cluster can be reached"
+    } else {
+        "once the cause is fixed"
+    };
+    format!(
+        "cancel could not finish: {e}\nthe journal {} is unchanged ({batch}; {throttles}); run `cancel --journal {}` again {when}",
+        journal.dir().display(),
+        journal.dir().display()
+    )
 }
 
 fn same_set(a: &[BrokerId], b: &[BrokerId]) -> bool {
@@ -231,6 +320,52 @@ mod tests {
         assert_eq!(
             l[0],
             "t-0: cancelled; replicas 1,2,3 (original order restored)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancel_run_again_after_a_lost_answer_restores_the_order() {
+        use crate::kafka::fake::{Fault, Method};
+        let admin = (1..=4)
+            .fold(FakeAdmin::new(), |f, b| f.with_broker(b, None, None))
+            .with_partition("t", 0, &[1, 2, 3], 1);
+        let tp = TopicPartition::new("t", 0);
+        let plan = Plan {
+            changes: [(tp.clone(), vec![3, 4, 1])].into_iter().collect(),
+        };
+        let rollback = Plan {
+            changes: [(tp.clone(), vec![1, 2, 3])].into_iter().collect(),
+        };
+        let start = [(tp.clone(), Some(vec![3, 4, 1]))].into_iter().collect();
+        admin.alter_reassignments(&start, false).await.unwrap();
+        // The cancel takes effect, its answer is lost: the set is back, not the order.
+        admin.fail_next(
+            Method::AlterReassignments,
+            Fault::lost_after_apply("AlterPartitionReassignments"),
+        );
+        assert!(cancel_plan(&admin, &plan, Some(&rollback)).await.is_err());
+        assert_eq!(
+            admin.inspect(|s| s.partitions[&tp].replicas.clone()),
+            vec![3, 1, 2]
+        );
+        let out = cancel_plan(&admin, &plan, Some(&rollback)).await.unwrap();
+        assert_eq!(
+            out[&tp],
+            CancelOutcome::NotInFlight {
+                replicas: vec![1, 2, 3]
+            }
+        );
+        assert_eq!(
+            admin.inspect(|s| s.partitions[&tp].replicas.clone()),
+            vec![1, 2, 3]
+        );
+        // Without the rollback there is no order to restore.
+        let again = cancel_plan(&admin, &plan, None).await.unwrap();
+        assert_eq!(
+            again[&tp],
+            CancelOutcome::NotInFlight {
+                replicas: vec![1, 2, 3]
+            }
         );
     }
 

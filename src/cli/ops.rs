@@ -260,7 +260,7 @@ fn cancel_with_journal(args: &CancelArgs, dir: &std::path::Path) -> CliResult {
     let c = args.connect.connect()?;
     let lines = c
         .runtime
-        .block_on(executor::cancel_journal(
+        .block_on(cancel::cancel_journal_retrying(
             &c.admin,
             &mut journal,
             &ApplyOptions::default(),

@@ -797,7 +797,8 @@ impl Connection {
                 "SaslAuthenticate",
                 resp.error_code,
                 resp.error_message.map(|m| m.to_string()),
-            ));
+            )
+            .with_peer(&self.addr));
         }
         if resp.session_lifetime_ms > 0 {
             self.session_expires =

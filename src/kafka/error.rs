@@ -56,13 +56,20 @@ pub enum Error {
         broker_min: i16,
         broker_max: i16,
     },
-    /// A Kafka error code, named as Kafka names it (`NOT_CONTROLLER`).
-    #[error("{api} failed: {name} ({code}){}", message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
+    /// A Kafka error code, named as Kafka names it (`NOT_CONTROLLER`), and the broker that
+    /// answered with it when the error came over the network (`10.0.0.5:9092 (broker 3)`):
+    /// an operator facing UNKNOWN_SERVER_ERROR needs to know whose log to read.
+    #[error(
+        "{api}{} failed: {name} ({code}){}",
+        peer.as_ref().map(|p| format!(" to {p}")).unwrap_or_default(),
+        message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
     Broker {
         api: &'static str,
         code: i16,
         name: String,
         message: Option<String>,
+        peer: Option<String>,
     },
     #[error("SASL authentication with {addr} failed: {reason}")]
     SaslAuthentication { addr: String, reason: String },
@@ -86,6 +93,29 @@ impl Error {
             code,
             name: error_name(code),
             message: message.map(|m| one_line(&m)).filter(|m| !m.is_empty()),
+            peer: None,
+        }
+    }
+
+    /// Names the broker that answered (see [`peer_name`]) in a broker error that does not
+    /// name one yet; every other error is returned as it is (they name their address
+    /// already, or are not about one broker).
+    pub fn with_peer(self, peer: &str) -> Error {
+        match self {
+            Error::Broker {
+                api,
+                code,
+                name,
+                message,
+                peer: None,
+            } => Error::Broker {
+                api,
+                code,
+                name,
+                message,
+                peer: Some(peer.to_string()),
+            },
+            other => other,
         }
     }
 
@@ -108,6 +138,16 @@ impl Error {
             | Error::TlsHandshake { .. } => true,
             _ => false,
         }
+    }
+}
+
+/// How an error names a broker: its address, and its id when the cluster metadata gives one
+/// (`10.0.0.5:9092 (broker 3)`; a bootstrap address not yet matched to an id is just the
+/// address).
+pub fn peer_name(addr: &str, broker: Option<i32>) -> String {
+    match broker {
+        Some(id) => format!("{addr} (broker {id})"),
+        None => addr.to_string(),
     }
 }
 
@@ -202,6 +242,30 @@ mod tests {
         );
         assert!(e.is_retriable());
         assert!(!Error::broker("ElectLeaders", 85, None).is_retriable());
+    }
+
+    #[test]
+    fn broker_errors_name_the_peer_once() {
+        let peer = peer_name("10.0.0.5:9092", Some(3));
+        let e = Error::broker("DescribeLogDirs", -1, None).with_peer(&peer);
+        assert_eq!(
+            e.to_string(),
+            "DescribeLogDirs to 10.0.0.5:9092 (broker 3) failed: UNKNOWN_SERVER_ERROR (-1)"
+        );
+        assert_eq!(e.code(), Some(-1));
+        // The first peer named stays: a retry loop re-wrapping it must not rename it.
+        let again = e.clone().with_peer("other:1");
+        assert_eq!(again, e);
+        let e = Error::broker("ElectLeaders", 41, Some("moved".into()))
+            .with_peer(&peer_name("[::1]:9092", None));
+        assert_eq!(
+            e.to_string(),
+            "ElectLeaders to [::1]:9092 failed: NOT_CONTROLLER (41): moved"
+        );
+        assert!(e.is_retriable());
+        // Errors that are not a broker's error code are left alone.
+        let other = Error::Other("x".into());
+        assert_eq!(other.clone().with_peer("p:1"), other);
     }
 
     #[test]

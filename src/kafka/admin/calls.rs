@@ -30,8 +30,8 @@ use kafka_protocol::protocol::StrBytes;
 use super::client::{format_addr, KafkaAdmin, Resend, Route};
 use super::decode::{
     cluster_from_describe, cluster_from_metadata, code_err, code_result, configs_from_response,
-    election_outcomes, group_by_topic, ids, log_dirs_from_response, per_item, topic_name,
-    topics_from_metadata,
+    election_outcomes, group_by_topic, ids, log_dirs_at_peer, log_dirs_from_response,
+    outcomes_at_peer, per_item, topic_name, topics_from_metadata,
 };
 use super::decode::{
     committed_offsets_from_group, committed_offsets_from_single, coordinator_from_single,
@@ -97,7 +97,7 @@ impl KafkaAdmin {
                     )
             })
             .collect();
-        let resp = self
+        let (resp, peer) = self
             .call::<ListOffsetsRequest>(
                 Route::Broker(leader),
                 Resend::Safe,
@@ -116,7 +116,10 @@ impl KafkaAdmin {
                 |r| (0, r.throttle_time_ms),
             )
             .await?;
-        Ok(offsets_from_list_offsets(&resp, partitions))
+        Ok(offsets_from_list_offsets(&resp, partitions)
+            .into_iter()
+            .map(|(tp, r)| (tp, r.map_err(|e| e.with_peer(&peer))))
+            .collect())
     }
 
     async fn list_groups_on(
@@ -133,7 +136,7 @@ impl KafkaAdmin {
                     |r| (r.error_code, r.throttle_time_ms),
                 )
                 .await
-                .and_then(|resp| groups_from_list(&resp));
+                .and_then(|(resp, peer)| groups_from_list(&resp).map_err(|e| e.with_peer(&peer)));
             out.insert(b, r);
         }
         Ok(out)
@@ -149,7 +152,7 @@ impl KafkaAdmin {
         pending.dedup();
         while let Some(first) = pending.first().cloned() {
             let used = AtomicI16::new(-1);
-            let resp = self
+            let (resp, peer) = self
                 .call::<FindCoordinatorRequest>(
                     Route::Any,
                     Resend::Safe,
@@ -171,11 +174,19 @@ impl KafkaAdmin {
                     |r| (0, r.throttle_time_ms),
                 )
                 .await?;
+            let at_peer = |r: Result<BrokerId, Error>| r.map_err(|e| e.with_peer(&peer));
             if used.load(Ordering::Relaxed) >= FIND_COORDINATOR_BATCHED {
-                out.extend(coordinators_from_batch(&resp, &pending));
+                out.extend(
+                    coordinators_from_batch(&resp, &pending)
+                        .into_iter()
+                        .map(|(g, r)| (g, at_peer(r))),
+                );
                 pending.clear();
             } else {
-                out.insert(first.clone(), coordinator_from_single(&resp, &first));
+                out.insert(
+                    first.clone(),
+                    at_peer(coordinator_from_single(&resp, &first)),
+                );
                 pending.remove(0);
             }
         }
@@ -198,7 +209,7 @@ impl KafkaAdmin {
                 .take(OFFSET_FETCH_GROUPS_PER_REQUEST)
                 .cloned()
                 .collect();
-            let resp = self
+            let (resp, peer) = self
                 .call::<OffsetFetchRequest>(
                     Route::Broker(coordinator),
                     Resend::Safe,
@@ -235,11 +246,22 @@ impl KafkaAdmin {
                     |r| (0, r.throttle_time_ms),
                 )
                 .await?;
+            let at_peer = |r: Result<GroupOffsets, Error>| match r {
+                Ok(offsets) => Ok(offsets
+                    .into_iter()
+                    .map(|(tp, o)| (tp, o.map_err(|e| e.with_peer(&peer))))
+                    .collect()),
+                Err(e) => Err(e.with_peer(&peer)),
+            };
             if used.load(Ordering::Relaxed) >= OFFSET_FETCH_BATCHED {
-                out.extend(committed_offsets_from_group(&resp, &slice));
+                out.extend(
+                    committed_offsets_from_group(&resp, &slice)
+                        .into_iter()
+                        .map(|(g, r)| (g, at_peer(r))),
+                );
                 pending.drain(..slice.len());
             } else {
-                out.insert(first, committed_offsets_from_single(&resp));
+                out.insert(first, at_peer(committed_offsets_from_single(&resp)));
                 pending.remove(0);
             }
         }
@@ -259,7 +281,7 @@ impl Admin for KafkaAdmin {
                 .is_some()
         };
         let desc = if supports_describe_cluster {
-            let resp = self
+            let (resp, peer) = self
                 .call::<DescribeClusterRequest>(
                     Route::Any,
                     Resend::Safe,
@@ -268,11 +290,11 @@ impl Admin for KafkaAdmin {
                 )
                 .await?;
             if let Some(e) = code_err("DescribeCluster", resp.error_code, &resp.error_message) {
-                return Err(e);
+                return Err(e.with_peer(&peer));
             }
             cluster_from_describe(&resp)
         } else {
-            let resp = self
+            let (resp, _) = self
                 .call::<MetadataRequest>(
                     Route::Any,
                     Resend::Safe,
@@ -296,7 +318,7 @@ impl Admin for KafkaAdmin {
         &self,
         topics: Option<&[String]>,
     ) -> Result<Vec<TopicMetadata>, Error> {
-        let resp = self
+        let (resp, peer) = self
             .call::<MetadataRequest>(
                 Route::Any,
                 Resend::Safe,
@@ -305,7 +327,7 @@ impl Admin for KafkaAdmin {
             )
             .await?;
         if resp.error_code != 0 {
-            return Err(Error::broker("Metadata", resp.error_code, None));
+            return Err(Error::broker("Metadata", resp.error_code, None).with_peer(&peer));
         }
         Ok(topics_from_metadata(&resp))
     }
@@ -324,7 +346,7 @@ impl Admin for KafkaAdmin {
                     |r| (r.error_code, r.throttle_time_ms),
                 )
                 .await
-                .and_then(|resp| log_dirs_from_response(&resp));
+                .and_then(|(resp, peer)| log_dirs_at_peer(log_dirs_from_response(&resp), &peer));
             out.insert(b, r);
         }
         Ok(out)
@@ -345,7 +367,7 @@ impl Admin for KafkaAdmin {
                 })
                 .collect::<Vec<_>>()
         });
-        let resp = self
+        let (resp, peer) = self
             .call::<ListPartitionReassignmentsRequest>(
                 Route::Controller,
                 Resend::Safe,
@@ -362,7 +384,7 @@ impl Admin for KafkaAdmin {
             resp.error_code,
             &resp.error_message,
         ) {
-            return Err(e);
+            return Err(e.with_peer(&peer));
         }
         let mut out = BTreeMap::new();
         for t in &resp.topics {
@@ -409,7 +431,7 @@ impl Admin for KafkaAdmin {
                     .with_partitions(ps)
             })
             .collect();
-        let resp = self
+        let (resp, peer) = self
             .call::<AlterPartitionReassignmentsRequest>(
                 Route::Controller,
                 Resend::Never,
@@ -433,7 +455,7 @@ impl Admin for KafkaAdmin {
             resp.error_code,
             &resp.error_message,
         ) {
-            return Err(e);
+            return Err(e.with_peer(&peer));
         }
         let answers = resp.responses.iter().flat_map(|t| {
             t.partitions.iter().map(|p| {
@@ -442,7 +464,8 @@ impl Admin for KafkaAdmin {
                     "AlterPartitionReassignments",
                     p.error_code,
                     &p.error_message,
-                );
+                )
+                .map_err(|e| e.with_peer(&peer));
                 (tp, r)
             })
         });
@@ -483,7 +506,7 @@ impl Admin for KafkaAdmin {
                         }))
                 })
                 .collect();
-            let resp = self
+            let (resp, peer) = self
                 .call::<DescribeConfigsRequest>(
                     route,
                     Resend::Safe,
@@ -491,7 +514,11 @@ impl Admin for KafkaAdmin {
                     |r| (0, r.throttle_time_ms),
                 )
                 .await?;
-            answers.extend(configs_from_response(&resp));
+            answers.extend(
+                configs_from_response(&resp)
+                    .into_iter()
+                    .map(|(res, r)| (res, r.map_err(|e| e.with_peer(&peer)))),
+            );
         }
         Ok(per_item(
             "DescribeConfigs",
@@ -531,7 +558,7 @@ impl Admin for KafkaAdmin {
         let mut answers = Vec::new();
         for (target, wire) in groups {
             let route = target.map(Route::Broker).unwrap_or(Route::Any);
-            let resp = self
+            let (resp, peer) = self
                 .call::<IncrementalAlterConfigsRequest>(
                     route,
                     Resend::Never,
@@ -541,7 +568,8 @@ impl Admin for KafkaAdmin {
                 .await?;
             answers.extend(resp.responses.iter().filter_map(|r| {
                 let res = ConfigResource::from_wire(r.resource_type, &r.resource_name)?;
-                let result = code_result("IncrementalAlterConfigs", r.error_code, &r.error_message);
+                let result = code_result("IncrementalAlterConfigs", r.error_code, &r.error_message)
+                    .map_err(|e| e.with_peer(&peer));
                 Some((res, result))
             }));
         }
@@ -568,7 +596,7 @@ impl Admin for KafkaAdmin {
                     .with_partitions(ps)
             })
             .collect();
-        let resp = self
+        let (resp, peer) = self
             .call::<ElectLeadersRequest>(
                 Route::Controller,
                 Resend::Never,
@@ -583,9 +611,12 @@ impl Admin for KafkaAdmin {
             )
             .await?;
         if let Some(e) = code_err("ElectLeaders", resp.error_code, &None) {
-            return Err(e);
+            return Err(e.with_peer(&peer));
         }
-        Ok(election_outcomes(&resp, partitions))
+        Ok(outcomes_at_peer(
+            election_outcomes(&resp, partitions),
+            &peer,
+        ))
     }
 
     async fn list_offsets(

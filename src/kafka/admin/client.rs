@@ -13,7 +13,7 @@ use super::calls::metadata_request;
 use super::decode::cluster_from_metadata;
 use super::ClusterDescription;
 use crate::kafka::conn::{parse_host_port, ApiRequest, Connection};
-use crate::kafka::error::{is_retriable_code, Error};
+use crate::kafka::error::{is_retriable_code, peer_name, Error};
 use crate::kafka::properties::ClientConfig;
 use crate::model::BrokerId;
 
@@ -142,7 +142,8 @@ impl KafkaAdmin {
             }
         };
         if resp.error_code != 0 {
-            return Err(Error::broker("Metadata", resp.error_code, None));
+            let peer = self.peer(inner, &addr, None);
+            return Err(Error::broker("Metadata", resp.error_code, None).with_peer(&peer));
         }
         let desc = cluster_from_metadata(&resp);
         inner.brokers = desc
@@ -188,24 +189,39 @@ impl KafkaAdmin {
         }
     }
 
+    /// How errors name the broker at `addr`: with its id when routed to one, else when the
+    /// last metadata lists that address.
+    fn peer(&self, inner: &Inner, addr: &str, broker: Option<BrokerId>) -> String {
+        let id = broker.or_else(|| {
+            inner
+                .brokers
+                .iter()
+                .find(|(_, a)| a.as_str() == addr)
+                .map(|(id, _)| *id)
+        });
+        peer_name(addr, id)
+    }
+
     /// Sends one request with retries: retriable errors and network failures are retried
     /// with backoff until `default.api.timeout.ms`, except that a request with
     /// `Resend::Never` whose fate is unknown (timeout, lost connection, unreadable answer)
     /// is reported as `OutcomeUnknown` instead of being sent again.
     /// `top` extracts the top-level (error code, throttle ms) to decide on retries.
+    /// Returns the answer with the name of the broker that gave it, for the errors the
+    /// answer carries (see [`peer_name`]).
     pub(super) async fn call<R: ApiRequest>(
         &self,
         route: Route,
         resend: Resend,
         build: impl Fn(i16) -> Result<R, Error>,
         top: impl Fn(&R::Response) -> (i16, i32),
-    ) -> Result<R::Response, Error> {
+    ) -> Result<(R::Response, String), Error> {
         let deadline = Instant::now() + self.cfg.default_api_timeout;
         let mut backoff = BACKOFF_START;
         let mut inner = self.inner.lock().await;
         let mut unreachable_attempts = 0;
         loop {
-            let attempt: Result<R::Response, Error> = async {
+            let attempt: Result<(R::Response, String), Error> = async {
                 let addr = self.route_addr(&mut inner, route).await?;
                 let conn = inner
                     .conns
@@ -226,30 +242,37 @@ impl KafkaAdmin {
                         api: R::NAME,
                         reason: e.to_string(),
                     }),
-                    other => other,
+                    Ok(resp) => {
+                        let broker = match route {
+                            Route::Broker(id) => Some(id),
+                            Route::Any | Route::Controller => None,
+                        };
+                        Ok((resp, self.peer(&inner, &addr, broker)))
+                    }
+                    Err(e) => Err(e),
                 }
             }
             .await;
             let (err, wait) = match attempt {
-                Ok(resp) => {
+                Ok((resp, peer)) => {
                     inner.ever_answered = true;
                     let (code, throttle_ms) = top(&resp);
                     // REQUEST_TIMED_OUT on a write means the controller may still apply it.
                     if code == 7 && resend == Resend::Never {
                         return Err(Error::OutcomeUnknown {
                             api: R::NAME,
-                            reason: "the broker answered REQUEST_TIMED_OUT".into(),
+                            reason: format!("{peer} answered REQUEST_TIMED_OUT"),
                         });
                     }
                     if !is_retriable_code(code) {
-                        return Ok(resp);
+                        return Ok((resp, peer));
                     }
                     if code == 41 {
                         // NOT_CONTROLLER: the controller moved; learn the new one.
                         inner.controller = None;
                     }
                     let wait = Duration::from_millis(u64::try_from(throttle_ms).unwrap_or(0));
-                    (Error::broker(R::NAME, code, None), wait)
+                    (Error::broker(R::NAME, code, None).with_peer(&peer), wait)
                 }
                 // Nothing ever answered (a wrong address or port, a listener down, another
                 // security protocol): say so after a few quick tries instead of retrying for

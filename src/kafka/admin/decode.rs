@@ -46,6 +46,28 @@ pub(super) fn code_result(
     }
 }
 
+/// Names the broker that answered in the broker errors of a log-dirs answer: the
+/// top-level one and each directory's (an offline directory's KAFKA_STORAGE_ERROR is only
+/// useful with the broker it is on).
+pub(super) fn log_dirs_at_peer(
+    dirs: Result<Vec<LogDir>, Error>,
+    peer: &str,
+) -> Result<Vec<LogDir>, Error> {
+    let mut dirs = dirs.map_err(|e| e.with_peer(peer))?;
+    for d in &mut dirs {
+        d.error = d.error.take().map(|e| e.with_peer(peer));
+    }
+    Ok(dirs)
+}
+
+/// Names the broker that answered in each per-item broker error.
+pub(super) fn outcomes_at_peer<K: Ord>(outcomes: Outcomes<K>, peer: &str) -> Outcomes<K> {
+    outcomes
+        .into_iter()
+        .map(|(k, r)| (k, r.map_err(|e| e.with_peer(peer))))
+        .collect()
+}
+
 /// Cluster description from a Metadata response.
 pub fn cluster_from_metadata(resp: &MetadataResponse) -> ClusterDescription {
     let mut brokers: Vec<BrokerNode> = resp

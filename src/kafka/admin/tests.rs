@@ -392,6 +392,103 @@ fn per_item_names_every_asked_item_the_reply_left_out() {
     assert_eq!(out.len(), 4);
 }
 
+/// A handler answering one API with the given top-level error code, the other APIs never.
+fn error_code_handler(api: ApiKey, code: i16) -> Handler {
+    Arc::new(move |key, version, _body| {
+        if key != api as i16 {
+            return None;
+        }
+        match api {
+            ApiKey::DescribeLogDirs => respond_body(
+                version,
+                &DescribeLogDirsResponse::default().with_error_code(code),
+            ),
+            ApiKey::ElectLeaders => respond_body(
+                version,
+                &ElectLeadersResponse::default().with_error_code(code),
+            ),
+            ApiKey::AlterPartitionReassignments => respond_body(
+                version,
+                &AlterPartitionReassignmentsResponse::default()
+                    .with_error_code(code)
+                    .with_error_message(Some(StrBytes::from_static_str("boom"))),
+            ),
+            _ => None,
+        }
+    })
+}
+
+#[tokio::test]
+async fn broker_error_codes_name_the_peer_and_its_id() {
+    for (api, code, want) in [
+        (
+            ApiKey::DescribeLogDirs,
+            -1,
+            "DescribeLogDirs to {addr} (broker 1) failed: UNKNOWN_SERVER_ERROR (-1)",
+        ),
+        (
+            ApiKey::AlterPartitionReassignments,
+            31,
+            "AlterPartitionReassignments to {addr} (broker 1) failed: CLUSTER_AUTHORIZATION_FAILED (31): boom",
+        ),
+        // Retried until the API timeout, then reported with the broker that kept saying it.
+        (
+            ApiKey::ElectLeaders,
+            41,
+            "ElectLeaders to {addr} (broker 1) failed: NOT_CONTROLLER (41)",
+        ),
+    ] {
+        let (broker, admin) = admin_for(testbroker::State {
+            handler: Some(error_code_handler(api, code)),
+            ..Default::default()
+        })
+        .await;
+        let tp = TopicPartition::new("foo", 0);
+        let err = match api {
+            ApiKey::DescribeLogDirs => admin.describe_log_dirs(&[1]).await.unwrap()[&1]
+                .clone()
+                .unwrap_err(),
+            ApiKey::ElectLeaders => admin
+                .elect_preferred_leaders(std::slice::from_ref(&tp))
+                .await
+                .unwrap_err(),
+            _ => admin
+                .alter_reassignments(&[(tp, None)].into_iter().collect(), false)
+                .await
+                .unwrap_err(),
+        };
+        assert_eq!(err.code(), Some(code), "{err}");
+        assert_eq!(
+            err.to_string(),
+            want.replace("{addr}", &broker.addr()),
+            "{api:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn per_partition_broker_errors_name_the_peer() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (broker, admin) = admin_for(testbroker::State {
+        handler: Some(cancel_handler(seen)),
+        ..Default::default()
+    })
+    .await;
+    let tp = TopicPartition::new("foo", 0);
+    let out = admin
+        .alter_reassignments(&[(tp.clone(), None)].into_iter().collect(), false)
+        .await
+        .unwrap();
+    let err = out[&tp].clone().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "AlterPartitionReassignments to {} (broker 1) failed: NO_REASSIGNMENT_IN_PROGRESS (85)",
+            broker.addr()
+        )
+    );
+}
+
 /// The version table for the rate sampler's calls: Metadata and ApiVersions as Kafka 4.1
 /// offers them, and the given FindCoordinator and OffsetFetch maxima.
 fn rate_ranges(find_coordinator_max: i16, offset_fetch_max: i16) -> Vec<(i16, i16, i16)> {

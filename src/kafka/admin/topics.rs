@@ -37,7 +37,7 @@ impl KafkaAdmin {
                     .collect(),
             );
         let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
-        let resp = self
+        let (resp, peer) = self
             .call::<CreateTopicsRequest>(
                 Route::Controller,
                 Resend::Never,
@@ -51,7 +51,7 @@ impl KafkaAdmin {
             .await?;
         match resp.topics.first() {
             Some(t) => match code_err("CreateTopics", t.error_code, &t.error_message) {
-                Some(e) => Err(e),
+                Some(e) => Err(e.with_peer(&peer)),
                 None => Ok(()),
             },
             None => Err(Error::Other(format!("CreateTopics: no result for {name}"))),
@@ -61,7 +61,7 @@ impl KafkaAdmin {
     /// Deletes a topic by name.
     pub async fn delete_topic(&self, name: &str) -> Result<(), Error> {
         let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
-        let resp = self
+        let (resp, peer) = self
             .call::<DeleteTopicsRequest>(
                 Route::Controller,
                 Resend::Never,
@@ -81,7 +81,7 @@ impl KafkaAdmin {
             .await?;
         match resp.responses.first() {
             Some(t) => match code_err("DeleteTopics", t.error_code, &t.error_message) {
-                Some(e) => Err(e),
+                Some(e) => Err(e.with_peer(&peer)),
                 None => Ok(()),
             },
             None => Err(Error::Other(format!("DeleteTopics: no result for {name}"))),
