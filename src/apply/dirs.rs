@@ -79,10 +79,7 @@ pub fn dir_lines(
     // Kafka sorts replicas by broker, then topic and partition.
     keys.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
     keys.into_iter()
-        .filter_map(|k| {
-            let state = states.get(k)?;
-            Some(dir_line(&k.0, k.1, &targets[k], state))
-        })
+        .filter_map(|k| Some(dir_line(&k.0, k.1, targets.get(k)?, states.get(k)?)))
         .collect()
 }
 
@@ -154,7 +151,9 @@ pub async fn send_moves(
     for (b, m) in by_broker {
         match admin.alter_replica_log_dirs(b, &m).await {
             Ok(outcomes) => {
-                for (tp, r) in outcomes {
+                // Only the replicas asked about: a reply may name others, which are not
+                // ours to act on.
+                for (tp, r) in outcomes.into_iter().filter(|(tp, _)| m.contains_key(tp)) {
                     out.insert((tp, b), r);
                 }
             }
@@ -183,11 +182,13 @@ pub async fn stop_moves(admin: &impl Admin, targets: &DirTargets) -> Result<Vec<
         .collect();
     let mut lines = Vec::new();
     for ((tp, b), r) in send_moves(admin, &back).await {
-        let stays = &back[&(tp.clone(), b)];
+        let key = (tp.clone(), b);
+        let (Some(stays), Some(target)) = (back.get(&key), targets.get(&key)) else {
+            continue;
+        };
         match r {
             Ok(()) => lines.push(format!(
-                "Stopped the log-dir move of replica {tp}-{b} to {}; it stays in {stays}",
-                targets[&(tp.clone(), b)]
+                "Stopped the log-dir move of replica {tp}-{b} to {target}; it stays in {stays}"
             )),
             Err(e) => lines.push(format!(
                 "Error: could not stop the log-dir move of replica {tp}-{b} (re-targeting it to {stays}): {e}"

@@ -1049,20 +1049,20 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
         })
         .await?;
         let mut pending = DirTargets::new();
-        for (k, st) in &states {
-            match st {
-                DirState::Done | DirState::Moving { .. } => {}
-                DirState::MovingElsewhere { future, .. } => {
+        for (k, dir) in &targets {
+            match states.get(k) {
+                Some(DirState::Done | DirState::Moving { .. }) => {}
+                Some(DirState::MovingElsewhere { future, .. }) => {
                     return Err(ApplyError::Stopped {
                         reason: format!(
-                            "Partition {} on broker {} is being moved to log dir {future} instead of {}; cancel that move or re-plan",
-                            k.0, k.1, targets[k]
+                            "Partition {} on broker {} is being moved to log dir {future} instead of {dir}; cancel that move or re-plan",
+                            k.0, k.1
                         ),
                         lines: Vec::new(),
                     })
                 }
                 _ => {
-                    pending.insert(k.clone(), targets[k].clone());
+                    pending.insert(k.clone(), dir.clone());
                 }
             }
         }
@@ -1079,7 +1079,9 @@ impl<A: Admin, R: Reporter> Runner<'_, A, R> {
             let mut failed = Vec::new();
             let mut unreachable = None;
             for ((tp, b), r) in send_moves(self.admin, &pending).await {
-                let dir = pending[&(tp.clone(), b)].clone();
+                let Some(dir) = pending.get(&(tp.clone(), b)).cloned() else {
+                    continue;
+                };
                 match r {
                     Ok(()) => {
                         started_lines.push(format!(
