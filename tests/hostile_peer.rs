@@ -378,9 +378,11 @@ fn peer_that_never_answers() {
 
 #[test]
 fn frame_header_over_the_limit_is_refused_unread() {
-    // 2 GiB announced: refused at the length prefix, nothing allocated for it.
+    // 2 GiB announced on the one answer of a snapshot that grows with the cluster (Metadata
+    // of all topics, under the configured limit): refused at the length prefix, nothing
+    // allocated for it. (Answers small by nature have a lower limit of their own: below.)
     let b = broker(|req, _| {
-        is(req, ApiKey::ApiVersions).then(|| Reply::Raw(i32::MAX.to_be_bytes().to_vec()))
+        is(req, ApiKey::Metadata).then(|| Reply::Raw(i32::MAX.to_be_bytes().to_vec()))
     });
     let dir = tempfile::tempdir().unwrap();
     let run = snapshot(dir.path(), &b.addr(), "");
@@ -388,7 +390,7 @@ fn frame_header_over_the_limit_is_refused_unread() {
         dir.path(),
         &run,
         &b.addr(),
-        "ApiVersions response",
+        "Metadata response",
         "response frame of 2147483647 bytes is over the limit of 67108864 bytes (raise kafka-replan.max.response.bytes",
     );
 }
@@ -433,10 +435,10 @@ fn frame_limit_is_configurable() {
 
 #[test]
 fn slow_peer_is_bounded_by_the_request_timeout() {
-    // 60 MiB announced (under the limit), then one byte every 100 ms: the request timeout
-    // ends it, and memory grows only with what arrived.
+    // 60 MiB announced (under the limit of Metadata of all topics), then one byte every
+    // 100 ms: the request timeout ends it, and memory grows only with what arrived.
     let b = broker(|req, _| {
-        is(req, ApiKey::ApiVersions).then(|| {
+        is(req, ApiKey::Metadata).then(|| {
             let mut f = (60i32 << 20).to_be_bytes().to_vec();
             f.extend_from_slice(&req.correlation_id.to_be_bytes());
             f.extend_from_slice(&[0u8; 60]);
@@ -449,7 +451,7 @@ fn slow_peer_is_bounded_by_the_request_timeout() {
         dir.path(),
         &run,
         &b.addr(),
-        "ApiVersions to",
+        "Metadata to",
         "timed out after 1500 ms",
     );
 }
@@ -555,6 +557,33 @@ fn metadata_filled_to(req: &Request, addr: &str, frame_bytes: usize) -> Vec<u8> 
             .with_partitions(vec![p; n])]);
         frame(req.correlation_id, req.api_version, &resp)[4..].to_vec()
     };
+    filled_to(with, frame_bytes)
+}
+
+/// A DescribeCluster v1 frame of `frame_bytes` or a little less, filled with valid broker
+/// entries and cut by its last byte like [`metadata_filled_to`].
+fn describe_cluster_filled_to(req: &Request, frame_bytes: usize) -> Vec<u8> {
+    use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+    use kafka_protocol::messages::{BrokerId, DescribeClusterResponse};
+    use kafka_protocol::protocol::StrBytes;
+    let with = |n: usize| {
+        let b = DescribeClusterBroker::default()
+            .with_broker_id(BrokerId(1))
+            .with_host(StrBytes::from_static_str("broker-1.example.com"))
+            .with_port(9092)
+            .with_rack(Some(StrBytes::from_static_str("r1")));
+        let resp = DescribeClusterResponse::default()
+            .with_cluster_id(StrBytes::from_static_str("hostile-test"))
+            .with_brokers(vec![b; n]);
+        frame(req.correlation_id, req.api_version, &resp)[4..].to_vec()
+    };
+    filled_to(with, frame_bytes)
+}
+
+/// A frame (length prefix included) of about `frame_bytes` whose one compact array repeats
+/// the element of `with(1)`: `with(n)` is the frame body with n elements, and the array's
+/// one-byte count is the first byte where `with(1)` and `with(2)` differ.
+fn filled_to(with: impl Fn(usize) -> Vec<u8>, frame_bytes: usize) -> Vec<u8> {
     let (one, two) = (with(1), with(2));
     let at = one.iter().zip(&two).position(|(a, b)| a != b).unwrap();
     let elem = &one[at + 1..at + 1 + (two.len() - one.len())];
@@ -614,4 +643,60 @@ fn frame_filled_to_the_limit_costs_a_bounded_multiple_of_it() {
         }
         _ => eprintln!("{GNU_TIME_MISSING}"),
     }
+}
+
+/// The answers small by nature (here DescribeCluster, the first call of a snapshot) have a
+/// limit of their own, 4 MiB, under the default 64 MiB one: a peer that fills it with valid
+/// entries at default settings costs a few tens of MB, far under the 100 MB.
+#[test]
+fn small_answer_filled_to_its_own_limit_at_default_settings() {
+    let limit: usize = 4 << 20;
+    let big: Arc<OnceLock<Vec<u8>>> = Arc::new(OnceLock::new());
+    let b = broker(move |req, _| {
+        is(req, ApiKey::DescribeCluster).then(|| {
+            let f = big.get_or_init(|| describe_cluster_filled_to(req, limit - 1024));
+            Reply::Raw(f.clone())
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains(&format!("DescribeCluster response from {}", b.addr()))
+            && line.contains("a field runs past the end of the message"),
+        "{line}"
+    );
+    assert!(!dir.path().join("x.json").exists());
+    match (run.max_rss_kib, normal_rss_kib()) {
+        (Some(rss), Some(normal)) => {
+            let bound = normal + DECODED_BYTES_PER_WIRE_BYTE * (limit as i64 / 1024);
+            assert!(rss < bound, "peak RSS {rss} KiB, bound {bound} KiB");
+            eprintln!("DescribeCluster frame of {limit} bytes: peak RSS {rss} KiB (normal run {normal} KiB)");
+        }
+        _ => eprintln!("{GNU_TIME_MISSING}"),
+    }
+}
+
+/// Past its own limit, a small answer is refused before its body is read, at default
+/// settings, and the error does not send the user to a setting that would not help.
+#[test]
+fn small_answer_over_its_own_limit_is_refused_unread() {
+    let b = broker(|req, _| {
+        is(req, ApiKey::DescribeCluster).then(|| {
+            let mut f = ((4 << 20) + 1i32).to_be_bytes().to_vec();
+            f.extend_from_slice(&req.correlation_id.to_be_bytes());
+            Reply::Raw(f)
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let run = snapshot(dir.path(), &b.addr(), "");
+    assert_refused(
+        dir.path(),
+        &run,
+        &b.addr(),
+        "DescribeCluster",
+        "response frame of 4194305 bytes is over the limit of 4194304 bytes for this API",
+    );
 }

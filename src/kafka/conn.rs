@@ -12,7 +12,8 @@ use kafka_protocol::messages::{
     AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, ApiKey, ApiVersionsRequest,
     ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
     DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse, DescribeConfigsRequest,
-    DescribeConfigsResponse, DescribeLogDirsRequest, DescribeLogDirsResponse, ElectLeadersRequest,
+    DescribeConfigsResponse, DescribeLogDirsRequest, DescribeLogDirsResponse,
+    DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, ElectLeadersRequest,
     ElectLeadersResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
     ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, MetadataRequest,
     MetadataResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
@@ -27,7 +28,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::error::Error;
-use super::properties::{ClientConfig, SaslConfig, SaslMechanism, MAX_RESPONSE_BYTES_KEY};
+use super::properties::{
+    ClientConfig, SaslConfig, SaslMechanism, MAX_RESPONSE_BYTES_KEY, SMALL_RESPONSE_BYTES,
+};
 use super::sasl::{plain_message, random_nonce, ScramClient};
 
 /// A request kafka-replan sends, paired with its response type. kafka-protocol's own
@@ -38,6 +41,68 @@ pub trait ApiRequest: Encodable + HeaderVersion + Message {
     /// Kafka's name for the API, used in errors.
     const NAME: &'static str;
     type Response: Decodable + HeaderVersion + Message;
+
+    /// The largest answer accepted to this request, given the configured limit and the
+    /// size of the encoded request (see [`response_limit`]).
+    fn response_limit(&self, configured: usize, request_bytes: usize) -> ResponseLimit {
+        response_limit(Self::KEY, configured, request_bytes)
+    }
+}
+
+/// The largest response frame accepted for one request, and whether
+/// `kafka-replan.max.response.bytes` sets it (so that raising it would help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseLimit {
+    pub bytes: usize,
+    pub configurable: bool,
+}
+
+/// Bytes of answer allowed per byte of request for the APIs whose answer lists at most the
+/// items the request named: each item's answer (index, error code, a one-line message) is
+/// a few times its request entry, never more than this.
+const ECHO_BYTES_PER_REQUEST_BYTE: usize = 16;
+
+/// The frame limit per API. A frame of N bytes can make the client hold about 8 N of
+/// decoded values (docs/reliability.md), so the limit is kept to what a real answer of that
+/// API can need:
+/// - answers small by nature, whatever the cluster size: [`SMALL_RESPONSE_BYTES`];
+/// - answers that list at most what the request named (one entry per topic, partition or
+///   resource sent): [`SMALL_RESPONSE_BYTES`] plus [`ECHO_BYTES_PER_REQUEST_BYTE`] per
+///   request byte, so a large batch is never refused while a small one bounds the reply;
+/// - answers that grow with the cluster (Metadata of all topics, DescribeLogDirs,
+///   ListPartitionReassignments, DescribeConfigs whose throttle lists name every moving
+///   replica, and any API not listed here): the configured limit.
+///
+/// Never above the configured limit.
+pub fn response_limit(key: ApiKey, configured: usize, request_bytes: usize) -> ResponseLimit {
+    let own = match key {
+        ApiKey::ApiVersions
+        | ApiKey::SaslHandshake
+        | ApiKey::SaslAuthenticate
+        | ApiKey::DescribeCluster
+        | ApiKey::FindCoordinator
+        | ApiKey::DescribeTopicPartitions => Some(SMALL_RESPONSE_BYTES),
+        ApiKey::CreateTopics
+        | ApiKey::DeleteTopics
+        | ApiKey::AlterPartitionReassignments
+        | ApiKey::ElectLeaders
+        | ApiKey::IncrementalAlterConfigs
+        | ApiKey::AlterReplicaLogDirs => Some(
+            SMALL_RESPONSE_BYTES
+                .saturating_add(request_bytes.saturating_mul(ECHO_BYTES_PER_REQUEST_BYTE)),
+        ),
+        _ => None,
+    };
+    match own {
+        Some(bytes) if bytes < configured => ResponseLimit {
+            bytes,
+            configurable: false,
+        },
+        _ => ResponseLimit {
+            bytes: configured,
+            configurable: true,
+        },
+    }
 }
 
 macro_rules! api_request {
@@ -50,11 +115,26 @@ macro_rules! api_request {
     };
 }
 
+impl ApiRequest for MetadataRequest {
+    const KEY: ApiKey = ApiKey::Metadata;
+    const NAME: &'static str = "Metadata";
+    type Response = MetadataResponse;
+
+    /// A Metadata request for no topics (the broker list, the controller) has a small
+    /// answer however large the cluster; one for topics keeps the configured limit.
+    fn response_limit(&self, configured: usize, request_bytes: usize) -> ResponseLimit {
+        if self.topics.as_ref().is_some_and(|t| t.is_empty()) {
+            response_limit(ApiKey::DescribeCluster, configured, request_bytes)
+        } else {
+            response_limit(ApiKey::Metadata, configured, request_bytes)
+        }
+    }
+}
 api_request!(
-    MetadataRequest,
-    MetadataResponse,
-    ApiKey::Metadata,
-    "Metadata"
+    DescribeTopicPartitionsRequest,
+    DescribeTopicPartitionsResponse,
+    ApiKey::DescribeTopicPartitions,
+    "DescribeTopicPartitions"
 );
 api_request!(
     ApiVersionsRequest,
@@ -306,9 +386,13 @@ pub fn decode_response<R: ApiRequest>(
 /// listener speaks TLS and the client does not.
 pub fn check_frame_length(
     prefix: [u8; 4],
-    limit: usize,
+    limit: ResponseLimit,
     tls_expected: bool,
 ) -> Result<usize, String> {
+    let ResponseLimit {
+        bytes: limit,
+        configurable,
+    } = limit;
     let len = i32::from_be_bytes(prefix);
     let looks_like_tls = matches!(prefix[0], 0x15 | 0x16) && prefix[1] == 3;
     let Ok(len) = usize::try_from(len) else {
@@ -321,6 +405,12 @@ pub fn check_frame_length(
                  check security.protocol"
                     .to_string(),
             );
+        }
+        if !configurable {
+            return Err(format!(
+                "response frame of {len} bytes is over the limit of {limit} bytes for this \
+                 API, whose real answers are far smaller"
+            ));
         }
         return Err(format!(
             "response frame of {len} bytes is over the limit of {limit} bytes \
@@ -581,7 +671,7 @@ impl Connection {
             Error::Other(format!("internal: {} to {}: {reason}", R::NAME, self.addr))
         })?;
         let timeout = self.timeout;
-        let limit = self.max_response_bytes;
+        let limit = req.response_limit(self.max_response_bytes, frame.len());
         let uses_tls = self.uses_tls;
         let io = &mut self.io;
         // One deadline for the whole exchange, so a peer trickling bytes is bounded by the
@@ -987,7 +1077,10 @@ mod tests {
 
     #[test]
     fn frame_length_checked_before_the_body() {
-        let limit = 1 << 20;
+        let limit = ResponseLimit {
+            bytes: 1 << 20,
+            configurable: true,
+        };
         assert_eq!(
             check_frame_length(100i32.to_be_bytes(), limit, false),
             Ok(100)
@@ -996,7 +1089,8 @@ mod tests {
             check_frame_length((1i32 << 20).to_be_bytes(), limit, false),
             Ok(1 << 20)
         );
-        let e = check_frame_length((limit as i32 + 1).to_be_bytes(), limit, false).unwrap_err();
+        let e =
+            check_frame_length((limit.bytes as i32 + 1).to_be_bytes(), limit, false).unwrap_err();
         assert!(
             e.starts_with("response frame of 1048577 bytes is over the limit of 1048576 bytes"),
             "{e}"
@@ -1009,6 +1103,71 @@ mod tests {
         assert!(e.contains("is this a TLS listener?"), "{e}");
         let e = check_frame_length(alert, limit, true).unwrap_err();
         assert!(e.contains("over the limit"), "{e}");
+        // A limit of the API's own does not send the user to a setting that cannot help.
+        let fixed = ResponseLimit {
+            bytes: 1 << 20,
+            configurable: false,
+        };
+        let e = check_frame_length((2i32 << 20).to_be_bytes(), fixed, false).unwrap_err();
+        assert!(e.contains("for this API") && !e.contains("raise"), "{e}");
+    }
+
+    #[test]
+    fn response_limits_per_api() {
+        let configured = 64 << 20;
+        let small = SMALL_RESPONSE_BYTES;
+        let fixed = |bytes| ResponseLimit {
+            bytes,
+            configurable: false,
+        };
+        let cfg = |bytes| ResponseLimit {
+            bytes,
+            configurable: true,
+        };
+        for key in [
+            ApiKey::ApiVersions,
+            ApiKey::SaslAuthenticate,
+            ApiKey::DescribeCluster,
+            ApiKey::DescribeTopicPartitions,
+        ] {
+            assert_eq!(
+                response_limit(key, configured, 1 << 20),
+                fixed(small),
+                "{key:?}"
+            );
+        }
+        // Answers that list what was asked grow with the request.
+        assert_eq!(
+            response_limit(ApiKey::AlterPartitionReassignments, configured, 1000),
+            fixed(small + 16_000)
+        );
+        assert_eq!(
+            response_limit(ApiKey::ElectLeaders, configured, 10 << 20),
+            cfg(configured)
+        );
+        for key in [
+            ApiKey::Metadata,
+            ApiKey::DescribeLogDirs,
+            ApiKey::ListPartitionReassignments,
+            ApiKey::DescribeConfigs,
+            ApiKey::ListOffsets,
+        ] {
+            assert_eq!(
+                response_limit(key, configured, 100),
+                cfg(configured),
+                "{key:?}"
+            );
+        }
+        // A configured limit below the API's own wins, and raising it would help.
+        assert_eq!(
+            response_limit(ApiKey::DescribeCluster, 1 << 16, 100),
+            cfg(1 << 16)
+        );
+        // Metadata: small for the broker list alone, the configured limit for topics.
+        let none = MetadataRequest::default().with_topics(Some(vec![]));
+        assert_eq!(none.response_limit(configured, 30), fixed(small));
+        let all = MetadataRequest::default().with_topics(None);
+        assert_eq!(all.response_limit(configured, 30), cfg(configured));
     }
 
     #[test]

@@ -560,6 +560,15 @@ pub const MAX_RESPONSE_BYTES_KEY: &str = "kafka-replan.max.response.bytes";
 /// make the process buffer, so it is kept well under the memory a normal run uses.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Response frame limit of the APIs whose answers are small by nature, whatever the cluster
+/// size (ApiVersions, SASL, DescribeCluster, FindCoordinator, one DescribeTopicPartitions
+/// page): 4 MiB, or `kafka-replan.max.response.bytes` when that is lower. A real answer of
+/// these is kilobytes (2,700 brokers in DescribeCluster are about 150 KB; a page of 2,000
+/// partitions at replication factor 10 about 400 KB), and the limit is what a hostile peer
+/// can make the process decode, so it bounds the memory of those replies to a few tens of
+/// MB (docs/reliability.md) instead of a multiple of the configured limit.
+pub const SMALL_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Bounds of the response frame limit: an ApiVersions answer alone is ~500 bytes, and a
 /// Kafka frame length is an int32.
 const MIN_MAX_RESPONSE_BYTES: u64 = 64 * 1024;

@@ -63,7 +63,7 @@ impl Drop for FakeBroker {
 
 /// Default version table: what Kafka 4.1 offers for the APIs kafka-replan uses (trimmed to
 /// what kafka-protocol 0.18 encodes).
-fn default_ranges(api_versions_max: i16) -> Vec<(i16, i16, i16)> {
+pub fn default_ranges(api_versions_max: i16) -> Vec<(i16, i16, i16)> {
     vec![
         (ApiKey::Metadata as i16, 0, 12),
         (ApiKey::ApiVersions as i16, 0, api_versions_max),

@@ -7,8 +7,8 @@ use std::fmt::Display;
 
 use kafka_protocol::messages::{
     AlterReplicaLogDirsResponse, BrokerId as WireBrokerId, DescribeClusterResponse,
-    DescribeConfigsResponse, DescribeLogDirsResponse, ElectLeadersResponse, MetadataResponse,
-    TopicName,
+    DescribeConfigsResponse, DescribeLogDirsResponse, DescribeTopicPartitionsResponse,
+    ElectLeadersResponse, MetadataResponse, TopicName,
 };
 use kafka_protocol::messages::{
     FindCoordinatorResponse, ListGroupsResponse, ListOffsetsResponse, OffsetFetchResponse,
@@ -144,6 +144,68 @@ pub fn topics_from_metadata(resp: &MetadataResponse) -> Vec<TopicMetadata> {
         .collect();
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     topics
+}
+
+/// One DescribeTopicPartitions page added to the topics read so far (by name; a topic's
+/// partitions may span pages). Returns the number of partitions the page carried.
+/// Topic-level errors (e.g. UNKNOWN_TOPIC_OR_PARTITION for a named topic) are kept as data,
+/// like [`topics_from_metadata`] keeps them.
+pub fn add_topic_page(
+    topics: &mut BTreeMap<String, TopicMetadata>,
+    resp: &DescribeTopicPartitionsResponse,
+) -> usize {
+    let mut carried = 0;
+    for t in &resp.topics {
+        let Some(name) = t.name.as_ref() else {
+            continue;
+        };
+        carried += t.partitions.len();
+        let entry = topics
+            .entry(name.0.to_string())
+            .or_insert_with(|| TopicMetadata {
+                name: name.0.to_string(),
+                internal: t.is_internal,
+                partitions: Vec::new(),
+                error: None,
+            });
+        if entry.error.is_none() {
+            entry.error = code_err("DescribeTopicPartitions", t.error_code, &None);
+        }
+        entry
+            .partitions
+            .extend(t.partitions.iter().map(|p| PartitionMetadata {
+                partition: p.partition_index,
+                leader: (p.leader_id.0 >= 0).then_some(p.leader_id.0),
+                replicas: ids(&p.replica_nodes),
+                isr: ids(&p.isr_nodes),
+                offline: ids(&p.offline_replicas),
+                error: code_err("DescribeTopicPartitions", p.error_code, &None),
+            }));
+    }
+    carried
+}
+
+/// The paged topics in name order, each topic's partitions sorted by index; a partition
+/// answered on two pages is a broken reply (`Err` names it).
+pub fn topics_from_pages(
+    topics: BTreeMap<String, TopicMetadata>,
+) -> Result<Vec<TopicMetadata>, String> {
+    let mut out = Vec::with_capacity(topics.len());
+    for (_, mut t) in topics {
+        t.partitions.sort_by_key(|p| p.partition);
+        if let Some(w) = t
+            .partitions
+            .windows(2)
+            .find(|w| w[0].partition == w[1].partition)
+        {
+            return Err(format!(
+                "partition {}-{} answered on two pages",
+                t.name, w[0].partition
+            ));
+        }
+        out.push(t);
+    }
+    Ok(out)
 }
 
 /// Log dirs from a DescribeLogDirs response.

@@ -846,3 +846,230 @@ async fn alter_replica_log_dirs_goes_to_the_replicas_broker_at_v2() {
         .unwrap()
         .is_empty());
 }
+
+/// Version table of a 3.7+ broker: the default one and DescribeTopicPartitions v0.
+fn ranges_with_topic_pages() -> Vec<(i16, i16, i16)> {
+    let mut r = testbroker::default_ranges(4);
+    r.push((ApiKey::DescribeTopicPartitions as i16, 0, 0));
+    r
+}
+
+/// Answers DescribeTopicPartitions like a Kafka broker over `cluster` (topic → partition
+/// count): topics in name order (the named ones, or all), from the cursor on, at most the
+/// limit asked per page, a next cursor at the first partition left out. Counts the pages.
+fn paging_handler(
+    cluster: BTreeMap<String, i32>,
+    pages: Arc<std::sync::atomic::AtomicUsize>,
+) -> Handler {
+    use kafka_protocol::messages::describe_topic_partitions_response::{
+        Cursor, DescribeTopicPartitionsResponsePartition, DescribeTopicPartitionsResponseTopic,
+    };
+    use kafka_protocol::messages::{
+        DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
+    };
+    Arc::new(move |key, version, mut body: Bytes| {
+        if key != ApiKey::DescribeTopicPartitions as i16 {
+            return None;
+        }
+        pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let req = DescribeTopicPartitionsRequest::decode(&mut body, version).unwrap();
+        let names: Vec<String> = if req.topics.is_empty() {
+            cluster.keys().cloned().collect()
+        } else {
+            let mut n: Vec<String> = req.topics.iter().map(|t| t.name.0.to_string()).collect();
+            n.sort();
+            n
+        };
+        let (from_topic, from_part) = req
+            .cursor
+            .as_ref()
+            .map(|c| (c.topic_name.0.to_string(), c.partition_index))
+            .unwrap_or_default();
+        let mut left = req.response_partition_limit;
+        let mut resp = DescribeTopicPartitionsResponse::default();
+        for name in names.iter().filter(|n| **n >= from_topic) {
+            let Some(&count) = cluster.get(name) else {
+                resp.topics.push(
+                    DescribeTopicPartitionsResponseTopic::default()
+                        .with_name(Some(topic_name(name)))
+                        .with_error_code(3),
+                );
+                continue;
+            };
+            let start = if *name == from_topic { from_part } else { 0 };
+            let mut t =
+                DescribeTopicPartitionsResponseTopic::default().with_name(Some(topic_name(name)));
+            for p in start..count {
+                if left == 0 {
+                    resp.next_cursor = Some(
+                        Cursor::default()
+                            .with_topic_name(topic_name(name))
+                            .with_partition_index(p),
+                    );
+                    break;
+                }
+                left -= 1;
+                t.partitions.push(
+                    DescribeTopicPartitionsResponsePartition::default()
+                        .with_partition_index(p)
+                        .with_leader_id(WireBrokerId(1))
+                        .with_replica_nodes(vec![WireBrokerId(1), WireBrokerId(2)])
+                        .with_isr_nodes(vec![WireBrokerId(1)]),
+                );
+            }
+            resp.topics.push(t);
+            if resp.next_cursor.is_some() {
+                break;
+            }
+        }
+        respond_body(version, &resp)
+    })
+}
+
+async fn paged_admin(handler: Handler) -> (FakeBroker, KafkaAdmin) {
+    admin_for(testbroker::State {
+        ranges: Some(ranges_with_topic_pages()),
+        handler: Some(handler),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn describe_topics_pages_through_describe_topic_partitions() {
+    let cluster: BTreeMap<String, i32> = [("a", 2_500), ("b", 1), ("c", 3_000)]
+        .into_iter()
+        .map(|(t, n)| (t.to_string(), n))
+        .collect();
+    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (broker, admin) = paged_admin(paging_handler(cluster.clone(), pages.clone())).await;
+    let topics = admin.describe_topics(None).await.unwrap();
+    // 5,501 partitions at 2,000 a page; no Metadata request for topics.
+    assert_eq!(pages.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(!broker
+        .log()
+        .iter()
+        .any(|r| r.api_key == ApiKey::Metadata as i16));
+    assert_eq!(
+        topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    for t in &topics {
+        assert_eq!(t.error, None);
+        let want: Vec<i32> = (0..cluster[&t.name]).collect();
+        let got: Vec<i32> = t.partitions.iter().map(|p| p.partition).collect();
+        assert_eq!(got, want, "{}", t.name);
+    }
+    assert_eq!(topics[1].partitions[0].replicas, [1, 2]);
+    assert_eq!(topics[1].partitions[0].isr, [1]);
+    assert_eq!(topics[1].partitions[0].leader, Some(1));
+    // Named topics, one unknown: the unknown one's error is data, as on the Metadata path.
+    pages.store(0, std::sync::atomic::Ordering::SeqCst);
+    let named = ["c".to_string(), "nope".to_string()];
+    let topics = admin.describe_topics(Some(&named)).await.unwrap();
+    assert_eq!(pages.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(topics.len(), 2);
+    assert_eq!(topics[0].partitions.len(), 3_000);
+    assert!(matches!(
+        topics[1].error,
+        Some(Error::Broker { code: 3, .. })
+    ));
+    // None asked: no request.
+    assert!(admin.describe_topics(Some(&[])).await.unwrap().is_empty());
+}
+
+/// A DescribeTopicPartitions page (v0 body) of `n` partitions of topic `t` from `first`,
+/// with `next` as the next cursor.
+fn page(version: i16, t: &str, first: i32, n: i32, next: Option<(&str, i32)>) -> Option<Vec<u8>> {
+    use kafka_protocol::messages::describe_topic_partitions_response::{
+        Cursor, DescribeTopicPartitionsResponsePartition, DescribeTopicPartitionsResponseTopic,
+    };
+    use kafka_protocol::messages::DescribeTopicPartitionsResponse;
+    let resp = DescribeTopicPartitionsResponse::default()
+        .with_topics(vec![DescribeTopicPartitionsResponseTopic::default()
+            .with_name(Some(topic_name(t)))
+            .with_partitions(
+                (first..first + n)
+                    .map(|p| {
+                        DescribeTopicPartitionsResponsePartition::default()
+                            .with_partition_index(p)
+                            .with_leader_id(WireBrokerId(1))
+                            .with_replica_nodes(vec![WireBrokerId(1)])
+                    })
+                    .collect(),
+            )])
+        .with_next_cursor(next.map(|(t, p)| {
+            Cursor::default()
+                .with_topic_name(topic_name(t))
+                .with_partition_index(p)
+        }));
+    respond_body(version, &resp)
+}
+
+/// The error a paged read ends with when the broker answers the n-th page (from 0) with
+/// `answer(n, version)`; also the number of pages it asked for.
+async fn paged_error(
+    answer: impl Fn(usize, i16) -> Option<Vec<u8>> + Send + Sync + 'static,
+) -> (String, usize) {
+    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let p2 = pages.clone();
+    let handler: Handler = Arc::new(move |key, version, _body| {
+        if key != ApiKey::DescribeTopicPartitions as i16 {
+            return None;
+        }
+        answer(
+            p2.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            version,
+        )
+    });
+    let (_broker, admin) = paged_admin(handler).await;
+    let e = admin.describe_topics(None).await.unwrap_err();
+    let n = pages.load(std::sync::atomic::Ordering::SeqCst);
+    (e.to_string(), n)
+}
+
+#[tokio::test]
+async fn hostile_topic_pages_end_with_an_error() {
+    // The same cursor again and again: stopped at the second page.
+    let (e, n) = paged_error(|_, v| page(v, "t", 0, 1, Some(("t", 1)))).await;
+    assert!(
+        e.contains("DescribeTopicPartitions response from")
+            && e.contains("cursor t-1 does not advance past t-1"),
+        "{e}"
+    );
+    assert_eq!(n, 2);
+    // A cursor going back.
+    let (e, _) = paged_error(|i, v| page(v, "t", i as i32, 1, Some(("t", 5 - i as i32)))).await;
+    assert!(e.contains("cursor t-4 does not advance past t-5"), "{e}");
+    // More partitions than asked for.
+    let (e, n) = paged_error(|_, v| page(v, "t", 0, 2_001, None)).await;
+    assert!(
+        e.contains("page of 2001 partitions, 2000 asked at most"),
+        "{e}"
+    );
+    assert_eq!(n, 1);
+    // An empty page that still says there is more.
+    let (e, _) = paged_error(|_, v| page(v, "t", 0, 0, Some(("t", 0)))).await;
+    assert!(
+        e.contains("page without partitions, with a next cursor (t-0)"),
+        "{e}"
+    );
+    // A partition on two pages.
+    let (e, _) = paged_error(|i, v| match i {
+        0 => page(v, "t", 0, 2, Some(("t", 1))),
+        _ => page(v, "t", 1, 1, None),
+    })
+    .await;
+    assert!(e.contains("partition t-1 answered on two pages"), "{e}");
+    // A huge array count in a small frame: refused by the bounded decoder, unallocated.
+    let (e, _) = paged_error(|_, _| {
+        let mut body = vec![0u8; 4];
+        body.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x07]);
+        Some(body)
+    })
+    .await;
+    assert!(
+        e.contains("DescribeTopicPartitions response from") && e.contains("2147483"),
+        "{e}"
+    );
+}
