@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::admin::{Admin, ClusterDescription, LogDir, OngoingReassignment, TopicMetadata};
 use super::error::Error;
-use crate::model::{Broker, BrokerId, Cluster, InFlight, Partition, TopicPartition};
+use crate::model::{Broker, BrokerId, BrokerLogDir, Cluster, InFlight, Partition, TopicPartition};
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -93,6 +93,9 @@ pub fn build_snapshot(
     // Replica sizes per (topic, partition, broker), current (non-future) copies only.
     let mut sizes: HashMap<(&str, i32, BrokerId), u64> = HashMap::new();
     let mut capacity: BTreeMap<BrokerId, u64> = BTreeMap::new();
+    // JBOD: every broker's dirs and the dir of each current replica.
+    let mut broker_dirs: BTreeMap<BrokerId, Vec<BrokerLogDir>> = BTreeMap::new();
+    let mut replica_dirs: HashMap<(&str, i32, BrokerId), &str> = HashMap::new();
     for (&broker, result) in log_dirs {
         let dirs = match result {
             Ok(d) => d,
@@ -104,6 +107,18 @@ pub fn build_snapshot(
             }
         };
         let mut total = Some(0u64);
+        let mut listed: Vec<BrokerLogDir> = dirs
+            .iter()
+            .map(|d| BrokerLogDir {
+                path: d.path.clone(),
+                capacity_bytes: d.total_bytes,
+                usable_bytes: d.usable_bytes,
+                offline: d.error.is_some(),
+            })
+            .collect();
+        listed.sort_by(|a, b| a.path.cmp(&b.path));
+        listed.dedup_by(|a, b| a.path == b.path);
+        broker_dirs.insert(broker, listed);
         for dir in dirs {
             if let Some(e) = &dir.error {
                 warnings.push(format!(
@@ -120,6 +135,10 @@ pub fn build_snapshot(
                 if r.is_future {
                     continue;
                 }
+                replica_dirs.insert(
+                    (r.tp.topic.as_str(), r.tp.partition, broker),
+                    dir.path.as_str(),
+                );
                 let e = sizes
                     .entry((r.tp.topic.as_str(), r.tp.partition, broker))
                     .or_insert(0);
@@ -146,7 +165,7 @@ pub fn build_snapshot(
             id: b.id,
             rack: b.rack.clone(),
             capacity_bytes: capacity.get(&b.id).copied(),
-            log_dirs: Vec::new(),
+            log_dirs: broker_dirs.remove(&b.id).unwrap_or_default(),
         })
         .collect();
     let live: BTreeSet<BrokerId> = brokers.iter().map(|b| b.id).collect();
@@ -195,6 +214,15 @@ pub fn build_snapshot(
                 adding: r.adding.clone(),
                 removing: r.removing.clone(),
             });
+            let dirs: Vec<Option<String>> = p
+                .replicas
+                .iter()
+                .map(|b| {
+                    replica_dirs
+                        .get(&(t.name.as_str(), p.partition, *b))
+                        .map(|d| d.to_string())
+                })
+                .collect();
             partitions.push(Partition {
                 tp,
                 replicas: p.replicas.clone(),
@@ -202,7 +230,11 @@ pub fn build_snapshot(
                 leader: p.leader,
                 isr: Some(p.isr.clone()),
                 in_flight,
-                log_dirs: Vec::new(),
+                log_dirs: if dirs.iter().any(Option::is_some) {
+                    dirs
+                } else {
+                    Vec::new()
+                },
                 rates: None,
             });
         }
@@ -227,8 +259,15 @@ pub fn build_snapshot(
             log_dirs: Vec::new(),
         });
     }
+    let mut cluster = Cluster::new(brokers, partitions);
+    let in_offline = cluster.place_unlisted_in_offline_dirs();
+    if in_offline > 0 {
+        warnings.push(format!(
+            "{in_offline} replica(s) are listed in no log dir of their broker, whose only offline dir is taken to hold them"
+        ));
+    }
     LiveSnapshot {
-        cluster: Cluster::new(brokers, partitions),
+        cluster,
         cluster_id: desc.cluster_id.clone(),
         controller_id: desc.controller_id,
         offline_brokers: offline.into_iter().collect(),
