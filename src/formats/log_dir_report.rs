@@ -132,3 +132,62 @@ pub fn log_dirs_text(v: &Value) -> String {
     }
     t
 }
+
+/// The HTML section for [`log_dirs_json`]'s object: the summary line and a per-dir table
+/// with usage bars (no scripts, inline only, as the rest of the page).
+pub fn log_dirs_html(h: &mut String, v: &Value) {
+    use super::html_report::escape;
+    h.push_str("<h2>Log dirs (JBOD)</h2>\n<p>");
+    let _ = write!(
+        h,
+        "Worst max/min dir usage within a broker: {} &rarr; {} (tolerance {:.1} %); {} dir capacity violations; \
+         {} replica moves between dirs, {} copied inside brokers (lower bound {}).",
+        escape(&ratio_text(
+            &v["worst_usage_ratio_before"],
+            v["empty_dir_beside_full_before"].as_bool() == Some(true)
+        )),
+        escape(&ratio_text(
+            &v["worst_usage_ratio_after"],
+            v["empty_dir_beside_full_after"].as_bool() == Some(true)
+        )),
+        v["tolerance"].as_f64().unwrap_or(0.0) * 100.0,
+        v["capacity_violations"],
+        v["intra_broker_moves"],
+        human_bytes(v["intra_broker_bytes"].as_u64().unwrap_or(0)),
+        human_bytes(v["intra_broker_bytes_lower_bound"].as_u64().unwrap_or(0)),
+    );
+    h.push_str("</p>\n<table class=\"brokers\">\n<tr><th>broker</th><th class=\"l\">log dir</th>\
+        <th>capacity</th><th>bytes</th><th>replicas</th><th>use</th><th class=\"l\">state</th></tr>\n");
+    for d in v["dirs"].as_array().into_iter().flatten() {
+        let before = d["bytes_before"].as_u64().unwrap_or(0);
+        let after = d["bytes_after"].as_u64().unwrap_or(0);
+        let cap = d["capacity_bytes"].as_u64().filter(|c| *c > 0);
+        let usage = match cap {
+            Some(c) => format!(
+                "{:.0}% &rarr; {:.0}%",
+                before as f64 * 100.0 / c as f64,
+                after as f64 * 100.0 / c as f64
+            ),
+            None => "-".to_string(),
+        };
+        let state = if d["offline"].as_bool() == Some(true) {
+            "offline"
+        } else if d["drained"].as_bool() == Some(true) {
+            "drained"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{} &rarr; {}</td><td>{} &rarr; {}</td><td>{usage}</td><td class=\"l\">{state}</td></tr>",
+            d["broker"].as_i64().unwrap_or(-1),
+            escape(d["path"].as_str().unwrap_or_default()),
+            cap.map(human_bytes).unwrap_or_else(|| "unknown".into()),
+            human_bytes(before),
+            human_bytes(after),
+            d["replicas_before"],
+            d["replicas_after"],
+        );
+    }
+    h.push_str("</table>\n");
+}
