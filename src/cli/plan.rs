@@ -268,6 +268,16 @@ pub fn in_flight_partitions(
         found.insert(p.tp.clone());
         if plan_around {
             let removing = f.removing.clone();
+            if !p.log_dirs.is_empty() {
+                // Keep the dirs index-aligned with the replicas that stay.
+                p.log_dirs = p
+                    .replicas
+                    .iter()
+                    .zip(std::mem::take(&mut p.log_dirs))
+                    .filter(|(b, _)| !removing.contains(b))
+                    .map(|(_, d)| d)
+                    .collect();
+            }
             p.replicas.retain(|b| !removing.contains(b));
         }
     }

@@ -225,6 +225,25 @@ pub(super) fn plan(
             problems.into_iter().map(Infeasible::Rule).collect(),
         ));
     }
+    // A scenario that changes replica lists (e.g. a new replication factor) leaves the dirs
+    // of those partitions unaligned: they are unknown then.
+    let aligned;
+    let cluster = if cluster
+        .partitions
+        .iter()
+        .any(|p| !p.log_dirs.is_empty() && p.log_dirs.len() != p.replicas.len())
+    {
+        let mut c = cluster.clone();
+        for p in c.partitions.iter_mut() {
+            if p.log_dirs.len() != p.replicas.len() {
+                p.log_dirs.clear();
+            }
+        }
+        aligned = c;
+        &aligned
+    } else {
+        cluster
+    };
     let (strict, relaxed, empty) = planning_cluster(cluster, config);
     let mut inner = config.clone();
     inner.excluded.extend(empty);

@@ -41,6 +41,15 @@ pub fn dir_weights(dirs: &[&crate::model::BrokerLogDir]) -> Vec<f64> {
     }
 }
 
+/// True when the plan may change `tp` (a movable topic, not frozen).
+fn may_change(config: &PlanConfig, tp: &crate::model::TopicPartition) -> bool {
+    config
+        .movable
+        .as_ref()
+        .is_none_or(|m| m.contains(&tp.topic))
+        && !config.frozen.contains(tp)
+}
+
 /// A replica to place on one broker.
 #[derive(Debug, Clone)]
 struct Item {
@@ -52,6 +61,9 @@ struct Item {
     origin: Option<usize>,
     /// Copied from another broker (its dir costs nothing).
     arriving: bool,
+    /// The partition may not change (outside the movable topics, or frozen): it stays in its
+    /// dir.
+    pinned: bool,
 }
 
 impl Item {
@@ -123,7 +135,7 @@ fn shed(items: &[Item], members: &[usize], need: u64, window: u64) -> Vec<usize>
     let mut sorted: Vec<usize> = members
         .iter()
         .copied()
-        .filter(|&k| items[k].size > 0)
+        .filter(|&k| items[k].size > 0 && !items[k].pinned)
         .collect();
     sorted.sort_by_key(|&k| (std::cmp::Reverse(items[k].size), items[k].part));
     let mut taken = 0u64;
@@ -235,6 +247,7 @@ fn place_broker(
                 size: p.size_bytes,
                 origin: None,
                 arriving: true,
+                pinned: false,
             },
             (Some(_), None) => {
                 unknown += 1;
@@ -263,6 +276,7 @@ fn place_broker(
                     size: p.size_bytes,
                     origin,
                     arriving: false,
+                    pinned: origin.is_some() && !may_change(config, &p.tp),
                 }
             }
         };
@@ -422,7 +436,7 @@ fn place_broker(
         let best = in_dir[a]
             .iter()
             .copied()
-            .filter(|&k| items[k].size > 0)
+            .filter(|&k| items[k].size > 0 && !items[k].pinned)
             .filter(|&k| lim[z].is_none_or(|l| bytes[z] + items[k].size <= l))
             .filter_map(|k| {
                 let s = items[k].size;
@@ -599,6 +613,7 @@ mod tests {
             size,
             origin: Some(0),
             arriving: false,
+            pinned: false,
         }
     }
 
