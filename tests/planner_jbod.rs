@@ -524,3 +524,24 @@ fn cli_without_dirs_writes_any_everywhere() {
     assert!(text.contains("\"any\"") && !text.contains("\"/d"));
     assert!(!stdout(&o).contains("log dirs:"));
 }
+
+#[test]
+fn partitions_outside_the_movable_topics_keep_their_dirs() {
+    let cluster = jbod_cluster();
+    let config = PlanConfig {
+        movable: Some(BTreeSet::from(["t0".to_string(), "t1".to_string()])),
+        ..PlanConfig::default()
+    };
+    let o = plan(&cluster, &config).unwrap();
+    check(&cluster, &config, &o);
+    let d = dirs_of(&o);
+    assert!(!d.plan.is_empty());
+    assert!(
+        d.plan.keys().all(|tp| tp.topic == "t0" || tp.topic == "t1"),
+        "{:?}",
+        d.plan.keys().collect::<Vec<_>>()
+    );
+    // The dirs still end closer to each other than they started.
+    let (before, after) = d.worst_ratios();
+    assert!(after.unwrap() < before.unwrap());
+}

@@ -303,14 +303,34 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
 
     // The JSON's dirs where the log-dirs output does not place the replica; a broker the
     // log-dirs output does not describe lists the dirs the JSON names for it.
+    // A dir the broker's listing lacks is kept, so that validation names it.
+    let mut disagree = 0usize;
     for ((tp, b), path) in json_dirs {
-        if !broker_dirs.contains_key(&b) {
-            let listed = json_only_dirs.entry(b).or_default();
-            if !listed.contains(&path) {
-                listed.push(path.clone());
+        match broker_dirs.get(&b) {
+            None => {
+                let listed = json_only_dirs.entry(b).or_default();
+                if !listed.contains(&path) {
+                    listed.push(path.clone());
+                }
+            }
+            Some(listed) if !listed.iter().any(|d| d.path == path) => {
+                replica_dirs.insert((tp, b), path);
+                continue;
+            }
+            Some(_) => {}
+        }
+        match replica_dirs.get(&(tp.clone(), b)) {
+            Some(now) if *now != path => disagree += 1,
+            Some(_) => {}
+            None => {
+                replica_dirs.insert((tp, b), path);
             }
         }
-        replica_dirs.entry((tp, b)).or_insert(path);
+    }
+    if disagree > 0 {
+        warnings.push(format!(
+            "{disagree} replica(s) are in another log dir than the reassignment JSON says: the log-dirs output is taken"
+        ));
     }
     for (b, mut paths) in json_only_dirs {
         paths.sort();
@@ -391,6 +411,38 @@ mod tests {
             capacity: None,
             capacity_source: "--broker-capacity",
         }
+    }
+
+    #[test]
+    fn log_dirs_from_the_log_dirs_output_and_the_json() {
+        const DIRS: &str = r#"{"brokers":[{"broker":1,"logDirs":[{"logDir":"/d","error":null,"totalBytes":5000,"usableBytes":4000,"partitions":[{"partition":"t-0","size":100,"offsetLag":0,"isFuture":false}]},{"logDir":"/e","error":null,"totalBytes":-1,"partitions":[]}]}],"version":1}"#;
+        const CUR: &str = r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["any","/j"]},{"topic":"t","partition":1,"replicas":[2,3],"log_dirs":["any","any"]}]}"#;
+        let mut f = files();
+        f.reassignment_json = Some(src("cur.json", CUR));
+        f.log_dirs = Some(src("l.txt", DIRS));
+        let b = cluster_from_kafka_files(&f).unwrap();
+        let b1 = &b.cluster.brokers[0];
+        assert_eq!(b1.log_dirs.len(), 2);
+        assert_eq!(b1.log_dirs[0].capacity_bytes, Some(5000));
+        assert_eq!(b1.log_dirs[0].usable_bytes, Some(4000));
+        assert_eq!(b1.log_dirs[1].capacity_bytes, None);
+        // Broker 2 is not in the log-dirs output: it lists the dir the JSON names.
+        assert_eq!(b.cluster.brokers[1].log_dirs[0].path, "/j");
+        assert_eq!(
+            b.cluster.partitions[0].log_dirs,
+            [Some("/d".to_string()), Some("/j".to_string())]
+        );
+        assert!(b.cluster.partitions[1].log_dirs.is_empty());
+        // A dir the JSON names that the broker's listing lacks is an error naming both.
+        const BAD: &str = r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["/zz","any"]},{"topic":"t","partition":1,"replicas":[2,3],"log_dirs":["any","any"]}]}"#;
+        f.reassignment_json = Some(src("cur.json", BAD));
+        let e = cluster_from_kafka_files(&f).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "t-0 has a replica on broker 1 in log dir /zz, which broker 1 does not list"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -456,4 +456,88 @@ mod tests {
         assert_eq!(s.cluster.brokers[0].capacity_bytes, Some(1000));
         assert_eq!(s.cluster.brokers[1].capacity_bytes, None);
     }
+
+    #[test]
+    fn log_dirs_and_replica_dirs_are_kept() {
+        use crate::kafka::admin::{BrokerNode, LogDirReplica, PartitionMetadata};
+        let desc = ClusterDescription {
+            cluster_id: None,
+            controller_id: Some(1),
+            brokers: (1..=2)
+                .map(|id| BrokerNode {
+                    id,
+                    host: "h".into(),
+                    port: 1,
+                    rack: None,
+                    fenced: false,
+                })
+                .collect(),
+        };
+        let part = |p: i32| PartitionMetadata {
+            partition: p,
+            leader: Some(1),
+            replicas: vec![1, 2],
+            isr: vec![1, 2],
+            offline: vec![],
+            error: None,
+        };
+        let topics = vec![TopicMetadata {
+            name: "t".into(),
+            internal: false,
+            partitions: vec![part(0), part(1)],
+            error: None,
+        }];
+        let rep = |p: i32, fut: bool| LogDirReplica {
+            tp: TopicPartition::new("t", p),
+            size_bytes: 10,
+            offset_lag: 0,
+            is_future: fut,
+        };
+        let dir = |path: &str, replicas, error| LogDir {
+            path: path.into(),
+            error,
+            total_bytes: Some(100),
+            usable_bytes: Some(80),
+            replicas,
+        };
+        let mut log_dirs = BTreeMap::new();
+        // Broker 1: t-0 in /b (its future copy in /a is not where it lives), t-1 in /a.
+        log_dirs.insert(
+            1,
+            Ok(vec![
+                dir("/b", vec![rep(0, false)], None),
+                dir("/a", vec![rep(1, false), rep(0, true)], None),
+            ]),
+        );
+        // Broker 2: /x offline (Kafka lists nothing in it), t-0 in /y; t-1 must be in /x.
+        log_dirs.insert(
+            2,
+            Ok(vec![
+                dir(
+                    "/x",
+                    vec![],
+                    Some(Error::broker("DescribeLogDirs", 56, None)),
+                ),
+                dir("/y", vec![rep(0, false)], None),
+            ]),
+        );
+        let s = build_snapshot(
+            &desc,
+            &topics,
+            &log_dirs,
+            &BTreeMap::new(),
+            &SnapshotOptions::default(),
+        );
+        let b1 = &s.cluster.brokers[0];
+        let paths: Vec<&str> = b1.log_dirs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b"]);
+        assert_eq!(b1.log_dirs[0].capacity_bytes, Some(100));
+        assert_eq!(b1.log_dirs[0].usable_bytes, Some(80));
+        assert!(s.cluster.brokers[1].log_dirs[0].offline);
+        let dirs = |p: usize| s.cluster.partitions[p].log_dirs.clone();
+        assert_eq!(dirs(0), [Some("/b".to_string()), Some("/y".to_string())]);
+        assert_eq!(dirs(1), [Some("/a".to_string()), Some("/x".to_string())]);
+        assert!(validate_cluster(&s.cluster).is_empty());
+        assert!(s.warnings.iter().any(|w| w.contains("only offline dir")));
+    }
 }
