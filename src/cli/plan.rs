@@ -154,9 +154,63 @@ pub struct PlanArgs {
     /// Time limit per LP / MILP solve, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_time_limit)]
     pub time_limit: f64,
+    /// JBOD (where brokers' log dirs are known): how much fuller, by usage fraction, a
+    /// broker's fullest log dir may end than its emptiest, as a fraction or a percentage
+    /// (0.05 or 5%: max/min ≤ 1.05; default 5%).
+    #[arg(long, value_name = "TOLERANCE", value_parser = parse_tolerance)]
+    pub log_dir_tolerance: Option<f64>,
+    /// JBOD: empty the log dir PATH of broker BROKER (a failing disk; repeatable): its
+    /// replicas move to the broker's other dirs where they fit, the rest to other brokers.
+    #[arg(long, value_name = "BROKER:PATH")]
+    pub drain_log_dir: Vec<String>,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `BROKER:PATH` of `--drain-log-dir`.
+fn parse_drain(s: &str) -> Result<(BrokerId, String), CliError> {
+    let (b, path) = s.split_once(':').ok_or_else(|| {
+        CliError::bad_input(format!(
+            "--drain-log-dir {s:?}: expected BROKER:PATH (e.g. 3:/data/d2)"
+        ))
+    })?;
+    let broker = b.trim().parse::<BrokerId>().map_err(|_| {
+        CliError::bad_input(format!("--drain-log-dir {s:?}: {b:?} is not a broker id"))
+    })?;
+    if path.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "--drain-log-dir {s:?}: the path is empty"
+        )));
+    }
+    Ok((broker, path.to_string()))
+}
+
+/// The reassignment JSON of a log-dir-aware plan (entries with their dirs, `"any"` where the
+/// plan does not fix one).
+fn dir_plan_json_bytes(
+    entries: &BTreeMap<TopicPartition, kafka_replan::plan::log_dirs::DirEntry>,
+) -> Vec<u8> {
+    use kafka_replan::formats::reassignment::{
+        emit_reassignment_json, ReassignmentEntry, ReassignmentJson, ANY_LOG_DIR,
+    };
+    let json = ReassignmentJson {
+        entries: entries
+            .iter()
+            .map(|(tp, e)| ReassignmentEntry {
+                tp: tp.clone(),
+                replicas: e.replicas.clone(),
+                log_dirs: e
+                    .log_dirs
+                    .iter()
+                    .map(|d| d.clone().unwrap_or_else(|| ANY_LOG_DIR.to_string()))
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut s = emit_reassignment_json(&json);
+    s.push('\n');
+    s.into_bytes()
 }
 
 /// A non-negative, finite number of seconds.
@@ -214,6 +268,16 @@ pub fn in_flight_partitions(
         found.insert(p.tp.clone());
         if plan_around {
             let removing = f.removing.clone();
+            if !p.log_dirs.is_empty() {
+                // Keep the dirs index-aligned with the replicas that stay.
+                p.log_dirs = p
+                    .replicas
+                    .iter()
+                    .zip(std::mem::take(&mut p.log_dirs))
+                    .filter(|(b, _)| !removing.contains(b))
+                    .map(|(_, d)| d)
+                    .collect();
+            }
             p.replicas.retain(|b| !removing.contains(b));
         }
     }
@@ -308,6 +372,23 @@ pub fn run(args: PlanArgs) -> CliResult {
             "--topic-spread keeps replica counts, not disk use: it cannot be combined with --balance bytes",
         ));
     }
+    let drain_log_dirs = args
+        .drain_log_dir
+        .iter()
+        .map(|s| parse_drain(s))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    if cluster.has_log_dirs() && args.exact {
+        return Err(CliError::bad_input(
+            "--exact does not model log dirs (JBOD): plan without --exact, or from a snapshot without log_dirs",
+        ));
+    }
+    if !drain_log_dirs.is_empty()
+        && (!args.replace.is_empty() || !args.set_replication_factor.is_empty())
+    {
+        return Err(CliError::bad_input(
+            "--drain-log-dir cannot be combined with --replace or --set-replication-factor",
+        ));
+    }
     let frozen = in_flight_partitions(&mut cluster, args.plan_around_in_flight)?;
     let mut config = PlanConfig {
         excluded,
@@ -325,8 +406,18 @@ pub fn run(args: PlanArgs) -> CliResult {
             .disk_tolerance
             .unwrap_or(kafka_replan::plan::DEFAULT_DISK_TOLERANCE),
         topic_spread: args.topic_spread,
+        log_dir_tolerance: args
+            .log_dir_tolerance
+            .unwrap_or(kafka_replan::plan::log_dirs::DEFAULT_LOG_DIR_TOLERANCE),
+        drain_log_dirs,
         ..PlanConfig::default()
     };
+    if let Err(problems) = kafka_replan::plan::log_dirs::check_drains(&cluster, &config) {
+        return Err(CliError::bad_input(format!(
+            "--drain-log-dir: {}",
+            problems.join("; ")
+        )));
+    }
     let outcome = if !args.set_replication_factor.is_empty() {
         let targets = args
             .set_replication_factor
@@ -411,7 +502,10 @@ pub fn run(args: PlanArgs) -> CliResult {
     };
     clock.lap("plan+tradeoff");
     let mut out = OutputSet::default();
-    out.add(&args.output, plan_json_bytes(&outcome.plan));
+    match &outcome.log_dirs {
+        Some(dirs) => out.add(&args.output, dir_plan_json_bytes(&dirs.plan)),
+        None => out.add(&args.output, plan_json_bytes(&outcome.plan)),
+    }
     if let (Some(p), Some(t)) = (&args.tradeoff, &tradeoff) {
         let mut text = serde_json::to_string_pretty(&t.to_json()).unwrap_or_default();
         text.push('\n');
@@ -421,7 +515,10 @@ pub fn run(args: PlanArgs) -> CliResult {
         out.add(p, write_snapshot(&cluster));
     }
     if let Some(p) = &args.rollback {
-        out.add(p, plan_json_bytes(&outcome.rollback));
+        match &outcome.log_dirs {
+            Some(dirs) => out.add(p, dir_plan_json_bytes(&dirs.rollback)),
+            None => out.add(p, plan_json_bytes(&outcome.rollback)),
+        }
     }
     if let Some(p) = &args.election {
         let mut text = emit_election_json(&outcome.election);

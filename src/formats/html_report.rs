@@ -140,6 +140,9 @@ pub fn render_html(
     }
     chart(&mut h, "Disk use per broker", "bytes", &disk, Unit::Bytes);
     broker_table(&mut h, &brokers);
+    if s["log_dirs"].is_object() {
+        super::log_dir_report::log_dirs_html(&mut h, &s["log_dirs"]);
+    }
     rack_view(&mut h, cluster, outcome);
     topic_table(&mut h, cluster, outcome);
     if let Some(t) = tradeoff {

@@ -17,7 +17,9 @@ use super::racks::{parse_broker_racks, CapacitySpec};
 use super::reassignment::parse_reassignment_json;
 use super::topics_describe::parse_topics_describe;
 use super::{FormatError, Problem};
-use crate::model::{validate_cluster, Broker, BrokerId, Cluster, Partition, TopicPartition};
+use crate::model::{
+    validate_cluster, Broker, BrokerId, BrokerLogDir, Cluster, Partition, TopicPartition,
+};
 
 /// One input text and the name to report it by (usually its path).
 #[derive(Debug, Clone, Copy)]
@@ -80,6 +82,8 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
     let broker_ids: Vec<BrokerId> = racks.keys().copied().collect();
 
     // Replicas by partition from each assignment source.
+    // Dirs the current assignment JSON names (`log_dirs` other than "any").
+    let mut json_dirs: BTreeMap<(TopicPartition, BrokerId), String> = BTreeMap::new();
     let from_json: Option<BTreeMap<TopicPartition, Vec<BrokerId>>> = match files.reassignment_json {
         Some(src) => {
             let (json, skipped) = current_assignment_json(src.text);
@@ -89,6 +93,7 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
                 }
                 e
             })?;
+            json_dirs = parsed.replica_log_dirs();
             Some(parsed.to_plan(src.name)?.changes)
         }
         None => None,
@@ -206,9 +211,33 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
         return Err(FormatError::many(assignment_source, unknown));
     }
 
+    let mut broker_dirs: BTreeMap<BrokerId, Vec<BrokerLogDir>> = BTreeMap::new();
+    let mut json_only_dirs: BTreeMap<BrokerId, Vec<String>> = BTreeMap::new();
+    let mut replica_dirs: BTreeMap<(TopicPartition, BrokerId), String> = BTreeMap::new();
     match files.log_dirs {
         Some(src) => {
             let report = parse_log_dirs(src.name, src.text)?;
+            for (b, dirs) in report
+                .brokers
+                .iter()
+                .filter(|(b, _)| racks.contains_key(*b))
+            {
+                let listed = dirs
+                    .iter()
+                    .map(|(path, info)| BrokerLogDir {
+                        path: path.clone(),
+                        capacity_bytes: info.total_bytes,
+                        usable_bytes: info.usable_bytes,
+                        offline: info.error.is_some(),
+                    })
+                    .collect();
+                broker_dirs.insert(*b, listed);
+                for (path, info) in dirs {
+                    for r in info.replicas.iter().filter(|r| !r.is_future) {
+                        replica_dirs.insert((r.tp.clone(), *b), path.clone());
+                    }
+                }
+            }
             let sizes = report.partition_sizes();
             let mut missing = 0usize;
             for p in partitions.values_mut() {
@@ -272,16 +301,80 @@ pub fn cluster_from_kafka_files(files: &KafkaFiles<'_>) -> Result<BuiltCluster, 
         }
     }
 
+    // The JSON's dirs where the log-dirs output does not place the replica; a broker the
+    // log-dirs output does not describe lists the dirs the JSON names for it.
+    // A dir the broker's listing lacks is kept, so that validation names it.
+    let mut disagree = 0usize;
+    for ((tp, b), path) in json_dirs {
+        match broker_dirs.get(&b) {
+            None => {
+                let listed = json_only_dirs.entry(b).or_default();
+                if !listed.contains(&path) {
+                    listed.push(path.clone());
+                }
+            }
+            Some(listed) if !listed.iter().any(|d| d.path == path) => {
+                replica_dirs.insert((tp, b), path);
+                continue;
+            }
+            Some(_) => {}
+        }
+        match replica_dirs.get(&(tp.clone(), b)) {
+            Some(now) if *now != path => disagree += 1,
+            Some(_) => {}
+            None => {
+                replica_dirs.insert((tp, b), path);
+            }
+        }
+    }
+    if disagree > 0 {
+        warnings.push(format!(
+            "{disagree} replica(s) are in another log dir than the reassignment JSON says: the log-dirs output is taken"
+        ));
+    }
+    for (b, mut paths) in json_only_dirs {
+        paths.sort();
+        broker_dirs.insert(
+            b,
+            paths
+                .into_iter()
+                .map(|path| BrokerLogDir {
+                    path,
+                    capacity_bytes: None,
+                    usable_bytes: None,
+                    offline: false,
+                })
+                .collect(),
+        );
+    }
+    if !replica_dirs.is_empty() {
+        for p in partitions.values_mut() {
+            let dirs: Vec<Option<String>> = p
+                .replicas
+                .iter()
+                .map(|b| replica_dirs.get(&(p.tp.clone(), *b)).cloned())
+                .collect();
+            if dirs.iter().any(Option::is_some) {
+                p.log_dirs = dirs;
+            }
+        }
+    }
     let brokers = racks
         .into_iter()
         .map(|(id, rack)| Broker {
             id,
             rack,
             capacity_bytes: capacities.get(&id).copied(),
-            log_dirs: Vec::new(),
+            log_dirs: broker_dirs.remove(&id).unwrap_or_default(),
         })
         .collect();
-    let cluster = Cluster::new(brokers, partitions.into_values().collect());
+    let mut cluster = Cluster::new(brokers, partitions.into_values().collect());
+    let in_offline = cluster.place_unlisted_in_offline_dirs();
+    if in_offline > 0 {
+        warnings.push(format!(
+            "{in_offline} replica(s) are listed in no log dir of their broker, whose only offline dir is taken to hold them"
+        ));
+    }
     let violations = validate_cluster(&cluster);
     if !violations.is_empty() {
         let problems = violations
@@ -318,6 +411,38 @@ mod tests {
             capacity: None,
             capacity_source: "--broker-capacity",
         }
+    }
+
+    #[test]
+    fn log_dirs_from_the_log_dirs_output_and_the_json() {
+        const DIRS: &str = r#"{"brokers":[{"broker":1,"logDirs":[{"logDir":"/d","error":null,"totalBytes":5000,"usableBytes":4000,"partitions":[{"partition":"t-0","size":100,"offsetLag":0,"isFuture":false}]},{"logDir":"/e","error":null,"totalBytes":-1,"partitions":[]}]}],"version":1}"#;
+        const CUR: &str = r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["any","/j"]},{"topic":"t","partition":1,"replicas":[2,3],"log_dirs":["any","any"]}]}"#;
+        let mut f = files();
+        f.reassignment_json = Some(src("cur.json", CUR));
+        f.log_dirs = Some(src("l.txt", DIRS));
+        let b = cluster_from_kafka_files(&f).unwrap();
+        let b1 = &b.cluster.brokers[0];
+        assert_eq!(b1.log_dirs.len(), 2);
+        assert_eq!(b1.log_dirs[0].capacity_bytes, Some(5000));
+        assert_eq!(b1.log_dirs[0].usable_bytes, Some(4000));
+        assert_eq!(b1.log_dirs[1].capacity_bytes, None);
+        // Broker 2 is not in the log-dirs output: it lists the dir the JSON names.
+        assert_eq!(b.cluster.brokers[1].log_dirs[0].path, "/j");
+        assert_eq!(
+            b.cluster.partitions[0].log_dirs,
+            [Some("/d".to_string()), Some("/j".to_string())]
+        );
+        assert!(b.cluster.partitions[1].log_dirs.is_empty());
+        // A dir the JSON names that the broker's listing lacks is an error naming both.
+        const BAD: &str = r#"{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2],"log_dirs":["/zz","any"]},{"topic":"t","partition":1,"replicas":[2,3],"log_dirs":["any","any"]}]}"#;
+        f.reassignment_json = Some(src("cur.json", BAD));
+        let e = cluster_from_kafka_files(&f).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "t-0 has a replica on broker 1 in log dir /zz, which broker 1 does not list"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub struct LogDirInfo {
     /// `org.apache.kafka.common.errors.KafkaStorageException` and no replicas).
     pub error: Option<String>,
     pub replicas: Vec<LogDirReplica>,
+    /// `totalBytes` / `usableBytes` when the output carries them (Kafka's tool prints them
+    /// from 3.3 where the broker reports them; absent or -1 = unknown).
+    pub total_bytes: Option<u64>,
+    pub usable_bytes: Option<u64>,
 }
 
 /// Parsed output: broker → log directory → contents.
@@ -117,6 +121,10 @@ struct RawLogDir {
     #[serde(default)]
     error: Option<String>,
     partitions: Vec<RawReplica>,
+    #[serde(default, rename = "totalBytes")]
+    total_bytes: Option<i64>,
+    #[serde(default, rename = "usableBytes")]
+    usable_bytes: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -192,9 +200,12 @@ pub fn parse_log_dirs(source_name: &str, text: &str) -> Result<LogDirsReport, Fo
                     )),
                 }
             }
+            let known = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok());
             let info = LogDirInfo {
                 error: d.error,
                 replicas,
+                total_bytes: known(d.total_bytes),
+                usable_bytes: known(d.usable_bytes),
             };
             if dirs.insert(d.log_dir.clone(), info).is_some() {
                 problems.push(format!(

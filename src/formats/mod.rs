@@ -7,6 +7,7 @@ pub mod generate;
 pub mod html_report;
 pub mod kafka_files;
 mod kafka_json;
+pub mod log_dir_report;
 pub mod log_dirs;
 pub mod racks;
 pub mod reassignment;

@@ -201,6 +201,12 @@ impl PlanReport {
         if let Value::Object(m) = extra {
             summary.extend(m);
         }
+        if let Some(dirs) = &o.log_dirs {
+            summary.insert(
+                "log_dirs".into(),
+                super::log_dir_report::log_dirs_json(dirs, config.max_disk_util),
+            );
+        }
         let summary = Value::Object(summary);
         let mut notes = Vec::new();
         if !o.capacity_checked {
@@ -603,6 +609,9 @@ impl PlanReport {
             for e in ex {
                 let _ = writeln!(t, "why:               {}", e.as_str().unwrap_or_default());
             }
+        }
+        if s["log_dirs"].is_object() {
+            t.push_str(&super::log_dir_report::log_dirs_text(&s["log_dirs"]));
         }
         let sv = &s["solver"];
         let _ = writeln!(

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::admin::{Admin, ClusterDescription, LogDir, OngoingReassignment, TopicMetadata};
 use super::error::Error;
-use crate::model::{Broker, BrokerId, Cluster, InFlight, Partition, TopicPartition};
+use crate::model::{Broker, BrokerId, BrokerLogDir, Cluster, InFlight, Partition, TopicPartition};
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -93,6 +93,9 @@ pub fn build_snapshot(
     // Replica sizes per (topic, partition, broker), current (non-future) copies only.
     let mut sizes: HashMap<(&str, i32, BrokerId), u64> = HashMap::new();
     let mut capacity: BTreeMap<BrokerId, u64> = BTreeMap::new();
+    // JBOD: every broker's dirs and the dir of each current replica.
+    let mut broker_dirs: BTreeMap<BrokerId, Vec<BrokerLogDir>> = BTreeMap::new();
+    let mut replica_dirs: HashMap<(&str, i32, BrokerId), &str> = HashMap::new();
     for (&broker, result) in log_dirs {
         let dirs = match result {
             Ok(d) => d,
@@ -104,6 +107,18 @@ pub fn build_snapshot(
             }
         };
         let mut total = Some(0u64);
+        let mut listed: Vec<BrokerLogDir> = dirs
+            .iter()
+            .map(|d| BrokerLogDir {
+                path: d.path.clone(),
+                capacity_bytes: d.total_bytes,
+                usable_bytes: d.usable_bytes,
+                offline: d.error.is_some(),
+            })
+            .collect();
+        listed.sort_by(|a, b| a.path.cmp(&b.path));
+        listed.dedup_by(|a, b| a.path == b.path);
+        broker_dirs.insert(broker, listed);
         for dir in dirs {
             if let Some(e) = &dir.error {
                 warnings.push(format!(
@@ -120,6 +135,10 @@ pub fn build_snapshot(
                 if r.is_future {
                     continue;
                 }
+                replica_dirs.insert(
+                    (r.tp.topic.as_str(), r.tp.partition, broker),
+                    dir.path.as_str(),
+                );
                 let e = sizes
                     .entry((r.tp.topic.as_str(), r.tp.partition, broker))
                     .or_insert(0);
@@ -146,7 +165,7 @@ pub fn build_snapshot(
             id: b.id,
             rack: b.rack.clone(),
             capacity_bytes: capacity.get(&b.id).copied(),
-            log_dirs: Vec::new(),
+            log_dirs: broker_dirs.remove(&b.id).unwrap_or_default(),
         })
         .collect();
     let live: BTreeSet<BrokerId> = brokers.iter().map(|b| b.id).collect();
@@ -195,6 +214,15 @@ pub fn build_snapshot(
                 adding: r.adding.clone(),
                 removing: r.removing.clone(),
             });
+            let dirs: Vec<Option<String>> = p
+                .replicas
+                .iter()
+                .map(|b| {
+                    replica_dirs
+                        .get(&(t.name.as_str(), p.partition, *b))
+                        .map(|d| d.to_string())
+                })
+                .collect();
             partitions.push(Partition {
                 tp,
                 replicas: p.replicas.clone(),
@@ -202,7 +230,11 @@ pub fn build_snapshot(
                 leader: p.leader,
                 isr: Some(p.isr.clone()),
                 in_flight,
-                log_dirs: Vec::new(),
+                log_dirs: if dirs.iter().any(Option::is_some) {
+                    dirs
+                } else {
+                    Vec::new()
+                },
                 rates: None,
             });
         }
@@ -227,8 +259,15 @@ pub fn build_snapshot(
             log_dirs: Vec::new(),
         });
     }
+    let mut cluster = Cluster::new(brokers, partitions);
+    let in_offline = cluster.place_unlisted_in_offline_dirs();
+    if in_offline > 0 {
+        warnings.push(format!(
+            "{in_offline} replica(s) are listed in no log dir of their broker, whose only offline dir is taken to hold them"
+        ));
+    }
     LiveSnapshot {
-        cluster: Cluster::new(brokers, partitions),
+        cluster,
         cluster_id: desc.cluster_id.clone(),
         controller_id: desc.controller_id,
         offline_brokers: offline.into_iter().collect(),
@@ -416,5 +455,89 @@ mod tests {
         assert_eq!(s.cluster.partitions[0].size_bytes, 10);
         assert_eq!(s.cluster.brokers[0].capacity_bytes, Some(1000));
         assert_eq!(s.cluster.brokers[1].capacity_bytes, None);
+    }
+
+    #[test]
+    fn log_dirs_and_replica_dirs_are_kept() {
+        use crate::kafka::admin::{BrokerNode, LogDirReplica, PartitionMetadata};
+        let desc = ClusterDescription {
+            cluster_id: None,
+            controller_id: Some(1),
+            brokers: (1..=2)
+                .map(|id| BrokerNode {
+                    id,
+                    host: "h".into(),
+                    port: 1,
+                    rack: None,
+                    fenced: false,
+                })
+                .collect(),
+        };
+        let part = |p: i32| PartitionMetadata {
+            partition: p,
+            leader: Some(1),
+            replicas: vec![1, 2],
+            isr: vec![1, 2],
+            offline: vec![],
+            error: None,
+        };
+        let topics = vec![TopicMetadata {
+            name: "t".into(),
+            internal: false,
+            partitions: vec![part(0), part(1)],
+            error: None,
+        }];
+        let rep = |p: i32, fut: bool| LogDirReplica {
+            tp: TopicPartition::new("t", p),
+            size_bytes: 10,
+            offset_lag: 0,
+            is_future: fut,
+        };
+        let dir = |path: &str, replicas, error| LogDir {
+            path: path.into(),
+            error,
+            total_bytes: Some(100),
+            usable_bytes: Some(80),
+            replicas,
+        };
+        let mut log_dirs = BTreeMap::new();
+        // Broker 1: t-0 in /b (its future copy in /a is not where it lives), t-1 in /a.
+        log_dirs.insert(
+            1,
+            Ok(vec![
+                dir("/b", vec![rep(0, false)], None),
+                dir("/a", vec![rep(1, false), rep(0, true)], None),
+            ]),
+        );
+        // Broker 2: /x offline (Kafka lists nothing in it), t-0 in /y; t-1 must be in /x.
+        log_dirs.insert(
+            2,
+            Ok(vec![
+                dir(
+                    "/x",
+                    vec![],
+                    Some(Error::broker("DescribeLogDirs", 56, None)),
+                ),
+                dir("/y", vec![rep(0, false)], None),
+            ]),
+        );
+        let s = build_snapshot(
+            &desc,
+            &topics,
+            &log_dirs,
+            &BTreeMap::new(),
+            &SnapshotOptions::default(),
+        );
+        let b1 = &s.cluster.brokers[0];
+        let paths: Vec<&str> = b1.log_dirs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b"]);
+        assert_eq!(b1.log_dirs[0].capacity_bytes, Some(100));
+        assert_eq!(b1.log_dirs[0].usable_bytes, Some(80));
+        assert!(s.cluster.brokers[1].log_dirs[0].offline);
+        let dirs = |p: usize| s.cluster.partitions[p].log_dirs.clone();
+        assert_eq!(dirs(0), [Some("/b".to_string()), Some("/y".to_string())]);
+        assert_eq!(dirs(1), [Some("/a".to_string()), Some("/x".to_string())]);
+        assert!(validate_cluster(&s.cluster).is_empty());
+        assert!(s.warnings.iter().any(|w| w.contains("only offline dir")));
     }
 }

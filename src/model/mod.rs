@@ -173,6 +173,43 @@ impl Cluster {
         self.partitions.iter().any(|p| p.rates.is_some())
     }
 
+    /// Kafka lists no replicas for an offline log dir (DescribeLogDirs and `kafka-log-dirs`
+    /// report only the error). A replica of a broker with known dirs that no dir lists, on a
+    /// broker with exactly one offline dir, is in that dir: this sets it. Returns how many.
+    pub fn place_unlisted_in_offline_dirs(&mut self) -> usize {
+        let offline: BTreeMap<BrokerId, String> = self
+            .brokers
+            .iter()
+            .filter_map(|b| {
+                let mut off = b.log_dirs.iter().filter(|d| d.offline);
+                match (off.next(), off.next()) {
+                    (Some(d), None) => Some((b.id, d.path.clone())),
+                    _ => None,
+                }
+            })
+            .collect();
+        if offline.is_empty() {
+            return 0;
+        }
+        let mut placed = 0;
+        for p in &mut self.partitions {
+            for (k, b) in p.replicas.iter().enumerate() {
+                let Some(path) = offline.get(b) else { continue };
+                if p.log_dirs.get(k).is_some_and(Option::is_some) {
+                    continue;
+                }
+                if p.log_dirs.is_empty() {
+                    p.log_dirs = vec![None; p.replicas.len()];
+                }
+                if let Some(slot) = p.log_dirs.get_mut(k) {
+                    *slot = Some(path.clone());
+                    placed += 1;
+                }
+            }
+        }
+        placed
+    }
+
     pub fn total_replicas(&self) -> usize {
         self.partitions.iter().map(|p| p.replicas.len()).sum()
     }

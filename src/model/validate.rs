@@ -34,6 +34,25 @@ pub enum ClusterViolation {
         dirs: usize,
         replicas: usize,
     },
+    /// A broker lists the same log dir twice.
+    DuplicateLogDir {
+        broker: BrokerId,
+        path: String,
+    },
+    /// A replica is placed in a dir its broker does not list (only checked for brokers whose
+    /// dirs are known).
+    UnknownLogDir {
+        tp: TopicPartition,
+        broker: BrokerId,
+        path: String,
+    },
+    /// The replicas known to be in a dir need more bytes than the dir's capacity.
+    LogDirOverfull {
+        broker: BrokerId,
+        path: String,
+        used: u64,
+        capacity: u64,
+    },
 }
 
 impl fmt::Display for ClusterViolation {
@@ -64,6 +83,22 @@ impl fmt::Display for ClusterViolation {
                 f,
                 "partition {tp} lists {dirs} log dirs for {replicas} replicas (one per replica, in replica order)"
             ),
+            ClusterViolation::DuplicateLogDir { broker, path } => {
+                write!(f, "broker {broker} lists log dir {path} more than once")
+            }
+            ClusterViolation::UnknownLogDir { tp, broker, path } => write!(
+                f,
+                "partition {tp} has a replica on broker {broker} in log dir {path}, which broker {broker} does not list"
+            ),
+            ClusterViolation::LogDirOverfull {
+                broker,
+                path,
+                used,
+                capacity,
+            } => write!(
+                f,
+                "broker {broker} log dir {path}: its replicas hold {used} bytes, more than its capacity of {capacity} bytes"
+            ),
         }
     }
 }
@@ -81,6 +116,20 @@ pub fn validate_cluster(cluster: &Cluster) -> Vec<ClusterViolation> {
             out.push(ClusterViolation::DuplicateBroker { broker: b.id });
         }
     }
+    for b in &cluster.brokers {
+        let mut paths = BTreeSet::new();
+        for d in &b.log_dirs {
+            if !paths.insert(d.path.as_str()) {
+                out.push(ClusterViolation::DuplicateLogDir {
+                    broker: b.id,
+                    path: d.path.clone(),
+                });
+            }
+        }
+    }
+    // Bytes of the replicas known to be in each listed dir, for the capacity check.
+    let mut used: std::collections::BTreeMap<(BrokerId, &str), u64> =
+        std::collections::BTreeMap::new();
     let mut prev: Option<&TopicPartition> = None;
     for p in &cluster.partitions {
         if prev == Some(&p.tp) {
@@ -100,6 +149,24 @@ pub fn validate_cluster(cluster: &Cluster) -> Vec<ClusterViolation> {
                 replicas: p.replicas.len(),
             });
         }
+        for (r, dir) in p.replicas.iter().zip(&p.log_dirs) {
+            let (Some(dir), Some(b)) = (dir, cluster.broker(*r)) else {
+                continue;
+            };
+            if b.log_dirs.is_empty() {
+                continue;
+            }
+            if b.log_dirs.iter().any(|d| &d.path == dir) {
+                let e = used.entry((*r, dir.as_str())).or_insert(0);
+                *e = e.saturating_add(p.size_bytes);
+            } else {
+                out.push(ClusterViolation::UnknownLogDir {
+                    tp: p.tp.clone(),
+                    broker: *r,
+                    path: dir.clone(),
+                });
+            }
+        }
         let mut seen = BTreeSet::new();
         for &r in &p.replicas {
             if !seen.insert(r) {
@@ -114,6 +181,20 @@ pub fn validate_cluster(cluster: &Cluster) -> Vec<ClusterViolation> {
                     broker: r,
                 });
             }
+        }
+    }
+    for ((broker, path), used) in used {
+        let capacity = cluster
+            .broker(broker)
+            .and_then(|b| b.log_dirs.iter().find(|d| d.path == path))
+            .and_then(|d| d.capacity_bytes);
+        if let Some(capacity) = capacity.filter(|c| used > *c) {
+            out.push(ClusterViolation::LogDirOverfull {
+                broker,
+                path: path.to_string(),
+                used,
+                capacity,
+            });
         }
     }
     out

@@ -21,6 +21,7 @@ pub mod capacity;
 pub mod exact;
 pub mod kafka_placement;
 pub mod leaders;
+pub mod log_dirs;
 pub mod mcf;
 pub mod metrics;
 pub mod replicas;
@@ -71,6 +72,11 @@ pub struct PlanConfig {
     /// Spread each topic's replicas evenly over the allowed brokers (count-preserving swaps
     /// after the count flow), at the cost of extra moves.
     pub topic_spread: bool,
+    /// JBOD: how much fuller (by usage fraction) a broker's fullest log dir may end than its
+    /// emptiest (0.05: max/min ≤ 1.05). Used only where log dirs are known.
+    pub log_dir_tolerance: f64,
+    /// JBOD: log dirs to empty, as (broker, path).
+    pub drain_log_dirs: BTreeSet<(BrokerId, String)>,
 }
 
 /// The balance objective (`--balance`).
@@ -103,6 +109,8 @@ impl Default for PlanConfig {
             balance: Balance::Count,
             disk_tolerance: DEFAULT_DISK_TOLERANCE,
             topic_spread: false,
+            log_dir_tolerance: log_dirs::DEFAULT_LOG_DIR_TOLERANCE,
+            drain_log_dirs: BTreeSet::new(),
         }
     }
 }
@@ -262,6 +270,8 @@ pub struct PlanOutcome {
     pub bytes_bound: Option<bounds::BytesBound>,
     /// Set with `topic_spread`: the swaps that evened out each topic over the brokers.
     pub topic_spread: Option<topic_spread::TopicSpreadRefinement>,
+    /// Set when some broker's log dirs are known: the dir of every replica.
+    pub log_dirs: Option<log_dirs::LogDirOutcome>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -288,6 +298,14 @@ pub struct BudgetOutcome {
 
 /// Plans a balanced, minimal, rack- and capacity-safe layout.
 pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
+    if cluster.has_log_dirs() {
+        return log_dirs::plan(cluster, config, broker_level_plan);
+    }
+    broker_level_plan(cluster, config)
+}
+
+/// The replica layout over brokers (log dirs not looked at).
+fn broker_level_plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
     if config.movable.is_none() && config.target_brokers.is_none() && config.frozen.is_empty() {
         return stages::run(cluster, config, None);
     }
@@ -384,5 +402,6 @@ pub fn fixed_outcome(
         disk_balance: None,
         bytes_bound: None,
         topic_spread: None,
+        log_dirs: None,
     })
 }

@@ -131,5 +131,6 @@ pub(super) fn run(problem: Problem, mut draft: Draft, checked: Checked) -> PlanO
         disk_balance: draft.disk_balance,
         bytes_bound,
         topic_spread: draft.topic_spread,
+        log_dirs: None,
     }
 }
