@@ -21,6 +21,7 @@ pub mod capacity;
 pub mod exact;
 pub mod kafka_placement;
 pub mod leaders;
+pub mod load;
 pub mod mcf;
 pub mod metrics;
 pub mod replicas;
@@ -71,6 +72,8 @@ pub struct PlanConfig {
     /// Spread each topic's replicas evenly over the allowed brokers (count-preserving swaps
     /// after the count flow), at the cost of extra moves.
     pub topic_spread: bool,
+    /// `load` balance: the tolerance and the network limits (docs/traffic.md).
+    pub load: load::LoadConfig,
 }
 
 /// The balance objective (`--balance`).
@@ -84,6 +87,10 @@ pub enum Balance {
     /// Disk use first (every broker within the tolerance of its share, fewest bytes
     /// copied); replica counts are not balanced, leaders are.
     Bytes,
+    /// Network traffic first (`load`): every broker's network in, network out and leader
+    /// bytes-in within the tolerance of the mean and under its network limits, leadership
+    /// changes before replica moves; replica and leader counts are not balanced.
+    Load,
 }
 
 /// Default `disk_tolerance`: a broker may end 0.5 % above its share of the bytes.
@@ -103,6 +110,7 @@ impl Default for PlanConfig {
             balance: Balance::Count,
             disk_tolerance: DEFAULT_DISK_TOLERANCE,
             topic_spread: false,
+            load: load::LoadConfig::default(),
         }
     }
 }
@@ -262,6 +270,11 @@ pub struct PlanOutcome {
     pub bytes_bound: Option<bounds::BytesBound>,
     /// Set with `topic_spread`: the swaps that evened out each topic over the brokers.
     pub topic_spread: Option<topic_spread::TopicSpreadRefinement>,
+    /// Set in `load` mode: what the load balance aimed at, did and the bounds it is measured
+    /// against.
+    pub load_balance: Option<load::LoadBalanceFacts>,
+    /// Set whenever the cluster has partition rates: network traffic per broker.
+    pub network: Option<load::NetworkFigures>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -288,10 +301,34 @@ pub struct BudgetOutcome {
 
 /// Plans a balanced, minimal, rack- and capacity-safe layout.
 pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
-    if config.movable.is_none() && config.target_brokers.is_none() && config.frozen.is_empty() {
-        return stages::run(cluster, config, None);
-    }
-    scope::plan_scoped(cluster, config)
+    let mut outcome = if config.movable.is_none()
+        && config.target_brokers.is_none()
+        && config.frozen.is_empty()
+    {
+        stages::run(cluster, config, None)?
+    } else {
+        scope::plan_scoped(cluster, config)?
+    };
+    outcome.network = network_figures(cluster, config, &outcome);
+    Ok(outcome)
+}
+
+/// The network figures of an outcome, when the cluster has rates (none otherwise, so plans of
+/// clusters without rates are reported exactly as before).
+fn network_figures(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    outcome: &PlanOutcome,
+) -> Option<load::NetworkFigures> {
+    cluster.has_rates().then(|| {
+        load::network_figures(
+            cluster,
+            &config.excluded,
+            &config.load,
+            &outcome.before,
+            &outcome.after,
+        )
+    })
 }
 
 /// The outcome of a layout that is given rather than optimised (e.g. a broker
@@ -358,7 +395,18 @@ pub fn fixed_outcome(
             violations.into_iter().map(Infeasible::Rule).collect(),
         ));
     }
+    let network = cluster.has_rates().then(|| {
+        load::network_figures(
+            cluster,
+            emptied,
+            &load::LoadConfig::default(),
+            &before,
+            &after,
+        )
+    });
     Ok(PlanOutcome {
+        network,
+        load_balance: None,
         before,
         after,
         plan,
