@@ -56,6 +56,7 @@ pub struct Descent {
 /// Loads of one broker: network in, network out, leader bytes-in.
 type Load = [i128; 3];
 
+#[derive(Clone)]
 struct State<'a> {
     topo: &'a Topology,
     /// Per partition: produce rate, what its leader sends, bytes of one replica.
@@ -69,6 +70,10 @@ struct State<'a> {
     scale: [f64; 3],
     disk: Vec<u64>,
     disk_limit: &'a [Option<u64>],
+    /// Partitions with a replica on each broker, and those each broker leads (kept up to
+    /// date by the steps).
+    on: Vec<Vec<usize>>,
+    led: Vec<Vec<usize>>,
 }
 
 impl State<'_> {
@@ -117,6 +122,14 @@ impl State<'_> {
             self.load[a][d] -= delta[d];
             self.load[c][d] += delta[d];
         }
+    }
+
+    /// Every allowed broker within its balance targets.
+    fn reached(&self, goal_in: &[i128], goal: &Load) -> bool {
+        (0..self.load.len()).all(|b| {
+            let l = &self.load[b];
+            !self.topo.allowed[b] || (l[0] <= goal_in[b] && l[1] <= goal[1] && l[2] <= goal[2])
+        })
     }
 
     fn leader_delta(&self, p: usize) -> Load {
@@ -210,46 +223,148 @@ pub fn descend(
         scale,
         disk,
         disk_limit,
+        on: {
+            let mut on = vec![Vec::new(); nb];
+            for (p, set) in sets.iter().enumerate() {
+                for &b in set {
+                    on[b].push(p);
+                }
+            }
+            on
+        },
+        led: {
+            let mut led = vec![Vec::new(); nb];
+            for (p, set) in sets.iter().enumerate() {
+                if let Some(&b) = set.get(leader_pos[p]) {
+                    led[b].push(p);
+                }
+            }
+            led
+        },
     };
+    // Leadership alone first: when it reaches the targets the plan copies no data. Network
+    // in does not depend on leadership, so it is tried only when network in is already in.
+    let in_ok =
+        (0..nb).all(|b| !topo.allowed[b] || st.load[b][0] <= goal_in[b].min(st.limit[b][0]));
+    if in_ok {
+        let (mut trial_sets, mut trial_pos) = (sets.to_vec(), leader_pos.to_vec());
+        let mut trial = st.clone();
+        let mut done = Descent::default();
+        steps(
+            &mut trial,
+            &mut trial_sets,
+            &mut trial_pos,
+            false,
+            &mut done,
+        );
+        if trial.reached(&goal_in, &goal) {
+            done.target_reached = true;
+            leader_pos.copy_from_slice(&trial_pos);
+            return done;
+        }
+    }
     let mut done = Descent::default();
+    steps(&mut st, sets, leader_pos, true, &mut done);
+    done.target_reached = st.reached(&goal_in, &goal);
+    done
+}
+
+/// A replica move is taken over the best leadership change only when it lowers the
+/// potential at least this many times as much: leadership changes copy no data, but a
+/// leader replica moved off a hot broker fixes network in, out and leader bytes-in at once
+/// (where leadership changes alone would only spread the excess over the old brokers).
+const MOVE_OVER_LEADERSHIP: f64 = 2.0;
+
+/// The descent proper (see the module comment), with replica moves or leadership only.
+fn steps(
+    st: &mut State,
+    sets: &mut [Vec<usize>],
+    leader_pos: &mut [usize],
+    moves: bool,
+    done: &mut Descent,
+) {
+    let nb = st.topo.ids.len();
     // Every step lowers the potential, so the descent ends; the cap only bounds the time on
     // a pathological input.
-    let max_steps = 4 * cluster.total_replicas() + 16;
+    let replicas: usize = sets.iter().map(Vec::len).sum();
+    let max_steps = 4 * replicas + 16;
     for _ in 0..max_steps {
         let hot: Vec<bool> = (0..nb).map(|b| st.hot(b)).collect();
         if !hot.iter().any(|h| *h) {
             break;
         }
-        if let Some((p, k)) = best_leadership(&st, sets, leader_pos, &hot) {
+        // Sources hottest first: the first broker with an improving change gives it.
+        let mut order: Vec<usize> = (0..nb).filter(|&b| hot[b]).collect();
+        let phi: Vec<(f64, f64)> = (0..nb).map(|b| st.phi(b, &st.load[b])).collect();
+        order.sort_by(|&x, &y| {
+            phi[y]
+                .0
+                .total_cmp(&phi[x].0)
+                .then(phi[y].1.total_cmp(&phi[x].1))
+                .then(x.cmp(&y))
+        });
+        let lead = order
+            .iter()
+            .find_map(|&a| best_leadership(st, sets, leader_pos, a));
+        // No move gains more than its source's whole potential (adding load never lowers a
+        // broker's), so the moves are searched only when that could beat the leadership
+        // change found.
+        let could_beat = |lead: &Option<(Gain, usize, usize)>| match (lead, order.first()) {
+            (None, _) => true,
+            (_, None) => false,
+            (Some((lg, ..)), Some(&a)) => Gain {
+                limits: phi[a].0 / MOVE_OVER_LEADERSHIP,
+                balance: phi[a].1 / MOVE_OVER_LEADERSHIP,
+            }
+            .better_than(lg),
+        };
+        let mv = if moves && could_beat(&lead) {
+            order
+                .iter()
+                .find_map(|&a| best_move(st, sets, leader_pos, a))
+        } else {
+            None
+        };
+        let take_move = match (&lead, &mv) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some((lg, ..)), Some((mg, ..))) => Gain {
+                limits: mg.limits / MOVE_OVER_LEADERSHIP,
+                balance: mg.balance / MOVE_OVER_LEADERSHIP,
+            }
+            .better_than(lg),
+        };
+        if take_move {
+            let Some((_, p, k, c)) = mv else { break };
+            let a = sets[p][k];
+            let mut delta = [st.bytes_in[p], 0, 0];
+            if k == leader_pos[p] {
+                delta[1] = st.out_lead[p];
+                delta[2] = st.bytes_in[p];
+            }
+            st.shift(a, c, &delta);
+            st.disk[a] -= st.size[p];
+            st.disk[c] += st.size[p];
+            st.on[a].retain(|&q| q != p);
+            st.on[c].push(p);
+            if k == leader_pos[p] {
+                st.led[a].retain(|&q| q != p);
+                st.led[c].push(p);
+            }
+            sets[p][k] = c;
+            done.replica_steps += 1;
+        } else if let Some((_, p, k)) = lead {
             let (a, c) = (sets[p][leader_pos[p]], sets[p][k]);
             let delta = st.leader_delta(p);
             st.shift(a, c, &delta);
+            st.led[a].retain(|&q| q != p);
+            st.led[c].push(p);
             leader_pos[p] = k;
             done.leadership_steps += 1;
-            continue;
-        }
-        match best_move(&st, sets, leader_pos, &hot) {
-            Some((p, k, c)) => {
-                let a = sets[p][k];
-                let mut delta = [st.bytes_in[p], 0, 0];
-                if k == leader_pos[p] {
-                    delta[1] = st.out_lead[p];
-                    delta[2] = st.bytes_in[p];
-                }
-                st.shift(a, c, &delta);
-                st.disk[a] -= st.size[p];
-                st.disk[c] += st.size[p];
-                sets[p][k] = c;
-                done.replica_steps += 1;
-            }
-            None => break,
+        } else {
+            break;
         }
     }
-    done.target_reached = (0..nb).all(|b| {
-        !topo.allowed[b]
-            || (st.load[b][0] <= goal_in[b] && st.load[b][1] <= goal[1] && st.load[b][2] <= goal[2])
-    });
-    done
 }
 
 /// Per rack, the network in each of its brokers must take at least under the rack rule, plus
@@ -266,18 +381,19 @@ pub fn rack_forced_in(cluster: &Cluster, topo: &Topology, tolerance: f64) -> Vec
         .collect()
 }
 
-/// The leadership change that lowers the potential most: (partition, new leader position).
+/// The leadership change off broker `source` that lowers the potential most: (gain,
+/// partition, new leader position).
 fn best_leadership(
     st: &State,
     sets: &[Vec<usize>],
     leader_pos: &[usize],
-    hot: &[bool],
-) -> Option<(usize, usize)> {
+    source: usize,
+) -> Option<(Gain, usize, usize)> {
     let mut best: Option<(Gain, usize, usize)> = None;
-    for (p, set) in sets.iter().enumerate() {
+    for &p in &st.led[source] {
+        let set = &sets[p];
         let lp = leader_pos[p];
-        let Some(&a) = set.get(lp) else { continue };
-        if !hot[a] || (st.out_lead[p] == 0 && st.bytes_in[p] == 0) {
+        if set.get(lp) != Some(&source) || (st.out_lead[p] == 0 && st.bytes_in[p] == 0) {
             continue;
         }
         let delta = st.leader_delta(p);
@@ -285,33 +401,69 @@ fn best_leadership(
             if k == lp || !st.topo.allowed[c] {
                 continue;
             }
-            let g = st.gain(a, c, &delta);
-            if g.improves() && best.is_none_or(|(bg, _, _)| g.better_than(&bg)) {
+            let g = st.gain(source, c, &delta);
+            let better = match &best {
+                None => true,
+                Some((bg, bp, _)) => g.better_than(bg) || (!bg.better_than(&g) && p < *bp),
+            };
+            if g.improves() && better {
                 best = Some((g, p, k));
             }
         }
     }
-    best.map(|(_, p, k)| (p, k))
+    best
 }
 
-/// The replica move that lowers the potential most (the fewest bytes among equal gains):
-/// (partition, position in its set, new broker).
+/// Brokers with the most room left under their targets, per figure (and the roomiest of
+/// each rack): the receivers a move is tried onto. The best receiver of a replica is usually
+/// one of them, and trying only these keeps a step linear in the source's replicas.
+const RECEIVERS_PER_FIGURE: usize = 6;
+
+fn receivers(st: &State) -> Vec<usize> {
+    let nb = st.topo.ids.len();
+    let allowed: Vec<usize> = (0..nb).filter(|&b| st.topo.allowed[b]).collect();
+    let mut out = Vec::new();
+    for d in 0..3 {
+        let mut by_room = allowed.clone();
+        by_room.sort_by_key(|&b| (st.load[b][d] - st.target[b][d], b));
+        // The roomiest few, and the roomiest of every rack (the rack rule may allow only
+        // one rack for a replica).
+        let mut rack_seen = vec![false; st.topo.racks.len()];
+        for (i, b) in by_room.into_iter().enumerate() {
+            let r = st.topo.rack[b];
+            let first_of_rack = rack_seen.get(r).is_some_and(|seen| !seen);
+            if i < RECEIVERS_PER_FIGURE || first_of_rack {
+                out.push(b);
+            }
+            if let Some(seen) = rack_seen.get_mut(r) {
+                *seen = true;
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The replica move off broker `source` that lowers the potential most (the fewest bytes
+/// among equal gains): (gain, partition, position in its set, new broker).
 fn best_move(
     st: &State,
     sets: &[Vec<usize>],
     leader_pos: &[usize],
-    hot: &[bool],
-) -> Option<(usize, usize, usize)> {
+    source: usize,
+) -> Option<(Gain, usize, usize, usize)> {
     let topo = st.topo;
-    let nb = topo.ids.len();
+    let targets = receivers(st);
     let mut best: Option<(Gain, u64, usize, usize, usize)> = None;
-    for (p, set) in sets.iter().enumerate() {
+    for &p in &st.on[source] {
+        let set = &sets[p];
         if st.bytes_in[p] == 0 && st.out_lead[p] == 0 {
             continue;
         }
         let cap = topo.rack_cap(set.len());
         for (k, &a) in set.iter().enumerate() {
-            if !hot[a] {
+            if a != source {
                 continue;
             }
             let mut delta = [st.bytes_in[p], 0, 0];
@@ -319,8 +471,8 @@ fn best_move(
                 delta[1] = st.out_lead[p];
                 delta[2] = st.bytes_in[p];
             }
-            for c in 0..nb {
-                if !topo.allowed[c] || set.contains(&c) {
+            for &c in &targets {
+                if set.contains(&c) {
                     continue;
                 }
                 if st.disk_limit[c].is_some_and(|l| st.disk[c].saturating_add(st.size[p]) > l) {
@@ -339,8 +491,9 @@ fn best_move(
                 }
                 let better = match best {
                     None => true,
-                    Some((bg, bs, ..)) => {
-                        g.better_than(&bg) || (!bg.better_than(&g) && st.size[p] < bs)
+                    Some((bg, bs, bp, bk, bc)) => {
+                        g.better_than(&bg)
+                            || (!bg.better_than(&g) && (st.size[p], p, k, c) < (bs, bp, bk, bc))
                     }
                 };
                 if better {
@@ -349,5 +502,5 @@ fn best_move(
             }
         }
     }
-    best.map(|(_, _, p, k, c)| (p, k, c))
+    best.map(|(g, _, p, k, c)| (g, p, k, c))
 }
