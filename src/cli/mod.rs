@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod files;
 pub mod generate;
 pub mod live;
+pub mod load_args;
 pub mod ops;
 pub mod output;
 pub mod plan;

@@ -163,6 +163,26 @@ pub struct PlanArgs {
     /// replicas move to the broker's other dirs where they fit, the rest to other brokers.
     #[arg(long, value_name = "BROKER:PATH")]
     pub drain_log_dir: Vec<String>,
+    /// Partition rates in bytes per second, replacing the snapshot's: CSV with the header
+    /// `topic,partition,bytes_in,bytes_out` or JSON `[{"topic", "partition", "bytes_in",
+    /// "bytes_out"}]` (docs/traffic.md says how to export them from Prometheus).
+    #[arg(long, value_name = "FILE")]
+    pub rates: Option<PathBuf>,
+    /// `--balance load`: how far above the mean a broker's network in, network out and leader
+    /// bytes-in may end, as a fraction or a percentage (default 10%).
+    #[arg(long, value_name = "TOLERANCE", value_parser = parse_tolerance)]
+    pub load_tolerance: Option<f64>,
+    /// `--balance load`: network-in limit of the brokers, a hard rule: one rate for all
+    /// (`125MB/s`), per broker (`1=125MB/s,2=250MB/s`) or a default with overrides.
+    #[arg(long, value_name = "RATE|ID=RATE,...")]
+    pub network_in_capacity: Option<String>,
+    /// `--balance load`: network-out limit of the brokers, as --network-in-capacity.
+    #[arg(long, value_name = "RATE|ID=RATE,...")]
+    pub network_out_capacity: Option<String>,
+    /// `--balance load`: a broker's traffic may not exceed its network capacity × this
+    /// (0 < U <= 1; default 0.8).
+    #[arg(long, value_name = "U")]
+    pub max_network_util: Option<f64>,
     /// Do not print the report on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -333,7 +353,23 @@ pub fn run(args: PlanArgs) -> CliResult {
             read_cluster(&live)?.cluster
         }
     };
+    if let Some(path) = &args.rates {
+        super::load_args::apply_rates_file(path, &mut cluster)?;
+    }
     clock.lap("read+parse+validate");
+    if args.balance == BalanceArg::Load {
+        reject_with_load(&args)?;
+    }
+    let load = super::load_args::load_config(
+        &super::load_args::LoadOptions {
+            load_mode: args.balance == BalanceArg::Load,
+            tolerance: args.load_tolerance,
+            network_in_capacity: args.network_in_capacity.as_deref(),
+            network_out_capacity: args.network_out_capacity.as_deref(),
+            max_network_util: args.max_network_util,
+        },
+        &cluster,
+    )?;
     let mut excluded = excluded_set(&cluster, args.exclude_brokers.as_deref())?;
     let mut notes = Vec::new();
     if let Some(rack) = &args.drain_rack {
@@ -401,6 +437,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             BalanceArg::Count => Balance::Count,
             BalanceArg::CountBytes => Balance::CountBytes,
             BalanceArg::Bytes => Balance::Bytes,
+            BalanceArg::Load => Balance::Load,
         },
         disk_tolerance: args
             .disk_tolerance
@@ -410,6 +447,7 @@ pub fn run(args: PlanArgs) -> CliResult {
             .log_dir_tolerance
             .unwrap_or(kafka_replan::plan::log_dirs::DEFAULT_LOG_DIR_TOLERANCE),
         drain_log_dirs,
+        load,
         ..PlanConfig::default()
     };
     if let Err(problems) = kafka_replan::plan::log_dirs::check_drains(&cluster, &config) {
@@ -564,6 +602,37 @@ pub enum BalanceArg {
     #[value(name = "count+bytes")]
     CountBytes,
     Bytes,
+    Load,
+}
+
+/// Options `--balance load` does not take (it plans whole clusters, without budgets).
+fn reject_with_load(args: &PlanArgs) -> Result<(), CliError> {
+    let given: Vec<&str> = [
+        (args.max_moves.is_some(), "--max-moves"),
+        (args.max_bytes.is_some(), "--max-bytes"),
+        (args.max_leader_changes.is_some(), "--max-leader-changes"),
+        (args.topic_spread, "--topic-spread"),
+        (args.tradeoff.is_some(), "--tradeoff"),
+        (args.exact, "--exact"),
+        (args.plan_around_in_flight, "--plan-around-in-flight"),
+        (!args.replace.is_empty(), "--replace"),
+        (
+            !args.set_replication_factor.is_empty(),
+            "--set-replication-factor",
+        ),
+        (args.disk_tolerance.is_some(), "--disk-tolerance"),
+    ]
+    .into_iter()
+    .filter_map(|(on, flag)| on.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::bad_input(format!(
+            "--balance load cannot be combined with {} (it balances network traffic of the whole cluster, without budgets)",
+            given.join(", ")
+        )))
+    }
 }
 
 /// `0.005`, `0.5%`: a non-negative fraction below 1.

@@ -139,6 +139,9 @@ pub fn render_html(
         bar.capacity = b.capacity.filter(|c| *c > 0);
     }
     chart(&mut h, "Disk use per broker", "bytes", &disk, Unit::Bytes);
+    if s["network"].is_object() {
+        network_charts(&mut h, &s["network"], &brokers);
+    }
     broker_table(&mut h, &brokers);
     if s["log_dirs"].is_object() {
         super::log_dir_report::log_dirs_html(&mut h, &s["log_dirs"]);
@@ -431,6 +434,54 @@ fn header(h: &mut String, s: &Value) {
 enum Unit {
     Count,
     Bytes,
+    /// Bytes per second.
+    Rate,
+}
+
+/// Network in, network out (with the network limits as capacity lines) and leader bytes-in
+/// per broker, before and after: present only when the cluster has partition rates.
+fn network_charts(h: &mut String, n: &Value, brokers: &[BrokerFig]) {
+    let rows = n["brokers"].as_array().cloned().unwrap_or_default();
+    let bars = |key: &str, limit: Option<&str>| -> Vec<Bar> {
+        rows.iter()
+            .map(|r| {
+                let id = r["id"].as_i64().unwrap_or_default();
+                let get = |k: String| r[k].as_u64().unwrap_or(0);
+                Bar {
+                    id,
+                    rack: brokers
+                        .iter()
+                        .find(|b| b.id == id)
+                        .map(|b| b.rack.clone())
+                        .unwrap_or_default(),
+                    excluded: r["excluded"].as_bool().unwrap_or(false),
+                    values: (get(format!("{key}_before")), get(format!("{key}_after"))),
+                    capacity: limit.and_then(|l| r[l].as_u64()).filter(|c| *c > 0),
+                }
+            })
+            .collect()
+    };
+    chart(
+        h,
+        "Network traffic per broker: in (produce + replication; limit where given)",
+        "net-in",
+        &bars("net_in", Some("net_in_limit")),
+        Unit::Rate,
+    );
+    chart(
+        h,
+        "Network traffic per broker: out (consumers + replication; limit where given)",
+        "net-out",
+        &bars("net_out", Some("net_out_limit")),
+        Unit::Rate,
+    );
+    chart(
+        h,
+        "Leader bytes-in per broker (produce received as leader)",
+        "leader-in",
+        &bars("leader_bytes_in", None),
+        Unit::Rate,
+    );
 }
 
 struct Bar {
@@ -459,6 +510,7 @@ fn axis_label(v: f64, unit: Unit) -> String {
     match unit {
         Unit::Count => format!("{}", v.round() as u64),
         Unit::Bytes => human_bytes(v.round() as u64),
+        Unit::Rate => format!("{}/s", human_bytes(v.round() as u64)),
     }
 }
 
@@ -523,6 +575,7 @@ fn chart(h: &mut String, title: &str, class: &str, bars: &[Bar], unit: Unit) {
     let fmt_v = |v: u64| match unit {
         Unit::Count => v.to_string(),
         Unit::Bytes => human_bytes(v),
+        Unit::Rate => format!("{}/s", human_bytes(v)),
     };
     for (i, b) in bars.iter().enumerate() {
         let x0 = LEFT + group * i as f64;

@@ -10,8 +10,10 @@ mod kafka_json;
 pub mod log_dir_report;
 pub mod log_dirs;
 pub mod racks;
+pub mod rates;
 pub mod reassignment;
 pub mod report;
+pub mod report_network;
 pub mod snapshot;
 pub mod topics_describe;
 

@@ -117,6 +117,7 @@ impl PlanReport {
                 Balance::Count => "count",
                 Balance::CountBytes => "count+bytes",
                 Balance::Bytes => "bytes",
+                Balance::Load => "load",
             },
             "disk_balance": o.disk_balance.as_ref().map(|d| json!({
                 "tolerance": d.tolerance,
@@ -205,6 +206,12 @@ impl PlanReport {
             summary.insert(
                 "log_dirs".into(),
                 super::log_dir_report::log_dirs_json(dirs, config.max_disk_util),
+            );
+        }
+        if let Some(n) = &o.network {
+            summary.insert(
+                "network".into(),
+                super::report_network::network_json(n, o.load_balance.as_ref()),
             );
         }
         let summary = Value::Object(summary);
@@ -343,6 +350,9 @@ impl PlanReport {
             let _ = writeln!(t, "{line}");
         }
         let _ = writeln!(t);
+        if s["network"].is_object() {
+            t.push_str(&super::report_network::network_text(&s["network"]));
+        }
         let band = s["band"]
             .as_array()
             .map(|b| format!("[{}, {}]", b[0], b[1]))
@@ -372,6 +382,44 @@ impl PlanReport {
                 t,
                 "rack violations:   {} -> {}",
                 s["before"]["rack_violations"], s["after"]["rack_violations"]
+            );
+            return t;
+        }
+        if s["balance"] == "load" {
+            // Traffic first: the count band, LB* and the bytes bound are not its goals (its
+            // bounds are in the network section).
+            let ratio = |v: &Value| {
+                v.as_f64()
+                    .map_or_else(|| "-".to_string(), |x| format!("{x:.3}"))
+            };
+            for (label, key) in [
+                ("replica spread:    ", "replicas_spread"),
+                ("leader spread:     ", "leaders_spread"),
+            ] {
+                let _ = writeln!(
+                    t,
+                    "{label}{} -> {} (not an objective with --balance load)",
+                    s["before"][key], s["after"][key]
+                );
+            }
+            let _ = writeln!(
+                t,
+                "disk max/mean:     {} -> {}",
+                ratio(&s["before"]["disk_max_mean_ratio"]),
+                ratio(&s["after"]["disk_max_mean_ratio"])
+            );
+            let _ = writeln!(
+                t,
+                "rack violations:   {} -> {}",
+                s["before"]["rack_violations"], s["after"]["rack_violations"]
+            );
+            let sv = &s["solver"];
+            let _ = writeln!(
+                t,
+                "solver:            {} round(s), {} phases, {:.3} s",
+                sv["rounds"],
+                sv["phases"],
+                sv["seconds"].as_f64().unwrap_or(0.0)
             );
             return t;
         }

@@ -22,6 +22,7 @@ pub mod exact;
 pub mod kafka_placement;
 pub mod leaders;
 pub mod log_dirs;
+pub mod load;
 pub mod mcf;
 pub mod metrics;
 pub mod replicas;
@@ -77,6 +78,8 @@ pub struct PlanConfig {
     pub log_dir_tolerance: f64,
     /// JBOD: log dirs to empty, as (broker, path).
     pub drain_log_dirs: BTreeSet<(BrokerId, String)>,
+    /// `load` balance: the tolerance and the network limits (docs/traffic.md).
+    pub load: load::LoadConfig,
 }
 
 /// The balance objective (`--balance`).
@@ -90,6 +93,10 @@ pub enum Balance {
     /// Disk use first (every broker within the tolerance of its share, fewest bytes
     /// copied); replica counts are not balanced, leaders are.
     Bytes,
+    /// Network traffic first (`load`): every broker's network in, network out and leader
+    /// bytes-in within the tolerance of the mean and under its network limits, leadership
+    /// changes before replica moves; replica and leader counts are not balanced.
+    Load,
 }
 
 /// Default `disk_tolerance`: a broker may end 0.5 % above its share of the bytes.
@@ -111,6 +118,7 @@ impl Default for PlanConfig {
             topic_spread: false,
             log_dir_tolerance: log_dirs::DEFAULT_LOG_DIR_TOLERANCE,
             drain_log_dirs: BTreeSet::new(),
+            load: load::LoadConfig::default(),
         }
     }
 }
@@ -272,6 +280,11 @@ pub struct PlanOutcome {
     pub topic_spread: Option<topic_spread::TopicSpreadRefinement>,
     /// Set when some broker's log dirs are known: the dir of every replica.
     pub log_dirs: Option<log_dirs::LogDirOutcome>,
+    /// Set in `load` mode: what the load balance aimed at, did and the bounds it is measured
+    /// against.
+    pub load_balance: Option<load::LoadBalanceFacts>,
+    /// Set whenever the cluster has partition rates: network traffic per broker.
+    pub network: Option<load::NetworkFigures>,
 }
 
 /// How `max_leader_changes` shaped the leaders: the leader band widened by `below`/`above`
@@ -298,10 +311,31 @@ pub struct BudgetOutcome {
 
 /// Plans a balanced, minimal, rack- and capacity-safe layout.
 pub fn plan(cluster: &Cluster, config: &PlanConfig) -> Result<PlanOutcome, PlanError> {
-    if cluster.has_log_dirs() {
-        return log_dirs::plan(cluster, config, broker_level_plan);
-    }
-    broker_level_plan(cluster, config)
+    let mut outcome = if cluster.has_log_dirs() {
+        log_dirs::plan(cluster, config, broker_level_plan)?
+    } else {
+        broker_level_plan(cluster, config)?
+    };
+    outcome.network = network_figures(cluster, config, &outcome);
+    Ok(outcome)
+}
+
+/// The network figures of an outcome, when the cluster has rates (none otherwise, so plans of
+/// clusters without rates are reported exactly as before).
+fn network_figures(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    outcome: &PlanOutcome,
+) -> Option<load::NetworkFigures> {
+    cluster.has_rates().then(|| {
+        load::network_figures(
+            cluster,
+            &config.excluded,
+            &config.load,
+            &outcome.before,
+            &outcome.after,
+        )
+    })
 }
 
 /// The replica layout over brokers (log dirs not looked at).
@@ -376,7 +410,18 @@ pub fn fixed_outcome(
             violations.into_iter().map(Infeasible::Rule).collect(),
         ));
     }
+    let network = cluster.has_rates().then(|| {
+        load::network_figures(
+            cluster,
+            emptied,
+            &load::LoadConfig::default(),
+            &before,
+            &after,
+        )
+    });
     Ok(PlanOutcome {
+        network,
+        load_balance: None,
         before,
         after,
         plan,

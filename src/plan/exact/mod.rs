@@ -118,7 +118,9 @@ pub fn prove(
         flow_moves: outcome.moves,
         ..Proof::default()
     };
+    // `load` plans traffic: the move and bytes models below are about counts and disk.
     let covered = outcome.facts.fixed_plan.is_none()
+        && config.balance != Balance::Load
         && config.movable.is_none()
         && config.target_brokers.is_none()
         && config.frozen.is_empty()
@@ -141,7 +143,7 @@ pub fn prove(
         && (repair.redirected + repair.swaps + repair.extra_moves > 0
             || outcome.moves > outcome.optimum_moves);
     proof.repair_added = outcome.moves.saturating_sub(outcome.optimum_moves);
-    let count_mode = config.balance != Balance::Bytes;
+    let count_mode = matches!(config.balance, Balance::Count | Balance::CountBytes);
     let band = if count_mode {
         plan_band(&topo, &outcome)
     } else {

@@ -75,6 +75,7 @@ pub(super) fn run(problem: &Problem) -> Result<Draft, PlanError> {
         leader_pos: Vec::new(),
         leader_band_reached: false,
         leader_budget: None,
+        load_balance: None,
     })
 }
 

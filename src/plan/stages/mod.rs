@@ -22,6 +22,7 @@ pub(super) mod disk_first;
 pub(super) mod disk_refine;
 pub(super) mod forced;
 pub(super) mod leader_flow;
+pub(super) mod load_balance;
 pub(super) mod move_budget;
 pub(super) mod report;
 pub(super) mod topic_spread;
@@ -45,6 +46,8 @@ pub(super) enum ReplicaGoal {
     MoveBudget,
     /// `bytes`: only the forced moves, then disk use balanced within the tolerance.
     DiskFirst,
+    /// `load`: only the forced moves; the load stage then takes the leaders' place.
+    LoadFirst,
 }
 
 /// The stages a run takes and their parameters, decided from the `PlanConfig` in one place.
@@ -62,8 +65,10 @@ pub(super) struct StagePlan {
 
 impl StagePlan {
     pub(super) fn from_config(config: &PlanConfig) -> StagePlan {
-        let bytes_first = config.balance == Balance::Bytes;
-        let replica_goal = if bytes_first {
+        let bytes_first = matches!(config.balance, Balance::Bytes | Balance::Load);
+        let replica_goal = if config.balance == Balance::Load {
+            ReplicaGoal::LoadFirst
+        } else if bytes_first {
             ReplicaGoal::DiskFirst
         } else if config.max_moves.is_some() || config.max_bytes.is_some() {
             ReplicaGoal::MoveBudget
@@ -130,6 +135,8 @@ pub(super) struct Draft {
     pub leader_pos: Vec<usize>,
     pub leader_band_reached: bool,
     pub leader_budget: Option<LeaderBudgetOutcome>,
+    /// Set by the load stage (`load`).
+    pub load_balance: Option<super::load::LoadBalanceFacts>,
 }
 
 /// Why a stage ended the run early.
@@ -193,6 +200,7 @@ fn run_once(
             move_budget::run(&problem, &mut draft)?;
         }
         ReplicaGoal::DiskFirst => disk_first::run(&problem, &mut draft)?,
+        ReplicaGoal::LoadFirst => load_balance::forced_only(&problem, &mut draft)?,
     }
     clock.lap("plan.explain+budget/disk-first");
     capacity_repair::run(&problem, &mut draft)?;
@@ -205,8 +213,13 @@ fn run_once(
         disk_refine::run(&problem, &mut draft);
         clock.lap("plan.disk-refine");
     }
-    leader_flow::run(&problem, &mut draft, stages.max_leader_changes)?;
-    clock.lap("plan.leader-flow");
+    if stages.replica_goal == ReplicaGoal::LoadFirst {
+        load_balance::run(&problem, &mut draft)?;
+        clock.lap("plan.load-balance");
+    } else {
+        leader_flow::run(&problem, &mut draft, stages.max_leader_changes)?;
+        clock.lap("plan.leader-flow");
+    }
     let checked = verify::run(&problem, &draft)?;
     clock.lap("plan.verify");
     let outcome = report::run(problem, draft, checked);

@@ -70,6 +70,8 @@ pub(super) fn run(problem: Problem, mut draft: Draft, checked: Checked) -> PlanO
     let disk_balance = &draft.disk_balance;
     let bytes_bound = match base {
         Some(_) => None,
+        // `load`: its bounds are on traffic (`load_balance`), not on a count band.
+        None if draft.load_balance.is_some() => None,
         None if draft.disk_balance.is_some() => {
             // The ceilings this plan keeps (its own load where it could not).
             let after_bytes = capacity::bytes_per_broker(cluster, nb, new_sets);
@@ -132,5 +134,7 @@ pub(super) fn run(problem: Problem, mut draft: Draft, checked: Checked) -> PlanO
         bytes_bound,
         topic_spread: draft.topic_spread,
         log_dirs: None,
+        load_balance: draft.load_balance,
+        network: None,
     }
 }

@@ -46,7 +46,15 @@ pub(super) fn run(problem: &Problem, draft: &Draft) -> Result<Checked, PlanError
         max_bytes: config.max_bytes,
         max_leader_changes: config.max_leader_changes,
     };
-    let violations = verify::verify_plan(cluster, before, &after, &plan, &rollback, &rules);
+    let mut violations = verify::verify_plan(cluster, before, &after, &plan, &rollback, &rules);
+    if config.balance == crate::plan::Balance::Load {
+        violations.extend(crate::plan::load::limit_violations(
+            cluster,
+            &config.excluded,
+            &config.load,
+            &after,
+        ));
+    }
     if !violations.is_empty() {
         return Err(PlanError::Internal(format!(
             "the plan failed verification: {}",
