@@ -340,3 +340,110 @@ fn draining_a_dir_of_a_broker_leaves_it_empty() {
     assert_no_throttles(&cluster, &[&topic]);
     assert_no_log_dir_throttle(&cluster);
 }
+
+/// The whole workflow on a failing disk: `kafka-replan plan` reads the live cluster's log
+/// dirs and drains one (`--drain-log-dir`), `apply` runs the plan, and the dir holds none of
+/// the topic's replicas afterwards, every replica where the plan put it.
+#[test]
+fn plan_from_the_live_cluster_drains_a_dir_and_apply_empties_it() {
+    let _serial = serial(&SERIAL);
+    let cluster = Cluster::from_env();
+    if !jbod_supported() {
+        return;
+    }
+    let topic = unique_topic("jbod-plan-drain");
+    let before: &[&[i32]] = &[&[1, 0], &[1, 2], &[2, 1], &[3, 1]];
+    let _guard = cluster.topic_with_data(&topic, before, 4_000);
+    let (at, _) = placement(&cluster, &[&topic]);
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for p in 0..before.len() as i32 {
+        *count.entry(dir_of(&at, &topic, p, 1)).or_default() += 1;
+    }
+    let failing = count
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(d, _)| d.clone())
+        .expect("broker 1 holds replicas");
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = |name: &str| tmp.path().join(name).to_string_lossy().into_owned();
+    let drain = format!("1:{failing}");
+    let out = replan_ok(&[
+        "plan",
+        "--bootstrap-server",
+        cluster.bootstrap.as_str(),
+        "--topics",
+        topic.as_str(),
+        "--drain-log-dir",
+        drain.as_str(),
+        "--output",
+        path("plan.json").as_str(),
+        "--rollback",
+        path("rollback.json").as_str(),
+    ]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("plan.json")).expect("plan written"))
+            .expect("plan JSON");
+    let entries = plan["partitions"].as_array().expect("partitions");
+    // Every replica of broker 1 that was in the failing dir gets an explicit other dir.
+    for p in 0..before.len() as i32 {
+        if dir_of(&at, &topic, p, 1) != failing {
+            continue;
+        }
+        let entry = entries
+            .iter()
+            .find(|e| e["partition"] == p)
+            .unwrap_or_else(|| panic!("{topic}-{p} is not in the plan:\n{out}\n{plan}"));
+        let replicas = entry["replicas"].as_array().expect("replicas");
+        if let Some(i) = replicas.iter().position(|b| b == 1) {
+            let dir = entry["log_dirs"][i].as_str().expect("log dir");
+            assert!(dir != "any" && dir != failing, "{entry}");
+        }
+    }
+
+    let journal = tmp.path().join("journal");
+    let out = replan(apply_args(
+        &cluster,
+        &path("plan.json"),
+        &path("rollback.json"),
+        &journal,
+        "50MB/s",
+    ));
+    assert!(
+        out.status.success(),
+        "apply failed:\n{}",
+        support::cli::describe(&out)
+    );
+    let (after, _) = placement(&cluster, &[&topic]);
+    let left: Vec<&(String, i32)> = after
+        .iter()
+        .filter(|((_, b), v)| *b == 1 && v.iter().any(|(d, _, _)| *d == failing))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        left.is_empty(),
+        "{failing} of broker 1 still holds {left:?}"
+    );
+    let described = cluster.describe_topic(&topic);
+    for e in entries {
+        let p = e["partition"].as_i64().expect("partition") as i32;
+        let replicas: Vec<i32> = e["replicas"]
+            .as_array()
+            .expect("replicas")
+            .iter()
+            .map(|b| b.as_i64().expect("broker") as i32)
+            .collect();
+        assert_eq!(described.partitions[&p].replicas, replicas, "{topic}-{p}");
+        for (b, dir) in replicas
+            .iter()
+            .zip(e["log_dirs"].as_array().expect("log_dirs"))
+        {
+            let dir = dir.as_str().expect("log dir");
+            if dir != "any" {
+                assert_eq!(dir_of(&after, &topic, p, *b), dir, "{topic}-{p} on {b}");
+            }
+        }
+    }
+    assert_no_throttles(&cluster, &[&topic]);
+    assert_no_log_dir_throttle(&cluster);
+}
