@@ -347,6 +347,64 @@ fn clusters_without_rates_get_no_network_figures() {
     assert!(o.network.is_none() && o.load_balance.is_none());
 }
 
+/// Count modes with rates: the leader flow's counts, then leadership exchanged between
+/// brokers so the hottest leads less traffic; the same replica sets, the same leader count
+/// per broker, and the budget on leader changes kept.
+#[test]
+fn count_modes_level_leader_traffic_at_the_same_leader_counts() {
+    let c = hot_cluster(7, 12, 600);
+    let mut plain = c.clone();
+    for p in &mut plain.partitions {
+        p.rates = None;
+    }
+    for balance in [Balance::Count, Balance::CountBytes] {
+        let config = PlanConfig {
+            balance,
+            ..PlanConfig::default()
+        };
+        let with = plan(&c, &config).unwrap();
+        let without = plan(&plain, &config).unwrap();
+        // Replica sets and leader counts as without rates; only the leaders differ.
+        let sets = |o: &PlanOutcome| -> Vec<BTreeSet<BrokerId>> {
+            o.after
+                .replicas
+                .iter()
+                .map(|r| r.iter().copied().collect())
+                .collect()
+        };
+        assert_eq!(sets(&with), sets(&without), "{balance:?}");
+        assert_eq!(
+            with.after.leader_counts(),
+            without.after.leader_counts(),
+            "{balance:?}"
+        );
+        assert_eq!(with.moves, without.moves);
+        let out = |o: &PlanOutcome| ratios(&c, o, &BTreeSet::new())[1];
+        assert!(
+            out(&with) < out(&without),
+            "{balance:?}: network out max/mean {} not below {}",
+            out(&with),
+            out(&without)
+        );
+        assert!(
+            with.explanations
+                .iter()
+                .any(|e| e.starts_with("load level after counts")),
+            "{:?}",
+            with.explanations
+        );
+        // Deterministic.
+        assert_eq!(plan(&c, &config).unwrap().plan, with.plan);
+    }
+    // A leader-change budget is kept.
+    let config = PlanConfig {
+        max_leader_changes: Some(40),
+        ..PlanConfig::default()
+    };
+    let o = plan(&c, &config).unwrap();
+    assert!(o.leader_changes <= 40, "{}", o.leader_changes);
+}
+
 // ---- command line ----
 
 fn snapshot_json(c: &Cluster) -> String {

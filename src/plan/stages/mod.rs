@@ -9,7 +9,9 @@
 //! 4. [`capacity_repair`]: every broker under its disk limit;
 //! 5. [`topic_spread`] (with `topic_spread`): each topic even over the brokers;
 //! 6. [`disk_refine`] (`count+bytes`): disk use even inside the count band;
-//! 7. [`leader_flow`]: preferred leaders balanced with the fewest changes;
+//! 7. [`leader_flow`]: preferred leaders balanced with the fewest changes, then, when the
+//!    cluster has partition rates, [`leader_load`]: leader traffic evened out at the same
+//!    leader counts;
 //! 8. [`verify`]: the independent verifier accepts the plan;
 //! 9. [`report`]: the figures and explanations of the outcome.
 //!
@@ -22,6 +24,7 @@ pub(super) mod disk_first;
 pub(super) mod disk_refine;
 pub(super) mod forced;
 pub(super) mod leader_flow;
+pub(super) mod leader_load;
 pub(super) mod load_balance;
 pub(super) mod move_budget;
 pub(super) mod report;
@@ -219,6 +222,8 @@ fn run_once(
     } else {
         leader_flow::run(&problem, &mut draft, stages.max_leader_changes)?;
         clock.lap("plan.leader-flow");
+        leader_load::run(&problem, &mut draft, stages.max_leader_changes);
+        clock.lap("plan.leader-load");
     }
     let checked = verify::run(&problem, &draft)?;
     clock.lap("plan.verify");
