@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use kafka_replan::formats::snapshot::write_snapshot;
+use kafka_replan::model::BrokerId;
 use kafka_replan::model::{validate_cluster, BrokerLogDir, Cluster, TopicPartition};
 use kafka_replan::plan::log_dirs::{verify_dirs, LogDirOutcome};
 use kafka_replan::plan::{plan, PlanConfig, PlanOutcome};
@@ -243,6 +244,74 @@ fn replicas_on_an_offline_dir_leave_the_broker() {
         .unwrap();
     assert!(off.offline && off.after_bytes == 0);
     assert!(d.worst_ratios().1.unwrap() <= 1.05);
+}
+
+/// The rack rule sends the offline replicas of broker 4 to broker 1 (its only rack peer), whose
+/// disk has no room for them: room is made by moving other replicas off broker 1 first.
+#[test]
+fn offline_replicas_get_room_on_a_full_rack_peer() {
+    let mut cluster = jbod_cluster();
+    for (k, p) in cluster.partitions.iter_mut().enumerate() {
+        if let Some(pos) = p.replicas.iter().position(|&r| r == 4) {
+            p.log_dirs[pos] = Some(if k % 4 == 0 { "/d2" } else { "/d0" }.to_string());
+        }
+    }
+    let bytes_on = |c: &Cluster, id: BrokerId| -> u64 {
+        c.partitions
+            .iter()
+            .filter(|p| p.replicas.contains(&id))
+            .map(|p| p.size_bytes)
+            .sum()
+    };
+    let full = bytes_on(&cluster, 1);
+    for b in cluster.brokers.iter_mut() {
+        match b.id {
+            // Broker 1 (one dir): room for what it holds and 50 MB more, less than the ~160 MB
+            // coming.
+            1 => {
+                b.log_dirs = vec![dir("/d0", Some(full + 50_000_000))];
+            }
+            // Broker 4: a quarter of its replicas in /d2, which fails; /d0 and /d1 are large.
+            4 => {
+                b.log_dirs[2].offline = true;
+                b.log_dirs[2].capacity_bytes = Some(full * 2);
+                b.log_dirs[0].capacity_bytes = Some(full * 2);
+                b.log_dirs[1].capacity_bytes = Some(full * 2);
+            }
+            _ => {}
+        }
+    }
+    for p in cluster.partitions.iter_mut() {
+        if let Some(pos) = p.replicas.iter().position(|&r| r == 1) {
+            p.log_dirs[pos] = Some("/d0".to_string());
+        }
+    }
+    let config = PlanConfig::default();
+    let o = plan(&cluster, &config).unwrap_or_else(|e| panic!("{e}"));
+    check(&cluster, &config, &o);
+    let mut evicted = 0;
+    for (p, reps) in cluster.partitions.iter().zip(&o.after.replicas) {
+        let offline = p
+            .replicas
+            .iter()
+            .zip(&p.log_dirs)
+            .any(|(&b, d)| b == 4 && d.as_deref() == Some("/d2"));
+        if offline {
+            evicted += 1;
+            assert!(!reps.contains(&4), "{}: stays on broker 4", p.tp);
+        }
+    }
+    assert!(evicted > 20, "{evicted}");
+    assert!(dirs_of(&o).evicted >= evicted, "{}", dirs_of(&o).evicted);
+    // Broker 1 took them within its disk: others left it to make room.
+    let after_on_1: u64 = cluster
+        .partitions
+        .iter()
+        .zip(&o.after.replicas)
+        .filter(|(_, r)| r.contains(&1))
+        .map(|(p, _)| p.size_bytes)
+        .sum();
+    assert!(after_on_1 <= full + 50_000_000, "{after_on_1}");
 }
 
 #[test]

@@ -319,6 +319,9 @@ fn evict_offline(
     if stuck.is_empty() {
         return Ok(0);
     }
+    // Partitions with a replica in an offline dir never make room for others: moving one of
+    // their replicas could bring it back to the broker whose dir failed.
+    let stuck_partitions: std::collections::BTreeSet<usize> = stuck.iter().map(|s| s.0).collect();
     let topo = Topology::new(cluster, &config.excluded);
     let nb = cluster.brokers.len();
     let index = |id: BrokerId| cluster.brokers.binary_search_by_key(&id, |b| b.id).ok();
@@ -352,37 +355,85 @@ fn evict_offline(
             continue;
         }
         let reps = outcome.after.replicas[i].clone();
+        // Already moved off (to make room for another evicted replica).
+        if !reps.contains(&from) {
+            continue;
+        }
         let Some(fb) = index(from) else { continue };
-        let rf = reps.len();
-        let cap = topo.rack_cap(rf);
-        let candidate = (0..nb)
-            .filter(|&c| topo.allowed[c] && !reps.contains(&topo.ids[c]))
-            .filter(|&c| {
-                config
+        // Brokers that may take a replica of partition `reps` (leaving `without`): allowed,
+        // a target, not holding it, with an online dir, and within the rack rule.
+        let may_take = |c: usize, reps: &[BrokerId], without: BrokerId| {
+            let b = &cluster.brokers[c];
+            topo.allowed[c]
+                && !reps.contains(&topo.ids[c])
+                && config
                     .target_brokers
                     .as_ref()
                     .is_none_or(|t| t.contains(&topo.ids[c]))
-            })
-            .filter(|&c| {
-                let b = &cluster.brokers[c];
-                b.log_dirs.is_empty()
+                && (b.log_dirs.is_empty()
                     || b.log_dirs
                         .iter()
-                        .any(|d| !d.offline && !drained(config, b.id, &d.path))
-            })
-            .filter(|&c| limits[c].is_none_or(|l| bytes[c] + p.size_bytes <= l))
-            .filter(|&c| {
-                let in_rack = reps
+                        .any(|d| !d.offline && !drained(config, b.id, &d.path)))
+                && reps
                     .iter()
-                    .filter(|&&r| r != from)
+                    .filter(|&&r| r != without)
                     .filter_map(|&r| index(r))
                     .filter(|&x| topo.rack[x] == topo.rack[c])
-                    .count();
-                in_rack < cap
-            })
+                    .count()
+                    < topo.rack_cap(reps.len())
+        };
+        let fits =
+            |c: usize, bytes: &[u64], add: u64| limits[c].is_none_or(|l| bytes[c] + add <= l);
+        let candidate = (0..nb)
+            .filter(|&c| may_take(c, &reps, from) && fits(c, &bytes, p.size_bytes))
             .min_by_key(|&c| (counts[c], bytes[c], topo.ids[c]));
+        // No broker has room: make room on one by moving another partition's replica from it
+        // to a third broker (the smallest replica that makes enough room), as the capacity
+        // repair would have done had it known these bytes were coming.
+        let candidate = candidate.map(|c| (c, None)).or_else(|| {
+            let mut options: Vec<usize> = (0..nb).filter(|&c| may_take(c, &reps, from)).collect();
+            options.sort_by_key(|&c| (counts[c], bytes[c], topo.ids[c]));
+            options.into_iter().find_map(|c| {
+                let limit = limits[c]?;
+                let needed = (bytes[c] + p.size_bytes).saturating_sub(limit);
+                let mut room: Option<(u64, usize, usize, usize)> = None;
+                for (j, other) in outcome.after.replicas.iter().enumerate() {
+                    let q = &cluster.partitions[j];
+                    if j == i
+                        || stuck_partitions.contains(&j)
+                        || q.size_bytes < needed
+                        || !may_change(&q.tp)
+                    {
+                        continue;
+                    }
+                    let Some(slot) = other.iter().position(|&r| r == topo.ids[c]) else {
+                        continue;
+                    };
+                    if room.is_some_and(|(size, jj, _, _)| (size, jj) <= (q.size_bytes, j)) {
+                        continue;
+                    }
+                    let to = (0..nb)
+                        .filter(|&d| d != c)
+                        .filter(|&d| may_take(d, other, topo.ids[c]))
+                        .filter(|&d| fits(d, &bytes, q.size_bytes))
+                        .min_by_key(|&d| (counts[d], bytes[d], topo.ids[d]));
+                    if let Some(d) = to {
+                        room = Some((q.size_bytes, j, slot, d));
+                    }
+                }
+                room.map(|(_, j, slot, d)| (c, Some((j, slot, d))))
+            })
+        });
         match candidate {
-            Some(c) => {
+            Some((c, room)) => {
+                if let Some((j, slot, d)) = room {
+                    let size = cluster.partitions[j].size_bytes;
+                    outcome.after.replicas[j][slot] = topo.ids[d];
+                    counts[c] -= 1;
+                    bytes[c] -= size;
+                    counts[d] += 1;
+                    bytes[d] += size;
+                }
                 let slot = reps.iter().position(|&r| r == from).unwrap_or(0);
                 outcome.after.replicas[i][slot] = topo.ids[c];
                 counts[c] += 1;
