@@ -8,12 +8,15 @@ mod support;
 
 use std::time::Duration;
 
-use kafka_replan::apply::cancel::cancel_journal_retrying;
+use kafka_replan::apply::cancel::{
+    cancel_journal_retrying, cancel_plan, cancel_plan_retrying, CancelOutcome,
+};
 use kafka_replan::apply::executor::{
     cancel_journal, run, ApplyError, Progress, Reporter, StopFlag,
 };
 use kafka_replan::apply::journal::{Journal, Phase};
 use kafka_replan::kafka::fake::{FakeAdmin, Fault, Method};
+use kafka_replan::kafka::Admin;
 use kafka_replan::model::{Plan, TopicPartition};
 
 use support::fake_apply::{assert_clean, cluster, opts, replicas, rt, start, Configs};
@@ -269,4 +272,156 @@ fn a_cluster_that_stays_unreachable_ends_the_cancel_within_the_grace() {
         &rollback,
         &before,
     );
+}
+
+/// A partition of the running batch that would need an unclean leader election to be
+/// cancelled (its in-sync replicas are all new ones): the broker refuses that one.
+fn refuse_cancel_of_one_partition(admin: &FakeAdmin) -> (TopicPartition, Vec<i32>) {
+    admin.modify(|s| {
+        let (tp, p) = s
+            .partitions
+            .iter_mut()
+            .find(|(_, p)| !p.adding.is_empty())
+            .expect("a partition of the batch adds replicas");
+        let isr = p.isr.clone();
+        p.isr = p.adding.clone();
+        (tp.clone(), isr)
+    })
+}
+
+#[test]
+fn a_partition_the_broker_refuses_to_cancel_keeps_the_journal_and_its_throttles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (admin, rollback, before) = interrupted_run(dir.path());
+    let written = std::fs::read(Journal::path_in(dir.path())).unwrap();
+    let (refused, isr) = refuse_cancel_of_one_partition(&admin);
+    let mut j = Journal::open(dir.path()).unwrap();
+    let e = cancel(&admin, &mut j).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("{refused}: could not be cancelled")),
+        "{text}"
+    );
+    assert!(text.contains("unclean leader election"), "{text}");
+    assert!(text.contains("is unchanged"), "{text}");
+    assert!(text.contains("verify --journal"), "{text}");
+    // The refused partition still copies and needs its throttles: the journal keeps the
+    // batch and the ledger, the throttles stay.
+    assert_eq!(
+        std::fs::read(Journal::path_in(dir.path())).unwrap(),
+        written,
+        "the journal is not marked cancelled"
+    );
+    assert!(admin.inspect(|s| s.partitions[&refused].in_flight()));
+    assert_ne!(
+        admin.inspect(|s| s.configs.clone()),
+        before,
+        "the throttles the refused move needs stay set"
+    );
+    // The cause fixed (its old replicas back in sync), the same command finishes.
+    admin.modify(|s| s.partitions.get_mut(&refused).unwrap().isr = isr);
+    let mut j = Journal::open(dir.path()).unwrap();
+    cancel(&admin, &mut j).unwrap();
+    assert_cancelled(
+        &admin,
+        &Journal::open(dir.path()).unwrap(),
+        &rollback,
+        &before,
+    );
+}
+
+/// `cancel --plan`: the plan's moves started directly (no journal), as after Kafka's own
+/// `--execute` of our JSON.
+fn plan_in_flight() -> (FakeAdmin, Plan, Plan) {
+    let (admin, plan, rollback, _) = cluster_with_reorder();
+    let targets = plan
+        .changes
+        .iter()
+        .map(|(tp, r)| (tp.clone(), Some(r.clone())))
+        .collect();
+    rt().block_on(admin.alter_reassignments(&targets, false))
+        .unwrap();
+    assert!(in_flight(&admin));
+    (admin, plan, rollback)
+}
+
+fn cancel_by_plan(
+    admin: &FakeAdmin,
+    plan: &Plan,
+    rollback: &Plan,
+) -> Result<std::collections::BTreeMap<TopicPartition, CancelOutcome>, kafka_replan::kafka::Error> {
+    rt().block_on(async {
+        tokio::time::timeout(
+            LIMIT,
+            cancel_plan_retrying(admin, plan, Some(rollback), &Default::default(), &opts()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("cancel did not return within {LIMIT:?}"))
+    })
+    .map(|(_, outcomes)| outcomes)
+}
+
+#[test]
+fn cancel_by_plan_retries_transient_failures() {
+    let (admin, plan, rollback) = plan_in_flight();
+    admin.fail_next(Method::ListReassignments, Fault::connection_refused());
+    admin.fail_next(
+        Method::AlterReassignments,
+        Fault::lost_after_apply("AlterPartitionReassignments"),
+    );
+    admin.fail_next(
+        Method::AlterReassignments,
+        Fault::broker_error("AlterPartitionReassignments", 41),
+    );
+    let outcomes = cancel_by_plan(&admin, &plan, &rollback).unwrap();
+    assert!(!in_flight(&admin));
+    let now = replicas(&admin);
+    for (tp, target) in &plan.changes {
+        let mut from = rollback.changes[tp].clone();
+        let mut to = target.clone();
+        from.sort_unstable();
+        to.sort_unstable();
+        // A pure reorder copies nothing and is done at once; it stays done.
+        if from == to && &now[tp] == target {
+            continue;
+        }
+        assert_eq!(
+            now[tp], rollback.changes[tp],
+            "{tp}: original replicas and order"
+        );
+        assert!(
+            !matches!(outcomes[tp], CancelOutcome::Failed(_)),
+            "{tp}: {:?}",
+            outcomes[tp]
+        );
+    }
+    // One attempt alone fails on the first of those faults.
+    let (admin2, plan2, rollback2) = plan_in_flight();
+    admin2.fail_next(Method::ListReassignments, Fault::connection_refused());
+    assert!(rt()
+        .block_on(cancel_plan(&admin2, &plan2, Some(&rollback2)))
+        .is_err());
+}
+
+#[test]
+fn cancel_by_plan_does_not_retry_a_permanent_failure() {
+    let (admin, plan, rollback) = plan_in_flight();
+    admin.fail_next(
+        Method::AlterReassignments,
+        Fault::broker_error("AlterPartitionReassignments", 31),
+    );
+    let calls_before = admin.inspect(|s| s.calls.len());
+    let e = cancel_by_plan(&admin, &plan, &rollback).unwrap_err();
+    assert!(
+        e.to_string().contains("CLUSTER_AUTHORIZATION_FAILED"),
+        "{e}"
+    );
+    let alters = admin.inspect(|s| {
+        s.calls[calls_before..]
+            .iter()
+            .filter(|m| **m == Method::AlterReassignments)
+            .count()
+    });
+    assert_eq!(alters, 1);
+    assert!(in_flight(&admin), "nothing was cancelled");
 }

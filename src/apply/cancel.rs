@@ -147,28 +147,89 @@ pub async fn cancel_journal_retrying(
 ) -> Result<Vec<String>, ApplyError> {
     let start = Instant::now();
     loop {
+        let within_grace = start.elapsed() < opts.unreachable_grace;
         match cancel_journal(admin, journal, opts).await {
             Ok(lines) => return Ok(lines),
-            Err(ApplyError::Kafka(e))
-                if is_transient(&e) && start.elapsed() < opts.unreachable_grace =>
-            {
-                tokio::time::sleep(opts.poll_interval.min(std::time::Duration::from_secs(1))).await;
-            }
+            Err(ApplyError::Kafka(e)) if is_transient(&e) && within_grace => {}
+            Err(ApplyError::CancelIncomplete {
+                retriable: true, ..
+            }) if within_grace => {}
             Err(ApplyError::Kafka(e)) => {
-                return Err(ApplyError::LostCluster(unfinished(journal, &e)))
+                return Err(ApplyError::LostCluster(unfinished(
+                    journal,
+                    &e.to_string(),
+                    is_transient(&e),
+                )))
+            }
+            Err(ApplyError::CancelIncomplete { lines, retriable }) => {
+                let why = format!(
+                    "the broker refused part of it; the partitions it names still move and keep the throttles (let them finish and run `verify --journal {}`, or fix the cause and cancel again)\n{}",
+                    journal.dir().display(),
+                    lines.join("\n")
+                );
+                return Err(ApplyError::LostCluster(unfinished(
+                    journal, &why, retriable,
+                )));
             }
             Err(other) => return Err(other),
         }
+        tokio::time::sleep(retry_pause(opts)).await;
     }
 }
 
+/// `cancel --plan`: [`cancel_plan`] (after re-targeting the plan's intra-broker moves that
+/// still copy, as Kafka's `--cancel` does), run again while it fails for a reason that may
+/// pass — the whole call (a dropped connection, NOT_CONTROLLER, an answer lost after the
+/// controller acted) or some partitions' cancels with a retriable code — until
+/// `opts.unreachable_grace` has passed since the first attempt: the rule of
+/// [`cancel_journal_retrying`]. Running it again is safe for the same reasons. Returns the
+/// log-dir lines and the outcome per partition of the last attempt; the error of a failure
+/// that did not pass within the grace.
+pub async fn cancel_plan_retrying(
+    admin: &impl Admin,
+    plan: &Plan,
+    original: Option<&Plan>,
+    dirs: &super::dirs::DirTargets,
+    opts: &ApplyOptions,
+) -> Result<(Vec<String>, BTreeMap<TopicPartition, CancelOutcome>), Error> {
+    let start = Instant::now();
+    loop {
+        let within_grace = start.elapsed() < opts.unreachable_grace;
+        let attempt = async {
+            let dir_lines = super::dirs::stop_moves(admin, dirs).await?;
+            let outcomes = cancel_plan(admin, plan, original).await?;
+            Ok::<_, Error>((dir_lines, outcomes))
+        }
+        .await;
+        match attempt {
+            Ok((dir_lines, outcomes)) => {
+                let transient_refusal = outcomes
+                    .values()
+                    .any(|o| matches!(o, CancelOutcome::Failed(e) if is_transient(e)));
+                if !(transient_refusal && within_grace) {
+                    return Ok((dir_lines, outcomes));
+                }
+            }
+            Err(e) if is_transient(&e) && within_grace => {}
+            Err(e) => return Err(e),
+        }
+        tokio::time::sleep(retry_pause(opts)).await;
+    }
+}
+
+/// The pause between two attempts of a cancel: the poll interval, at most a second (a
+/// cancel is what an operator waits on).
+fn retry_pause(opts: &ApplyOptions) -> std::time::Duration {
+    opts.poll_interval.min(std::time::Duration::from_secs(1))
+}
+
 /// A failure the executor's cleanup retries: it may pass, and resending is safe.
-fn is_transient(e: &Error) -> bool {
+pub(crate) fn is_transient(e: &Error) -> bool {
     e.is_retriable() || matches!(e, Error::OutcomeUnknown { .. })
 }
 
 /// The message of a cancel that could not finish: why, and what the journal still holds.
-fn unfinished(journal: &Journal, e: &Error) -> String {
+fn unfinished(journal: &Journal, why: &str, transient: bool) -> String {
     let s = &journal.state;
     let batch = if s.current_batch < s.batches.len() {
         format!(
@@ -184,13 +245,13 @@ fn unfinished(journal: &Journal, e: &Error) -> String {
     } else {
         "no throttle of kafka-replan is recorded"
     };
-    let when = if is_transient(e) {
+    let when = if transient {
         "once the cluster can be reached"
     } else {
         "once the cause is fixed"
     };
     format!(
-        "cancel could not finish: {e}\nthe journal {} is unchanged ({batch}; {throttles}); run `cancel --journal {}` again {when}",
+        "cancel could not finish: {why}\nthe journal {} is unchanged ({batch}; {throttles}); run `cancel --journal {}` again {when}",
         journal.dir().display(),
         journal.dir().display()
     )

@@ -102,6 +102,11 @@ pub enum ApplyError {
     /// set and moves in flight; the journal has what `--resume` and `cancel` need.
     #[error("{0}")]
     LostCluster(String),
+    /// `cancel --journal` ran, but the broker refused to cancel some partitions (or to
+    /// stop some log-dir moves): they still move, the journal is unchanged. `lines` has one
+    /// line per partition of the batch; `retriable` when every refusal may pass with time.
+    #[error("{}", .lines.join("\n"))]
+    CancelIncomplete { lines: Vec<String>, retriable: bool },
     #[error("{0}")]
     Kafka(#[from] Error),
     #[error(transparent)]
@@ -1618,6 +1623,23 @@ pub async fn cancel_journal(
         lines.extend(stop_moves(admin, &dirs).await?);
         let outcomes = cancel_plan(admin, &batch.targets(), Some(&batch.sources())).await?;
         lines.extend(cancel_lines(&outcomes));
+        // A partition the broker refused to cancel still moves and still needs the
+        // throttles: the journal must not say "cancelled" (nor drop the ledger) while it
+        // does, or a rerun would have nothing left to cancel and the throttles would stay.
+        let refused: Vec<&Error> = outcomes
+            .values()
+            .filter_map(|o| match o {
+                super::cancel::CancelOutcome::Failed(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let dir_refused = lines.iter().any(|l| l.starts_with("Error"));
+        if !refused.is_empty() || dir_refused {
+            return Err(ApplyError::CancelIncomplete {
+                retriable: !dir_refused && refused.iter().all(|e| super::cancel::is_transient(e)),
+                lines,
+            });
+        }
         let report = reelect_cancelled(admin, &outcomes, opts).await;
         lines.extend(
             report

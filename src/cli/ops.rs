@@ -242,14 +242,16 @@ pub fn run_cancel(args: CancelArgs) -> CliResult {
     let c = args.connect.connect()?;
     // As Kafka's --cancel: the plan's intra-broker moves still copying are re-targeted to
     // the dir their replica is in (there is no cancel call for them), then the
-    // reassignments are cancelled.
-    let dir_lines = c
+    // reassignments are cancelled; failures that may pass are retried within the grace.
+    let (dir_lines, outcomes) = c
         .runtime
-        .block_on(kafka_replan::apply::dirs::stop_moves(&c.admin, &dirs))
-        .map_err(CliError::failed)?;
-    let outcomes = c
-        .runtime
-        .block_on(cancel::cancel_plan(&c.admin, &plan, rollback.as_ref()))
+        .block_on(cancel::cancel_plan_retrying(
+            &c.admin,
+            &plan,
+            rollback.as_ref(),
+            &dirs,
+            &ApplyOptions::default(),
+        ))
         .map_err(CliError::failed)?;
     let mut out = String::new();
     for l in &dir_lines {

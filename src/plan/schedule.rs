@@ -77,10 +77,11 @@ impl Schedule {
     /// Estimated wall time: each batch's slowest broker, plus `overhead` seconds per batch
     /// (submitting, polling, throttle changes).
     pub fn estimated_seconds(&self, throttle: u64, overhead: f64) -> f64 {
+        // A fold from +0.0, not `sum()`: the float sum of nothing is -0.0, which printed as
+        // "-0 s" for a plan without inter-broker copies (one that only moves log dirs).
         self.batches
             .iter()
-            .map(|b| b.seconds(throttle) + overhead)
-            .sum()
+            .fold(0.0, |total, b| total + b.seconds(throttle) + overhead)
     }
 }
 
@@ -222,6 +223,15 @@ pub fn schedule(cluster: &Cluster, plan: &Plan, limits: &BatchLimits) -> Schedul
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_schedule_without_copies_takes_zero_seconds_not_minus_zero() {
+        let s = Schedule::default();
+        let secs = s.estimated_seconds(1_000_000, 5.0);
+        assert_eq!(secs, 0.0);
+        assert!(secs.is_sign_positive(), "{secs}");
+        assert_eq!(format!("{secs:.0}"), "0");
+    }
+
     use super::*;
     use crate::model::{Broker, Partition};
 
