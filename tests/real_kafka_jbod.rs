@@ -76,6 +76,20 @@ fn other_dir(dirs: &BTreeMap<i32, Vec<String>>, broker: i32, dir: &str) -> Strin
         .clone()
 }
 
+/// The dir of `broker` holding most of the topic's replicas (of its first `partitions`):
+/// the one a drain test treats as the failing disk.
+fn fullest_dir(at: &Placement, topic: &str, partitions: usize, broker: i32) -> String {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for p in 0..partitions as i32 {
+        *count.entry(dir_of(at, topic, p, broker)).or_default() += 1;
+    }
+    count
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(d, _)| d)
+        .expect("the broker holds replicas of the topic")
+}
+
 /// Polls until every explicit dir of `targets` holds its replica (no future copy left) with
 /// at least `min_bytes`, and panics with the placement after a minute.
 fn assert_placed(cluster: &Cluster, topic: &str, plan: &[Target], min_bytes: u64) {
@@ -267,15 +281,7 @@ fn draining_a_dir_of_a_broker_leaves_it_empty() {
     let _guard = cluster.topic_with_data(&topic, before, 4_000);
     // The dir of broker 1 holding most of the topic's replicas is the failing disk.
     let (at, dirs) = placement(&cluster, &[&topic]);
-    let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for p in 0..before.len() as i32 {
-        *count.entry(dir_of(&at, &topic, p, 1)).or_default() += 1;
-    }
-    let failing = count
-        .iter()
-        .max_by_key(|(_, n)| **n)
-        .map(|(d, _)| d.clone())
-        .expect("broker 1 holds replicas");
+    let failing = fullest_dir(&at, &topic, before.len(), 1);
     let keep = other_dir(&dirs, 1, &failing);
     // Every replica in that dir, of any topic, goes to the other dir of broker 1.
     let (all, _) = placement(&cluster, &[]);
@@ -355,15 +361,7 @@ fn plan_from_the_live_cluster_drains_a_dir_and_apply_empties_it() {
     let before: &[&[i32]] = &[&[1, 0], &[1, 2], &[2, 1], &[3, 1]];
     let _guard = cluster.topic_with_data(&topic, before, 4_000);
     let (at, _) = placement(&cluster, &[&topic]);
-    let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for p in 0..before.len() as i32 {
-        *count.entry(dir_of(&at, &topic, p, 1)).or_default() += 1;
-    }
-    let failing = count
-        .iter()
-        .max_by_key(|(_, n)| **n)
-        .map(|(d, _)| d.clone())
-        .expect("broker 1 holds replicas");
+    let failing = fullest_dir(&at, &topic, before.len(), 1);
 
     let tmp = tempfile::tempdir().expect("temp dir");
     let path = |name: &str| tmp.path().join(name).to_string_lossy().into_owned();
