@@ -405,6 +405,42 @@ fn count_modes_level_leader_traffic_at_the_same_leader_counts() {
     assert!(o.leader_changes <= 40, "{}", o.leader_changes);
 }
 
+/// `--leaders-by-count` (`level_leader_traffic: false`): with rates, the count modes give the
+/// same plan as without them — the leader flow's leaders, fewest leader changes.
+#[test]
+fn leaders_by_count_skips_the_traffic_level() {
+    let c = hot_cluster(7, 12, 600);
+    let mut plain = c.clone();
+    for p in &mut plain.partitions {
+        p.rates = None;
+    }
+    for balance in [Balance::Count, Balance::CountBytes] {
+        let by_count = PlanConfig {
+            balance,
+            level_leader_traffic: false,
+            ..PlanConfig::default()
+        };
+        let levelled = PlanConfig {
+            balance,
+            ..PlanConfig::default()
+        };
+        let o = plan(&c, &by_count).unwrap();
+        let without = plan(&plain, &by_count).unwrap();
+        assert_eq!(o.plan, without.plan, "{balance:?}");
+        assert_eq!(o.leader_changes, without.leader_changes, "{balance:?}");
+        assert!(
+            !o.explanations
+                .iter()
+                .any(|e| e.starts_with("load level after counts")),
+            "{:?}",
+            o.explanations
+        );
+        // The level itself changes leaders on this cluster, so the switch is what differs.
+        let l = plan(&c, &levelled).unwrap();
+        assert!(l.leader_changes > o.leader_changes, "{balance:?}");
+    }
+}
+
 // ---- command line ----
 
 fn snapshot_json(c: &Cluster) -> String {
@@ -462,6 +498,48 @@ fn cli_plans_load_from_snapshot_rates_and_writes_an_election() {
         "no network chart"
     );
     assert!(dir.path().join("election.json").exists());
+}
+
+#[test]
+fn cli_leaders_by_count_plans_as_without_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let hot = hot_cluster(7, 12, 600);
+    let mut plain = hot.clone();
+    for p in &mut plain.partitions {
+        p.rates = None;
+    }
+    let hot_snap = write(dir.path(), "hot.json", &snapshot_json(&hot));
+    let plain_snap = write(dir.path(), "plain.json", &snapshot_json(&plain));
+    let run = |snap: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["plan", "--snapshot", snap, "--output", out];
+        args.extend_from_slice(extra);
+        let o = cli::run_in(dir.path(), args);
+        assert!(o.status.success(), "{}", cli::describe(&o));
+        std::fs::read_to_string(dir.path().join(out)).unwrap()
+    };
+    let by_count = run(&hot_snap, "by-count.json", &["--leaders-by-count"]);
+    assert_eq!(by_count, run(&plain_snap, "plain-plan.json", &[]));
+    assert_ne!(by_count, run(&hot_snap, "levelled.json", &[]));
+    let o = cli::run_in(
+        dir.path(),
+        [
+            "plan",
+            "--snapshot",
+            &hot_snap,
+            "--output",
+            "x.json",
+            "--balance",
+            "load",
+            "--leaders-by-count",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", cli::describe(&o));
+    assert!(
+        cli::stderr(&o).contains("--leaders-by-count"),
+        "{}",
+        cli::describe(&o)
+    );
+    assert!(!dir.path().join("x.json").exists());
 }
 
 fn without_rates() -> Cluster {

@@ -134,6 +134,11 @@ pub struct PlanArgs {
     /// the leaders are balanced as well as that allows.
     #[arg(long, value_name = "N")]
     pub max_leader_changes: Option<usize>,
+    /// With partition rates (`--rates`, `--sample-rates` or a snapshot that has them), the
+    /// count modes also even out leader traffic by exchanging leadership at unchanged leader
+    /// counts; this keeps leaders by count alone, with the fewest leader changes.
+    #[arg(long)]
+    pub leaders_by_count: bool,
     /// Also plan under budgets of 0, 10, 25, 50 and 75 % of the full plan's moves and print
     /// (and write to FILE as JSON) what balance each reaches.
     #[arg(long, value_name = "FILE")]
@@ -433,6 +438,7 @@ pub fn run(args: PlanArgs) -> CliResult {
         max_moves: args.max_moves,
         max_bytes: args.max_bytes,
         max_leader_changes: args.max_leader_changes,
+        level_leader_traffic: !args.leaders_by_count,
         balance: match args.balance {
             BalanceArg::Count => Balance::Count,
             BalanceArg::CountBytes => Balance::CountBytes,
@@ -621,6 +627,7 @@ fn reject_with_load(args: &PlanArgs) -> Result<(), CliError> {
             "--set-replication-factor",
         ),
         (args.disk_tolerance.is_some(), "--disk-tolerance"),
+        (args.leaders_by_count, "--leaders-by-count"),
     ]
     .into_iter()
     .filter_map(|(on, flag)| on.then_some(flag))

@@ -65,6 +65,10 @@ pub struct PlanConfig {
     pub max_bytes: Option<u64>,
     /// Budget on preferred-leader changes: the best leader balance with at most this many.
     pub max_leader_changes: Option<usize>,
+    /// Count modes with partition rates: also even out leader traffic by exchanging
+    /// leadership at unchanged leader counts (stage `leader_load`). Off: leaders by count
+    /// alone, with the fewest leader changes, as without rates.
+    pub level_leader_traffic: bool,
     /// What to balance: replica counts (exact), or counts and then disk bytes inside the
     /// count band (local search), or disk bytes first.
     pub balance: Balance,
@@ -113,6 +117,7 @@ impl Default for PlanConfig {
             max_moves: None,
             max_bytes: None,
             max_leader_changes: None,
+            level_leader_traffic: true,
             balance: Balance::Count,
             disk_tolerance: DEFAULT_DISK_TOLERANCE,
             topic_spread: false,

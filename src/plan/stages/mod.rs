@@ -64,6 +64,8 @@ pub(super) struct StagePlan {
     pub disk_refine: bool,
     /// Budget on preferred-leader changes for the leader stage.
     pub max_leader_changes: Option<usize>,
+    /// Even out leader traffic after the leader flow (count modes; acts only with rates).
+    pub leader_load: bool,
 }
 
 impl StagePlan {
@@ -83,6 +85,7 @@ impl StagePlan {
             topic_spread: config.topic_spread && !bytes_first,
             disk_refine: config.balance == Balance::CountBytes,
             max_leader_changes: config.max_leader_changes,
+            leader_load: config.level_leader_traffic,
         }
     }
 }
@@ -222,8 +225,10 @@ fn run_once(
     } else {
         leader_flow::run(&problem, &mut draft, stages.max_leader_changes)?;
         clock.lap("plan.leader-flow");
-        leader_load::run(&problem, &mut draft, stages.max_leader_changes);
-        clock.lap("plan.leader-load");
+        if stages.leader_load {
+            leader_load::run(&problem, &mut draft, stages.max_leader_changes);
+            clock.lap("plan.leader-load");
+        }
     }
     let checked = verify::run(&problem, &draft)?;
     clock.lap("plan.verify");
@@ -300,6 +305,7 @@ mod tests {
                 topic_spread: false,
                 disk_refine: false,
                 max_leader_changes: None,
+                leader_load: true,
             }
         );
     }
