@@ -187,6 +187,8 @@ def main():
                 print(f"| {stage} | {secs:.3f} | {rss} |")
             print("\ncounters: " + ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())))
             r["cpu"] = cpu
+            print(f"\nwall {r['wall']:.1f} s, CPU {cpu:.1f} s, peak RSS {r['rss']} MiB, "
+                  f"{r['report']['replica_moves']} moves")
             rows.append((name, mode, r))
             sys.stdout.flush()
     print("\n## Summary\n")
