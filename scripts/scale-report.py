@@ -13,6 +13,7 @@ fitted growth exponent of time per replica against replicas.
     scripts/scale-report.py                      # 100k and 1M at 200 / 1,000 / 2,700 brokers
     scripts/scale-report.py --cases b2700-p5m    # the 5M target (slow to generate and run)
     scripts/scale-report.py --modes count,count+bytes,bytes --cases b200-p1m
+    scripts/scale-report.py --modes all --cases xlarge-scale-out,b200-p1m
 
 Timing on a shared machine is noisy: compare the work counters (phases, rounds, settled
 nodes) and CPU seconds alongside wall time.
@@ -50,6 +51,10 @@ CASES = {
     "b2700-p5m": ["--brokers", "2600", "--racks", "10", "--partitions", "5000000",
                   "--kind", "scale-out", "--k", "100", "--seed", "9"],
 }
+# The public bench suite's xlarge tier (200 brokers, 200 k partitions), generated with
+# `gen.py --suite --tiers xlarge` into bench-out/suite/ (the same files bench-quality.sh uses).
+SUITE = os.path.join(ROOT, "bench-out", "suite")
+XLARGE = ["xlarge-" + k for k in ("scale-out", "decommission", "skewed", "rack-repair")]
 DEFAULT_CASES = ["b200-p100k", "b1000-p100k", "b2700-p100k", "b200-p1m", "b1000-p1m",
                  "b2700-p1m"]
 MODES = {
@@ -57,10 +62,28 @@ MODES = {
     "count+bytes": ["--balance", "count+bytes"],
     "bytes": ["--balance", "bytes"],
     "topic-spread": ["--topic-spread"],
+    # Budgets below what the uncapped plans need: replica moves of 2 % of the partitions,
+    # preferred-leader changes of 0.5 % of the partitions.
+    "max-moves": ["--max-moves", "TWO_PERCENT_OF_PARTITIONS"],
+    "max-leader-changes": ["--max-leader-changes", "HALF_PERCENT_OF_PARTITIONS"],
+    # Decommission 1 % of the brokers (the lowest ids, on top of the scenario's own).
+    "exclude-brokers": ["ONE_PERCENT"],
+    # What-if: 5 % more brokers, empty.
+    "add-brokers": ["--add-brokers", "FIVE_PERCENT"],
 }
+ALL_MODES = ["count", "count+bytes", "topic-spread", "max-moves", "max-leader-changes",
+             "exclude-brokers", "add-brokers"]
 
 
 def snapshot(name):
+    if name in XLARGE:
+        path = os.path.join(SUITE, name + ".json.gz")
+        if not os.path.exists(path):
+            os.makedirs(SUITE, exist_ok=True)
+            subprocess.run([sys.executable, os.path.join(BENCH, "gen.py"), "--suite",
+                            "--tiers", "xlarge", "--out-dir", SUITE], check=True,
+                           cwd=BENCH, stdout=subprocess.DEVNULL)
+        return path
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, name + ".json.gz")
     if not os.path.exists(path):
@@ -71,10 +94,34 @@ def snapshot(name):
     return path
 
 
-def excluded(path):
-    with gzip.open(path, "rt") as f:
+def facts(path):
+    """The scenario's excluded brokers, every broker id and the partition count."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt") as f:
         d = json.load(f)
-    return sorted(d.get("scenario", {}).get("exclude_brokers", []) or [])
+    excl = sorted(d.get("scenario", {}).get("exclude_brokers", []) or [])
+    ids = sorted(b["id"] for b in d.get("brokers", []))
+    return excl, ids, len(d.get("partitions", []))
+
+
+def mode_flags(mode, excl, ids, partitions):
+    """The mode's flags with the size-dependent values filled in for this snapshot."""
+    flags = []
+    for f in MODES[mode]:
+        if f == "TWO_PERCENT_OF_PARTITIONS":
+            f = str(max(1, partitions // 50))
+        elif f == "HALF_PERCENT_OF_PARTITIONS":
+            f = str(max(1, partitions // 200))
+        elif f == "ONE_PERCENT":
+            extra = [i for i in ids if i not in excl][:max(1, len(ids) // 100)]
+            excl = sorted(set(excl) | set(extra))
+            continue
+        elif f == "FIVE_PERCENT":
+            f = str(max(1, len(ids) // 20))
+        flags.append(f)
+    if excl:
+        flags += ["--exclude-brokers", ",".join(map(str, excl))]
+    return flags
 
 
 def run(binary, snap, flags, timeout):
@@ -113,23 +160,23 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "kafka-replan"))
     ap.add_argument("--cases", default=",".join(DEFAULT_CASES))
-    ap.add_argument("--modes", default="count")
+    ap.add_argument("--modes", default="count",
+                    help="comma-separated: " + ", ".join(MODES) + "; or all (every mode but bytes)")
     ap.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
     rows = []
     for name in args.cases.split(","):
         snap = snapshot(name)
-        excl = excluded(snap)
-        for mode in args.modes.split(","):
-            flags = list(MODES[mode])
-            if excl:
-                flags += ["--exclude-brokers", ",".join(map(str, excl))]
+        excl, ids, partitions = facts(snap)
+        modes = ALL_MODES if args.modes == "all" else args.modes.split(",")
+        for mode in modes:
+            flags = mode_flags(mode, excl, ids, partitions)
             cpu0 = os.times()
             r = run(args.binary, snap, flags, args.timeout)
             cpu1 = os.times()
             cpu = (cpu1.children_user - cpu0.children_user) + (cpu1.children_system
                                                                - cpu0.children_system)
-            print(f"\n### {name} [{mode}]\n")
+            print(f"\n### {name} [{mode}]\n\nflags: {' '.join(flags)[:200]}\n")
             if "error" in r:
                 print(f"failed: {r['error']}")
                 rows.append((name, mode, None))
@@ -140,6 +187,8 @@ def main():
                 print(f"| {stage} | {secs:.3f} | {rss} |")
             print("\ncounters: " + ", ".join(f"{k}={v}" for k, v in sorted(r["counters"].items())))
             r["cpu"] = cpu
+            print(f"\nwall {r['wall']:.1f} s, CPU {cpu:.1f} s, peak RSS {r['rss']} MiB, "
+                  f"{r['report']['replica_moves']} moves")
             rows.append((name, mode, r))
             sys.stdout.flush()
     print("\n## Summary\n")
