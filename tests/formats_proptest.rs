@@ -69,8 +69,17 @@ fn parse_everything(text: &str) {
     let _ = cluster_from_kafka_files(&files);
 }
 
+/// Cases per property: `PROPTEST_CASES` like the other fuzz tests (`scripts/fuzz.sh` sets
+/// it), 256 when unset or unreadable.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn plan_json_round_trips(plan in plan_strategy()) {
