@@ -3,7 +3,7 @@
 # response decoder the client uses (tests/fuzz_decoders.rs), every file parser on mutated
 # valid inputs (tests/fuzz_parsers.rs), the apply journal (tests/journal_corrupt.rs) and
 # the library's never-panic properties (client.properties/JAAS, PEM, SASL/SCRAM).
-# tests/formats_proptest.rs runs too; its properties fix their own case count (256).
+# tests/formats_proptest.rs runs too, at the same count (256 per property when unset).
 # Usage: scripts/fuzz.sh [CASES]   (default 100000 cases per property)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use kafka_protocol::messages::{
@@ -391,7 +391,7 @@ fn frame_header_over_the_limit_is_refused_unread() {
         &run,
         &b.addr(),
         "Metadata response",
-        "response frame of 2147483647 bytes is over the limit of 67108864 bytes (raise kafka-replan.max.response.bytes",
+        "response frame of 2147483647 bytes is over the limit of 8388608 bytes (raise kafka-replan.max.response.bytes",
     );
 }
 
@@ -435,11 +435,11 @@ fn frame_limit_is_configurable() {
 
 #[test]
 fn slow_peer_is_bounded_by_the_request_timeout() {
-    // 60 MiB announced (under the limit of Metadata of all topics), then one byte every
+    // 6 MiB announced (under the default limit of Metadata of all topics), then one byte every
     // 100 ms: the request timeout ends it, and memory grows only with what arrived.
     let b = broker(|req, _| {
         is(req, ApiKey::Metadata).then(|| {
-            let mut f = (60i32 << 20).to_be_bytes().to_vec();
+            let mut f = (6i32 << 20).to_be_bytes().to_vec();
             f.extend_from_slice(&req.correlation_id.to_be_bytes());
             f.extend_from_slice(&[0u8; 60]);
             Reply::Trickle(f, Duration::from_millis(100))
@@ -601,8 +601,8 @@ fn filled_to(with: impl Fn(usize) -> Vec<u8>, frame_bytes: usize) -> Vec<u8> {
 /// Decoded partitions take about 8 times their wire size (structs, vectors, their growth),
 /// so a peer that fills the frame limit with valid elements makes the client hold that
 /// multiple of the limit before the last byte turns the frame into an error. The bound is
-/// linear in the limit, never in a count the peer claims; with the limit at 8 MiB it stays
-/// under the 100 MB (docs/reliability.md has the measured curve).
+/// linear in the limit, never in a count the peer claims; with the default limit (8 MiB) it
+/// stays under the 100 MB (docs/reliability.md has the measured curve).
 const DECODED_BYTES_PER_WIRE_BYTE: i64 = 12;
 
 #[test]
@@ -617,11 +617,8 @@ fn frame_filled_to_the_limit_costs_a_bounded_multiple_of_it() {
         })
     });
     let dir = tempfile::tempdir().unwrap();
-    let run = snapshot(
-        dir.path(),
-        &b.addr(),
-        &format!("kafka-replan.max.response.bytes={limit}\n"),
-    );
+    // Default settings: 8 MiB is the default limit of the answers that grow with the cluster.
+    let run = snapshot(dir.path(), &b.addr(), "");
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     let line = run.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{line}");
@@ -646,7 +643,7 @@ fn frame_filled_to_the_limit_costs_a_bounded_multiple_of_it() {
 }
 
 /// The answers small by nature (here DescribeCluster, the first call of a snapshot) have a
-/// limit of their own, 4 MiB, under the default 64 MiB one: a peer that fills it with valid
+/// limit of their own, 4 MiB, under the default 8 MiB one: a peer that fills it with valid
 /// entries at default settings costs a few tens of MB, far under the 100 MB.
 #[test]
 fn small_answer_filled_to_its_own_limit_at_default_settings() {
@@ -699,4 +696,448 @@ fn small_answer_over_its_own_limit_is_refused_unread() {
         "DescribeCluster",
         "response frame of 4194305 bytes is over the limit of 4194304 bytes for this API",
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Peak RSS per API under a reply filled to that API's limit at default settings.
+//
+// Each API is measured in a child process (this test binary, running only
+// `rss_child_sends_one_request`) that opens a real `Connection` with the default
+// `ClientConfig` and sends the largest request kafka-replan makes of that API; the scripted
+// broker (in this process) answers with a frame of valid elements filled to the limit the
+// client will accept for that request, its last byte cut so decoding fails only after
+// every element was decoded. GNU time gives the child's peak RSS; the baseline child only
+// connects (ApiVersions). Run `cargo test --release --test hostile_peer rss_per_api --
+// --nocapture` for the table of docs/reliability.md.
+
+use kafka_replan::kafka::conn::response_limit;
+use kafka_replan::kafka::properties::DEFAULT_MAX_RESPONSE_BYTES;
+
+/// The APIs measured: Kafka's name, and the request the child sends (the largest shape
+/// kafka-replan sends: a full slice of partitions, resources or groups).
+const RSS_APIS: &[&str] = &[
+    "none",
+    "Metadata",
+    "DescribeLogDirs",
+    "ListPartitionReassignments",
+    "ListPartitionReassignmentsNamed",
+    "DescribeConfigs",
+    "OffsetFetch",
+    "ListOffsets",
+    "ListGroups",
+    "ElectLeaders",
+    "DescribeCluster",
+    "DescribeTopicPartitions",
+];
+
+const RSS_CHILD_API: &str = "KAFKA_REPLAN_RSS_CHILD_API";
+const RSS_CHILD_ADDR: &str = "KAFKA_REPLAN_RSS_CHILD_ADDR";
+
+/// Sends one request on the connection, on the runtime; `Err` when the reply decoded.
+type SendOne = Box<
+    dyn FnOnce(
+        &mut kafka_replan::kafka::conn::Connection,
+        &tokio::runtime::Runtime,
+    ) -> Result<(), String>,
+>;
+
+/// Filled frames by (API key, version, limit), built once.
+type FrameCache = Arc<Mutex<std::collections::BTreeMap<(i16, i16, usize), Vec<u8>>>>;
+
+/// The largest request kafka-replan sends of `api` (see `admin::calls` for the slices).
+fn rss_request(api: &str) -> SendOne {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::describe_topic_partitions_request::TopicRequest;
+    use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
+    use kafka_protocol::messages::{
+        BrokerId, DescribeClusterRequest, DescribeConfigsRequest, DescribeLogDirsRequest,
+        DescribeTopicPartitionsRequest, ElectLeadersRequest, GroupId, ListGroupsRequest,
+        ListOffsetsRequest, ListPartitionReassignmentsRequest, MetadataRequest, OffsetFetchRequest,
+        TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    use kafka_replan::kafka::admin::{
+        DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST, LIST_OFFSETS_PARTITIONS_PER_REQUEST,
+        LIST_REASSIGNMENTS_PARTITIONS_PER_REQUEST, OFFSET_FETCH_GROUPS_PER_REQUEST,
+    };
+    fn send<R: kafka_replan::kafka::conn::ApiRequest + 'static>(req: R) -> SendOne {
+        Box::new(move |conn, rt| match rt.block_on(conn.send(&req)) {
+            Ok(_) => Err(format!("{}: the filled frame decoded", R::NAME)),
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(())
+            }
+        })
+    }
+    let topic = |i: usize| TopicName(StrBytes::from_string(format!("topic-{i:05}")));
+    let partitions = |n: usize| (0..n as i32).collect::<Vec<i32>>();
+    match api {
+        "Metadata" => send(MetadataRequest::default().with_topics(None)),
+        "DescribeLogDirs" => send(DescribeLogDirsRequest::default().with_topics(None)),
+        "ListPartitionReassignments" => {
+            send(ListPartitionReassignmentsRequest::default().with_topics(None))
+        }
+        "ListPartitionReassignmentsNamed" => send(
+            ListPartitionReassignmentsRequest::default().with_topics(Some(vec![
+                ListPartitionReassignmentsTopics::default()
+                    .with_name(topic(0))
+                    .with_partition_indexes(partitions(LIST_REASSIGNMENTS_PARTITIONS_PER_REQUEST)),
+            ])),
+        ),
+        "DescribeConfigs" => send(
+            DescribeConfigsRequest::default().with_resources(
+                (0..DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST)
+                    .map(|i| {
+                        DescribeConfigsResource::default()
+                            .with_resource_type(2)
+                            .with_resource_name(topic(i).0)
+                            .with_configuration_keys(Some(vec![
+                                StrBytes::from_static_str("leader.replication.throttled.replicas"),
+                                StrBytes::from_static_str(
+                                    "follower.replication.throttled.replicas",
+                                ),
+                            ]))
+                    })
+                    .collect(),
+            ),
+        ),
+        "OffsetFetch" => send(
+            OffsetFetchRequest::default().with_groups(
+                (0..OFFSET_FETCH_GROUPS_PER_REQUEST)
+                    .map(|i| {
+                        OffsetFetchRequestGroup::default()
+                            .with_group_id(GroupId(StrBytes::from_string(format!("group-{i:05}"))))
+                            .with_member_id(None)
+                            .with_member_epoch(-1)
+                            .with_topics(None)
+                    })
+                    .collect(),
+            ),
+        ),
+        "ListOffsets" => send(
+            ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_topics(vec![ListOffsetsTopic::default()
+                    .with_name(topic(0))
+                    .with_partitions(
+                        partitions(LIST_OFFSETS_PARTITIONS_PER_REQUEST)
+                            .into_iter()
+                            .map(|p| {
+                                ListOffsetsPartition::default()
+                                    .with_partition_index(p)
+                                    .with_current_leader_epoch(-1)
+                                    .with_timestamp(-1)
+                            })
+                            .collect(),
+                    )]),
+        ),
+        "ListGroups" => send(ListGroupsRequest::default()),
+        // A preferred election of a batch of 2,000 partitions.
+        "ElectLeaders" => send(
+            ElectLeadersRequest::default()
+                .with_election_type(0)
+                .with_topic_partitions(Some(vec![TopicPartitions::default()
+                    .with_topic(topic(0))
+                    .with_partitions(partitions(2_000))]))
+                .with_timeout_ms(1_000),
+        ),
+        "DescribeCluster" => send(DescribeClusterRequest::default()),
+        "DescribeTopicPartitions" => send(
+            DescribeTopicPartitionsRequest::default()
+                .with_topics(vec![TopicRequest::default().with_name(topic(0))])
+                .with_response_partition_limit(2_000),
+        ),
+        _ => Box::new(|_, _| Ok(())),
+    }
+}
+
+/// A frame of valid elements of `api`'s largest array, about `frame_bytes` long, its last
+/// byte cut.
+fn rss_filled_frame(req: &Request, addr: &str, frame_bytes: usize) -> Vec<u8> {
+    use kafka_protocol::messages::describe_configs_response::{
+        DescribeConfigsResourceResult, DescribeConfigsResult,
+    };
+    use kafka_protocol::messages::describe_log_dirs_response::{
+        DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
+    };
+    use kafka_protocol::messages::describe_topic_partitions_response::{
+        DescribeTopicPartitionsResponsePartition, DescribeTopicPartitionsResponseTopic,
+    };
+    use kafka_protocol::messages::elect_leaders_response::{
+        PartitionResult, ReplicaElectionResult,
+    };
+    use kafka_protocol::messages::list_groups_response::ListedGroup;
+    use kafka_protocol::messages::list_offsets_response::{
+        ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+    };
+    use kafka_protocol::messages::list_partition_reassignments_response::{
+        OngoingPartitionReassignment, OngoingTopicReassignment,
+    };
+    use kafka_protocol::messages::offset_fetch_response::{
+        OffsetFetchResponseGroup, OffsetFetchResponsePartitions, OffsetFetchResponseTopics,
+    };
+    use kafka_protocol::messages::{
+        BrokerId, DescribeConfigsResponse, DescribeTopicPartitionsResponse, ElectLeadersResponse,
+        GroupId, ListGroupsResponse, ListOffsetsResponse, OffsetFetchResponse, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let key = ApiKey::try_from(req.api_key).unwrap();
+    let (cid, v) = (req.correlation_id, req.api_version);
+    let t = || TopicName(StrBytes::from_static_str("t"));
+    let with: Box<dyn Fn(usize) -> Vec<u8>> = match key {
+        ApiKey::Metadata => return metadata_filled_to(req, addr, frame_bytes),
+        ApiKey::DescribeCluster => return describe_cluster_filled_to(req, frame_bytes),
+        ApiKey::DescribeLogDirs => Box::new(move |n| {
+            let p = DescribeLogDirsPartition::default()
+                .with_partition_index(7)
+                .with_partition_size(1);
+            let resp = DescribeLogDirsResponse::default().with_results(vec![
+                DescribeLogDirsResult::default()
+                    .with_log_dir(StrBytes::from_static_str("/d"))
+                    .with_topics(vec![DescribeLogDirsTopic::default()
+                        .with_name(t())
+                        .with_partitions(vec![p; n])]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        ApiKey::ListPartitionReassignments => Box::new(move |n| {
+            let p = OngoingPartitionReassignment::default()
+                .with_partition_index(7)
+                .with_replicas(vec![BrokerId(1)]);
+            let resp = ListPartitionReassignmentsResponse::default().with_topics(vec![
+                OngoingTopicReassignment::default()
+                    .with_name(t())
+                    .with_partitions(vec![p; n]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        ApiKey::DescribeConfigs => Box::new(move |n| {
+            let c = DescribeConfigsResourceResult::default()
+                .with_name(StrBytes::from_static_str("a"))
+                .with_value(Some(StrBytes::from_static_str("b")));
+            let resp = DescribeConfigsResponse::default().with_results(vec![
+                DescribeConfigsResult::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("t"))
+                    .with_configs(vec![c; n]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        ApiKey::OffsetFetch => Box::new(move |n| {
+            let p = OffsetFetchResponsePartitions::default()
+                .with_partition_index(7)
+                .with_committed_offset(1);
+            let resp = OffsetFetchResponse::default().with_groups(vec![
+                OffsetFetchResponseGroup::default()
+                    .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                    .with_topics(vec![OffsetFetchResponseTopics::default()
+                        .with_name(t())
+                        .with_partitions(vec![p; n])]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        ApiKey::ListOffsets => Box::new(move |n| {
+            let p = ListOffsetsPartitionResponse::default()
+                .with_partition_index(7)
+                .with_offset(1);
+            let resp = ListOffsetsResponse::default().with_topics(vec![
+                ListOffsetsTopicResponse::default()
+                    .with_name(t())
+                    .with_partitions(vec![p; n]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        ApiKey::ListGroups => Box::new(move |n| {
+            let g = ListedGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("g")))
+                .with_protocol_type(StrBytes::from_static_str("consumer"))
+                .with_group_state(StrBytes::from_static_str("Stable"))
+                .with_group_type(StrBytes::from_static_str("classic"));
+            frame(
+                cid,
+                v,
+                &ListGroupsResponse::default().with_groups(vec![g; n]),
+            )[4..]
+                .to_vec()
+        }),
+        ApiKey::ElectLeaders => Box::new(move |n| {
+            let p = PartitionResult::default().with_partition_id(7);
+            let resp = ElectLeadersResponse::default().with_replica_election_results(vec![
+                ReplicaElectionResult::default()
+                    .with_topic(t())
+                    .with_partition_result(vec![p; n]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        ApiKey::DescribeTopicPartitions => Box::new(move |n| {
+            let p = DescribeTopicPartitionsResponsePartition::default()
+                .with_partition_index(7)
+                .with_leader_id(BrokerId(1))
+                .with_replica_nodes(vec![BrokerId(1)])
+                .with_isr_nodes(vec![BrokerId(1)]);
+            let resp = DescribeTopicPartitionsResponse::default().with_topics(vec![
+                DescribeTopicPartitionsResponseTopic::default()
+                    .with_name(Some(t()))
+                    .with_partitions(vec![p; n]),
+            ]);
+            frame(cid, v, &resp)[4..].to_vec()
+        }),
+        other => panic!("no filled frame for {other:?}"),
+    };
+    filled_to(with, frame_bytes)
+}
+
+/// What the broker offers in the RSS measurement: the usual table plus the rate sampler's
+/// APIs and DescribeTopicPartitions, at the versions a Kafka 4.1 broker offers.
+fn rss_versions() -> Vec<kafka_protocol::messages::api_versions_response::ApiVersion> {
+    use kafka_protocol::messages::api_versions_response::ApiVersion;
+    let mut table = version_table();
+    for (k, lo, hi) in [
+        (ApiKey::ListOffsets, 1, 10),
+        (ApiKey::OffsetFetch, 1, 9),
+        (ApiKey::ListGroups, 0, 5),
+        (ApiKey::FindCoordinator, 0, 6),
+        (ApiKey::DescribeTopicPartitions, 0, 0),
+    ] {
+        table.push(
+            ApiVersion::default()
+                .with_api_key(k as i16)
+                .with_min_version(lo)
+                .with_max_version(hi),
+        );
+    }
+    table
+}
+
+/// Peak RSS (KiB) of the child measuring `api` against `addr`, and its stderr.
+fn rss_child(api: &str, addr: &str) -> (Option<i64>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let rss_path = dir.path().join("rss.txt");
+    let exe = std::env::current_exe().unwrap();
+    let measured = Path::new("/usr/bin/time").exists();
+    let mut cmd = if measured {
+        let mut c = std::process::Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&rss_path).arg(&exe);
+        c
+    } else {
+        std::process::Command::new(&exe)
+    };
+    let out = cmd
+        .args([
+            "--exact",
+            "rss_child_sends_one_request",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(RSS_CHILD_API, api)
+        .env(RSS_CHILD_ADDR, addr)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "child for {api}: {stderr}");
+    let rss = std::fs::read_to_string(&rss_path)
+        .ok()
+        .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()));
+    (rss, stderr)
+}
+
+/// Run by `peak_rss_per_api_under_a_reply_filled_to_its_limit` in a child process.
+#[test]
+#[ignore = "run by peak_rss_per_api_under_a_reply_filled_to_its_limit"]
+fn rss_child_sends_one_request() {
+    let api = std::env::var(RSS_CHILD_API).expect("run by peak_rss_per_api_...");
+    let addr = std::env::var(RSS_CHILD_ADDR).expect("run by peak_rss_per_api_...");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = kafka_replan::kafka::properties::ClientConfig::default();
+    let mut conn = rt
+        .block_on(kafka_replan::kafka::conn::Connection::connect(
+            &addr, &cfg, None,
+        ))
+        .unwrap();
+    rss_request(&api)(&mut conn, &rt).unwrap();
+}
+
+/// Every API's reply filled to the limit the client accepts for its largest request, at
+/// default settings, costs under 100 MB over a connection that only negotiated versions.
+#[test]
+fn peak_rss_per_api_under_a_reply_filled_to_its_limit() {
+    let frames: FrameCache = Arc::default();
+    let script: Script = Arc::new(move |req: &Request, addr: &str| {
+        if is(req, ApiKey::ApiVersions) {
+            let resp = ApiVersionsResponse::default().with_api_keys(rss_versions());
+            return Reply::Raw(frame(req.correlation_id, req.api_version, &resp));
+        }
+        let key = ApiKey::try_from(req.api_key).unwrap();
+        // The request frame's length as the client counts it: prefix, header, body (the
+        // header's client id is "kafka-replan").
+        let request_bytes = 4 + 8 + 2 + "kafka-replan".len() + 1 + req.body.len();
+        let named_reassignments = key == ApiKey::ListPartitionReassignments && req.body.len() > 16;
+        let limit = if named_reassignments {
+            response_limit(
+                ApiKey::AlterPartitionReassignments,
+                DEFAULT_MAX_RESPONSE_BYTES,
+                request_bytes,
+            )
+        } else {
+            response_limit(key, DEFAULT_MAX_RESPONSE_BYTES, request_bytes)
+        };
+        let mut frames = frames.lock().unwrap();
+        let f = frames
+            .entry((req.api_key, req.api_version, limit.bytes))
+            .or_insert_with(|| rss_filled_frame(req, addr, limit.bytes - 1024));
+        // The correlation id is the client's second (ApiVersions is the first).
+        let mut f = f.clone();
+        f[4..8].copy_from_slice(&req.correlation_id.to_be_bytes());
+        Reply::Raw(f)
+    });
+    let broker = ScriptedBroker::start(script);
+    let mut rows = Vec::new();
+    let mut baseline = None;
+    for api in RSS_APIS {
+        let (rss, stderr) = rss_child(api, &broker.addr());
+        if *api == "none" {
+            baseline = rss;
+            continue;
+        }
+        let error = stderr
+            .lines()
+            .find(|l| l.contains("response from"))
+            .unwrap_or_else(|| panic!("{api}: no decode error: {stderr}"))
+            .to_string();
+        assert!(
+            error.contains("a field runs past the end of the message"),
+            "{api}: {error}"
+        );
+        rows.push((api, rss, error));
+    }
+    let Some(base) = baseline else {
+        eprintln!("{GNU_TIME_MISSING}");
+        return;
+    };
+    eprintln!("baseline (ApiVersions only): {base} KiB");
+    let mut over_target = Vec::new();
+    for (api, rss, error) in rows {
+        let rss = rss.unwrap();
+        let over = rss - base;
+        let frame = error
+            .split(" in a ")
+            .nth(1)
+            .and_then(|r| r.split('-').next())
+            .unwrap_or("?")
+            .to_string();
+        eprintln!("| {api} | {frame} | {rss} KiB | {over} KiB |");
+        if over >= 100 * 1000 * 1000 / 1024 {
+            over_target.push(format!("{api}: {over} KiB over the baseline"));
+        }
+    }
+    assert!(over_target.is_empty(), "over 100 MB: {over_target:?}");
 }

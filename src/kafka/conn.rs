@@ -28,6 +28,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::error::Error;
+#[cfg(doc)]
+use super::properties::DEFAULT_MAX_RESPONSE_BYTES;
 use super::properties::{
     ClientConfig, SaslConfig, SaslMechanism, MAX_RESPONSE_BYTES_KEY, SMALL_RESPONSE_BYTES,
 };
@@ -62,16 +64,36 @@ pub struct ResponseLimit {
 /// a few times its request entry, never more than this.
 const ECHO_BYTES_PER_REQUEST_BYTE: usize = 16;
 
+/// The share of the configured limit given to the answers whose elements decode to the
+/// most memory per wire byte (see [`response_limit`]).
+const DENSE_ANSWER_DIVISOR: usize = 2;
+
 /// The frame limit per API. A frame of N bytes can make the client hold about 8 N of
 /// decoded values (docs/reliability.md), so the limit is kept to what a real answer of that
-/// API can need:
+/// API can need, and each request of the APIs whose answer would otherwise grow with the
+/// cluster is shaped (in `admin::calls`) so that its real answer stays small:
 /// - answers small by nature, whatever the cluster size: [`SMALL_RESPONSE_BYTES`];
 /// - answers that list at most what the request named (one entry per topic, partition or
 ///   resource sent): [`SMALL_RESPONSE_BYTES`] plus [`ECHO_BYTES_PER_REQUEST_BYTE`] per
-///   request byte, so a large batch is never refused while a small one bounds the reply;
-/// - answers that grow with the cluster (Metadata of all topics, DescribeLogDirs,
-///   ListPartitionReassignments, DescribeConfigs whose throttle lists name every moving
-///   replica, and any API not listed here): the configured limit.
+///   request byte, so a large batch is never refused while a small one bounds the reply.
+///   ListOffsets is one (asked in slices of partitions), and ListPartitionReassignments
+///   when it names partitions (also sliced);
+/// - answers that grow with what the cluster holds rather than with the request, each
+///   asked in a shape that bounds it: Metadata of topics on brokers without
+///   DescribeTopicPartitions (the whole cluster in one answer, the one answer that cannot
+///   be shaped), DescribeLogDirs (one broker's replicas), ListPartitionReassignments of all
+///   partitions (what is in flight), DescribeConfigs (slices of resources, whose throttle
+///   lists grow with their partitions), OffsetFetch (slices of groups, each with every
+///   partition it committed), ListGroups (one broker's groups), and any API not listed
+///   here: the configured limit, whose default ([`DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB)
+///   keeps a hostile answer filled to it under 100 MB of memory; half of it for
+///   DescribeConfigs and ListPartitionReassignments of all partitions, whose entries
+///   decode to the most memory per wire byte.
+///
+/// Limits and slices rather than a decoded-size budget in the vendored decoder: decoded
+/// memory is already linear in the frame (3 to 15 times it per API), so a limit fitted to
+/// each API's real answers bounds it as tightly, with no counter in every decode of the
+/// patched crate, and a real answer over a budget would fail just the same.
 ///
 /// Never above the configured limit.
 pub fn response_limit(key: ApiKey, configured: usize, request_bytes: usize) -> ResponseLimit {
@@ -84,6 +106,7 @@ pub fn response_limit(key: ApiKey, configured: usize, request_bytes: usize) -> R
         | ApiKey::DescribeTopicPartitions => Some(SMALL_RESPONSE_BYTES),
         ApiKey::CreateTopics
         | ApiKey::DeleteTopics
+        | ApiKey::ListOffsets
         | ApiKey::AlterPartitionReassignments
         | ApiKey::ElectLeaders
         | ApiKey::IncrementalAlterConfigs
@@ -91,6 +114,17 @@ pub fn response_limit(key: ApiKey, configured: usize, request_bytes: usize) -> R
             SMALL_RESPONSE_BYTES
                 .saturating_add(request_bytes.saturating_mul(ECHO_BYTES_PER_REQUEST_BYTE)),
         ),
+        // The densest answers that grow with the cluster: a ListPartitionReassignments
+        // entry (12 wire bytes at one replica) or a DescribeConfigs entry (12 at one-byte
+        // name and value) decodes to 12-15 times its size, half as dense again as the
+        // others, so half the configured limit keeps a hostile answer at their memory.
+        // Raising the setting raises it.
+        ApiKey::DescribeConfigs | ApiKey::ListPartitionReassignments => {
+            return ResponseLimit {
+                bytes: configured / DENSE_ANSWER_DIVISOR,
+                configurable: true,
+            }
+        }
         _ => None,
     };
     match own {
@@ -190,12 +224,29 @@ api_request!(
     ApiKey::OffsetFetch,
     "OffsetFetch"
 );
-api_request!(
-    ListPartitionReassignmentsRequest,
-    ListPartitionReassignmentsResponse,
-    ApiKey::ListPartitionReassignments,
-    "ListPartitionReassignments"
-);
+impl ApiRequest for ListPartitionReassignmentsRequest {
+    const KEY: ApiKey = ApiKey::ListPartitionReassignments;
+    const NAME: &'static str = "ListPartitionReassignments";
+    type Response = ListPartitionReassignmentsResponse;
+
+    /// Asked about named partitions, the answer lists at most those (an echo of the
+    /// request); asked about all, it lists what is in flight and keeps the configured limit.
+    fn response_limit(&self, configured: usize, request_bytes: usize) -> ResponseLimit {
+        if self.topics.is_some() {
+            response_limit(
+                ApiKey::AlterPartitionReassignments,
+                configured,
+                request_bytes,
+            )
+        } else {
+            response_limit(
+                ApiKey::ListPartitionReassignments,
+                configured,
+                request_bytes,
+            )
+        }
+    }
+}
 api_request!(
     AlterPartitionReassignmentsRequest,
     AlterPartitionReassignmentsResponse,
@@ -1145,12 +1196,22 @@ mod tests {
             response_limit(ApiKey::ElectLeaders, configured, 10 << 20),
             cfg(configured)
         );
+        assert_eq!(
+            response_limit(ApiKey::ListOffsets, configured, 1000),
+            fixed(small + 16_000)
+        );
+        for key in [ApiKey::ListPartitionReassignments, ApiKey::DescribeConfigs] {
+            assert_eq!(
+                response_limit(key, configured, 100),
+                cfg(configured / 2),
+                "{key:?}"
+            );
+        }
         for key in [
             ApiKey::Metadata,
             ApiKey::DescribeLogDirs,
-            ApiKey::ListPartitionReassignments,
-            ApiKey::DescribeConfigs,
-            ApiKey::ListOffsets,
+            ApiKey::OffsetFetch,
+            ApiKey::ListGroups,
         ] {
             assert_eq!(
                 response_limit(key, configured, 100),
@@ -1168,6 +1229,12 @@ mod tests {
         assert_eq!(none.response_limit(configured, 30), fixed(small));
         let all = MetadataRequest::default().with_topics(None);
         assert_eq!(all.response_limit(configured, 30), cfg(configured));
+        // ListPartitionReassignments: an echo for named partitions, the configured limit
+        // for everything in flight.
+        let named = ListPartitionReassignmentsRequest::default().with_topics(Some(vec![]));
+        assert_eq!(named.response_limit(configured, 100), fixed(small + 1_600));
+        let all = ListPartitionReassignmentsRequest::default().with_topics(None);
+        assert_eq!(all.response_limit(configured, 100), cfg(configured / 2));
     }
 
     #[test]

@@ -553,12 +553,17 @@ impl Default for ClientConfig {
 /// client key for this (its Java admin client reads any size), so the name is ours.
 pub const MAX_RESPONSE_BYTES_KEY: &str = "kafka-replan.max.response.bytes";
 
-/// Default response frame limit: 64 MiB. A Metadata v12 partition entry at replication
-/// factor 3 is about 42 bytes on the wire (error code, index, leader, epoch, replica, ISR
-/// and offline arrays, tags), so 1,000,000 partitions come to roughly 45 MB with topic
-/// entries, far above the clusters operators run; the limit is also what a hostile peer can
-/// make the process buffer, so it is kept well under the memory a normal run uses.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// Default response frame limit of the answers that grow with the cluster: 8 MiB. A frame
+/// filled to it by a hostile peer costs at most about 70 MB of memory while it is decoded
+/// (decoded values take up to 8 times their wire size; measured per API in
+/// docs/reliability.md), under the 100 MB bound kafka-replan keeps to. Every such answer
+/// but one is asked in slices that keep real answers far below it (see
+/// `conn::response_limit`); the exception is Metadata of all topics on brokers before Kafka
+/// 3.7 (no DescribeTopicPartitions), one answer for the whole cluster: a Metadata v12
+/// partition at replication factor 3 is 44 bytes on the wire with its share of a topic
+/// entry, so 8 MiB reads about 180,000 partitions, and a larger cluster on such brokers
+/// needs this raised (the refusal names the property).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Response frame limit of the APIs whose answers are small by nature, whatever the cluster
 /// size (ApiVersions, SASL, DescribeCluster, FindCoordinator, one DescribeTopicPartitions

@@ -68,15 +68,48 @@ const FIND_COORDINATOR_BATCHED: i16 = 4;
 /// OffsetFetch batches groups from this version on (KIP-709).
 const OFFSET_FETCH_BATCHED: i16 = 8;
 /// Groups per batched OffsetFetch: each answer carries every committed partition of its
-/// groups, so a coordinator of thousands of groups is asked in slices that stay far below
-/// the response size limit.
-const OFFSET_FETCH_GROUPS_PER_REQUEST: usize = 64;
+/// groups (about 20 bytes each), so it grows with what the groups consume, not with the
+/// request. 16 groups keep a real answer under the 8 MiB default frame limit up to about
+/// 25,000 committed partitions per group on average, while a coordinator of 10,000 groups
+/// takes 625 round trips.
+pub const OFFSET_FETCH_GROUPS_PER_REQUEST: usize = 16;
+/// Partitions per ListOffsets request: the answer lists each partition asked once (about
+/// 30 bytes), so it is held to an echo of the request (`conn::response_limit`); slices of
+/// 2,000 keep every answer near 60 KB and a leader of 100,000 partitions at 50 round
+/// trips.
+pub const LIST_OFFSETS_PARTITIONS_PER_REQUEST: usize = 2_000;
+/// Partitions per ListPartitionReassignments request that names partitions: the answer
+/// lists at most those, so it is held to an echo of the request; the same slice as a
+/// topic page.
+pub const LIST_REASSIGNMENTS_PARTITIONS_PER_REQUEST: usize = 2_000;
+/// Resources per DescribeConfigs request. Asked for a few keys (the throttle lists,
+/// `min.insync.replicas`), a topic's answer is short except for the throttle lists, which
+/// name up to every replica of the topic (about 8 bytes each); 20 topics per request keep a
+/// real answer under its limit (half the configured one, 4 MiB by default) up to about
+/// 25,000 throttled replicas per topic on average, while 10,000 topics take 500 round
+/// trips.
+pub const DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST: usize = 20;
 
 /// The read-only calls the rate sampler makes (ListOffsets, ListGroups, FindCoordinator,
 /// OffsetFetch). A call that batches only from some version on records the version `call`
 /// negotiated in its build closure and, below it, asks about one item per request.
 impl KafkaAdmin {
     async fn list_offsets_at(
+        &self,
+        leader: BrokerId,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+    ) -> Result<BTreeMap<TopicPartition, Result<i64, Error>>, Error> {
+        let mut out = BTreeMap::new();
+        for slice in partitions.chunks(LIST_OFFSETS_PARTITIONS_PER_REQUEST) {
+            out.extend(self.list_offsets_slice(leader, slice, spec).await?);
+        }
+        Ok(out)
+    }
+
+    /// One ListOffsets request for at most [`LIST_OFFSETS_PARTITIONS_PER_REQUEST`]
+    /// partitions.
+    async fn list_offsets_slice(
         &self,
         leader: BrokerId,
         partitions: &[TopicPartition],
@@ -126,6 +159,58 @@ impl KafkaAdmin {
             offsets_from_list_offsets(&resp, partitions),
             &peer,
         ))
+    }
+
+    /// One ListPartitionReassignments request: `None` asks about every partition (the
+    /// answer lists what is in flight), `Some` about those named.
+    async fn list_reassignments_once(
+        &self,
+        partitions: Option<&[TopicPartition]>,
+    ) -> Result<BTreeMap<TopicPartition, OngoingReassignment>, Error> {
+        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
+        let topics = partitions.map(|ps| {
+            group_by_topic(ps.iter().cloned())
+                .into_iter()
+                .map(|(t, parts)| {
+                    ListPartitionReassignmentsTopics::default()
+                        .with_name(topic_name(&t))
+                        .with_partition_indexes(parts)
+                })
+                .collect::<Vec<_>>()
+        });
+        let (resp, peer) = self
+            .call::<ListPartitionReassignmentsRequest>(
+                Route::Controller,
+                Resend::Safe,
+                |_| {
+                    Ok(ListPartitionReassignmentsRequest::default()
+                        .with_timeout_ms(timeout_ms)
+                        .with_topics(topics.clone()))
+                },
+                |r| (r.error_code, r.throttle_time_ms),
+            )
+            .await?;
+        if let Some(e) = code_err(
+            "ListPartitionReassignments",
+            resp.error_code,
+            &resp.error_message,
+        ) {
+            return Err(e.with_peer(&peer));
+        }
+        let mut out = BTreeMap::new();
+        for t in &resp.topics {
+            for p in &t.partitions {
+                out.insert(
+                    TopicPartition::new(t.name.0.to_string(), p.partition_index),
+                    OngoingReassignment {
+                        replicas: ids(&p.replicas),
+                        adding: ids(&p.adding_replicas),
+                        removing: ids(&p.removing_replicas),
+                    },
+                );
+            }
+        }
+        Ok(out)
     }
 
     async fn list_groups_on(
@@ -363,48 +448,16 @@ impl Admin for KafkaAdmin {
         &self,
         partitions: Option<&[TopicPartition]>,
     ) -> Result<BTreeMap<TopicPartition, OngoingReassignment>, Error> {
-        let timeout_ms = timeout_ms(self.cfg.default_api_timeout);
-        let topics = partitions.map(|ps| {
-            group_by_topic(ps.iter().cloned())
-                .into_iter()
-                .map(|(t, parts)| {
-                    ListPartitionReassignmentsTopics::default()
-                        .with_name(topic_name(&t))
-                        .with_partition_indexes(parts)
-                })
-                .collect::<Vec<_>>()
-        });
-        let (resp, peer) = self
-            .call::<ListPartitionReassignmentsRequest>(
-                Route::Controller,
-                Resend::Safe,
-                |_| {
-                    Ok(ListPartitionReassignmentsRequest::default()
-                        .with_timeout_ms(timeout_ms)
-                        .with_topics(topics.clone()))
-                },
-                |r| (r.error_code, r.throttle_time_ms),
-            )
-            .await?;
-        if let Some(e) = code_err(
-            "ListPartitionReassignments",
-            resp.error_code,
-            &resp.error_message,
-        ) {
-            return Err(e.with_peer(&peer));
+        let Some(ps) = partitions else {
+            return self.list_reassignments_once(None).await;
+        };
+        if ps.is_empty() {
+            return self.list_reassignments_once(Some(ps)).await;
         }
+        // Slices keep each answer an echo of its request (see `conn::response_limit`).
         let mut out = BTreeMap::new();
-        for t in &resp.topics {
-            for p in &t.partitions {
-                out.insert(
-                    TopicPartition::new(t.name.0.to_string(), p.partition_index),
-                    OngoingReassignment {
-                        replicas: ids(&p.replicas),
-                        adding: ids(&p.adding_replicas),
-                        removing: ids(&p.removing_replicas),
-                    },
-                );
-            }
+        for slice in ps.chunks(LIST_REASSIGNMENTS_PARTITIONS_PER_REQUEST) {
+            out.extend(self.list_reassignments_once(Some(slice)).await?);
         }
         Ok(out)
     }
@@ -497,7 +550,13 @@ impl Admin for KafkaAdmin {
             groups.entry(target).or_default().push(r);
         }
         let mut answers = Vec::new();
-        for (target, rs) in groups {
+        let mut slices: Vec<(Option<BrokerId>, &[&ConfigResource])> = Vec::new();
+        for (target, rs) in &groups {
+            for slice in rs.chunks(DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST) {
+                slices.push((*target, slice));
+            }
+        }
+        for (target, rs) in slices {
             let route = target.map(Route::Broker).unwrap_or(Route::Any);
             let wire: Vec<DescribeConfigsResource> = rs
                 .iter()

@@ -22,7 +22,10 @@ use std::future::Future;
 use super::error::Error;
 use crate::model::{BrokerId, TopicPartition};
 
-pub use calls::metadata_request;
+pub use calls::{
+    metadata_request, DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST, LIST_OFFSETS_PARTITIONS_PER_REQUEST,
+    LIST_REASSIGNMENTS_PARTITIONS_PER_REQUEST, OFFSET_FETCH_GROUPS_PER_REQUEST,
+};
 pub use client::KafkaAdmin;
 pub use decode::{
     cluster_from_describe, cluster_from_metadata, election_outcomes, log_dir_move_outcomes,

@@ -682,6 +682,22 @@ async fn list_offsets_asks_as_a_consumer_for_the_given_timestamp() {
         assert_eq!(r.topics.len(), 1);
         assert_eq!(r.topics[0].partitions.len(), 2);
     }
+    // A leader of many partitions is asked in slices, each answer an echo of its request.
+    seen.lock().unwrap().clear();
+    let many: Vec<TopicPartition> = (0..4_500).map(|p| TopicPartition::new("foo", p)).collect();
+    let latest = admin
+        .list_offsets(1, &many, OffsetSpec::Latest)
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 4_500);
+    assert_eq!(latest[&many[4_499]], Ok(4_599));
+    let slices: Vec<usize> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.topics[0].partitions.len())
+        .collect();
+    assert_eq!(slices, [2_000, 2_000, 500]);
 }
 
 #[tokio::test]
@@ -697,7 +713,9 @@ async fn a_coordinator_of_many_groups_is_asked_in_slices() {
     let commits = admin.fetch_committed_offsets(1, &groups).await.unwrap();
     assert_eq!(commits.len(), 150);
     assert!(commits.values().all(|r| r.is_ok()));
-    assert_eq!(*seen.lock().unwrap(), [(9, 9, 64), (9, 9, 64), (9, 9, 22)]);
+    let mut expect = vec![(9, 9, 16); 9];
+    expect.push((9, 9, 6));
+    assert_eq!(*seen.lock().unwrap(), expect);
 }
 
 #[test]
@@ -1071,5 +1089,78 @@ async fn hostile_topic_pages_end_with_an_error() {
     assert!(
         e.contains("DescribeTopicPartitions response from") && e.contains("2147483"),
         "{e}"
+    );
+}
+
+/// Named partitions (ListPartitionReassignments) and resources (DescribeConfigs) are asked
+/// in slices whose answers stay small; every item is still answered once.
+#[tokio::test]
+async fn reassignments_and_configs_of_many_items_are_asked_in_slices() {
+    use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
+    use kafka_protocol::messages::{
+        DescribeConfigsRequest, DescribeConfigsResponse, ListPartitionReassignmentsRequest,
+        ListPartitionReassignmentsResponse,
+    };
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let handler: Handler = Arc::new(move |key, version, mut body: Bytes| match key {
+        46 => {
+            let req = ListPartitionReassignmentsRequest::decode(&mut body, version).unwrap();
+            let n: usize = req
+                .topics
+                .iter()
+                .flatten()
+                .map(|t| t.partition_indexes.len())
+                .sum();
+            s2.lock().unwrap().push((key, n));
+            respond_body(version, &ListPartitionReassignmentsResponse::default())
+        }
+        32 => {
+            let req = DescribeConfigsRequest::decode(&mut body, version).unwrap();
+            s2.lock().unwrap().push((key, req.resources.len()));
+            let results = req
+                .resources
+                .iter()
+                .map(|r| {
+                    DescribeConfigsResult::default()
+                        .with_resource_type(r.resource_type)
+                        .with_resource_name(r.resource_name.clone())
+                })
+                .collect();
+            respond_body(
+                version,
+                &DescribeConfigsResponse::default().with_results(results),
+            )
+        }
+        _ => None,
+    });
+    let (_broker, admin) = admin_for(testbroker::State {
+        handler: Some(handler),
+        ..Default::default()
+    })
+    .await;
+    let tps: Vec<TopicPartition> = (0..4_100).map(|p| TopicPartition::new("foo", p)).collect();
+    assert!(admin
+        .list_reassignments(Some(&tps))
+        .await
+        .unwrap()
+        .is_empty());
+    let topics: Vec<ConfigResource> = (0..50)
+        .map(|i| ConfigResource::Topic(format!("t{i:03}")))
+        .collect();
+    let keys = vec!["min.insync.replicas".to_string()];
+    let configs = admin.describe_configs(&topics, Some(&keys)).await.unwrap();
+    assert_eq!(configs.len(), 50);
+    assert!(configs.values().all(|r| r.is_ok()), "{configs:?}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (46, 2_000),
+            (46, 2_000),
+            (46, 100),
+            (32, 20),
+            (32, 20),
+            (32, 10)
+        ]
     );
 }
