@@ -21,6 +21,8 @@ ensure_tools() {
     fi
     command -v mvn >/dev/null || missing+=(maven)
     command -v openssl >/dev/null || missing+=(openssl)
+    # tests/hostile_peer.rs measures the CLI's peak RSS under hostile replies with GNU time.
+    [[ -x /usr/bin/time ]] || missing+=(time)
     # tests/report_html_render.rs renders `plan --report-html` in headless Chromium.
     command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
     ((${#missing[@]})) || return 0
