@@ -16,6 +16,8 @@ mod decode;
 #[cfg(test)]
 mod pool_tests;
 #[cfg(test)]
+mod scale_tests;
+#[cfg(test)]
 mod tests;
 mod topics;
 
