@@ -522,6 +522,9 @@ pub struct ClientConfig {
     pub sasl: Option<SaslConfig>,
     /// Largest response frame accepted from a broker (`kafka-replan.max.response.bytes`).
     pub max_response_bytes: usize,
+    /// Requests sent at once by the calls that ask every broker (DescribeLogDirs,
+    /// ListGroups, DescribeConfigs per broker) (`kafka-replan.max.concurrent.requests`).
+    pub max_concurrent_requests: usize,
     /// Things the user should see (e.g. hostname verification turned off, ignored keys
     /// that Kafka would honour).
     pub warnings: Vec<String>,
@@ -543,6 +546,7 @@ impl Default for ClientConfig {
             tls: None,
             sasl: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             warnings: Vec::new(),
             notes: Vec::new(),
         }
@@ -552,6 +556,20 @@ impl Default for ClientConfig {
 /// The property that sets the largest response frame kafka-replan accepts. Kafka has no
 /// client key for this (its Java admin client reads any size), so the name is ours.
 pub const MAX_RESPONSE_BYTES_KEY: &str = "kafka-replan.max.response.bytes";
+
+/// The property that bounds how many brokers are asked at once by the calls that ask every
+/// broker. Ours too: Kafka's admin client sends to all nodes at once, unbounded.
+pub const MAX_CONCURRENT_REQUESTS_KEY: &str = "kafka-replan.max.concurrent.requests";
+
+/// Default of [`MAX_CONCURRENT_REQUESTS_KEY`]: 32 brokers at once turn the 2,700 sequential
+/// round trips of a 2,700-broker cluster into about 85, while each broker still sees one
+/// request from this client at a time and at most 32 answers (each up to
+/// `kafka-replan.max.response.bytes`) are in memory together.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 32;
+
+/// Bounds of [`MAX_CONCURRENT_REQUESTS_KEY`]: 1 is one broker after another; above 1,024
+/// the answers held at once could exceed any memory budget worth having.
+const MAX_MAX_CONCURRENT_REQUESTS: usize = 1024;
 
 /// Default response frame limit of the answers that grow with the cluster: 8 MiB. A frame
 /// filled to it by a hostile peer costs at most about 70 MB of memory while it is decoded
@@ -623,6 +641,7 @@ const KNOWN_KEYS: &[&str] = &[
     "request.timeout.ms",
     "default.api.timeout.ms",
     MAX_RESPONSE_BYTES_KEY,
+    MAX_CONCURRENT_REQUESTS_KEY,
     "security.protocol",
     "sasl.mechanism",
     "sasl.jaas.config",
@@ -739,6 +758,18 @@ impl ClientConfig {
                     expected: format!(
                         "a number of bytes from {MIN_MAX_RESPONSE_BYTES} to {MAX_MAX_RESPONSE_BYTES}"
                     ),
+                })?;
+        }
+        if let Some(v) = props.get(MAX_CONCURRENT_REQUESTS_KEY) {
+            cfg.max_concurrent_requests = v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_MAX_CONCURRENT_REQUESTS).contains(n))
+                .ok_or_else(|| ConfigError::InvalidValue {
+                    key: MAX_CONCURRENT_REQUESTS_KEY.into(),
+                    value: v.clone(),
+                    expected: format!("a number from 1 to {MAX_MAX_CONCURRENT_REQUESTS}"),
                 })?;
         }
 
@@ -1378,6 +1409,30 @@ mod tests {
             assert!(
                 e.starts_with("kafka-replan.max.response.bytes: invalid value")
                     && e.contains("65536 to 2147483647"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_concurrent_requests_property() {
+        assert_eq!(ClientConfig::default().max_concurrent_requests, 32);
+        let cfg = ClientConfig::from_properties_text(
+            "kafka-replan.max.concurrent.requests=1
+",
+        )
+        .unwrap();
+        assert_eq!(cfg.max_concurrent_requests, 1);
+        assert!(cfg.notes.is_empty(), "{:?}", cfg.notes);
+        for bad in ["0", "1025", "-1", "many", ""] {
+            let e = ClientConfig::from_properties_text(&format!(
+                "kafka-replan.max.concurrent.requests={bad}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("kafka-replan.max.concurrent.requests: invalid value")
+                    && e.contains("1 to 1024"),
                 "{bad}: {e}"
             );
         }

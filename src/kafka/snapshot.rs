@@ -76,6 +76,7 @@ pub async fn snapshot(admin: &impl Admin, opts: &SnapshotOptions) -> Result<Live
         Err(e) => return Err(e),
     };
     let mut snap = build_snapshot(&desc, &topics, &log_dirs, &reassignments, opts);
+    lacking.extend(admin.take_notices());
     snap.warnings.splice(0..0, lacking);
     Ok(snap)
 }

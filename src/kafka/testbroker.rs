@@ -1,8 +1,14 @@
 //! A tiny in-process Kafka broker on 127.0.0.1 for connection tests: it answers
 //! ApiVersions, SaslHandshake, SaslAuthenticate (PLAIN and SCRAM) and Metadata with encoded
 //! responses, logs every request header, and hands other APIs to a test-supplied handler.
+//! Several of them make a cluster ([`FakeBroker::start_cluster`]), each listed in the
+//! others' Metadata; a handler's answers can be delayed and counted while outstanding (to
+//! see how many brokers a client asks at once), and a broker can change the APIs it offers
+//! and drop the connection after a request (a rolling restart onto another version).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -28,6 +34,32 @@ use super::sasl::ScramClient;
 /// encoded response body, or `None` to never answer (the client then times out).
 pub type Handler = Arc<dyn Fn(i16, i16, Bytes) -> Option<Vec<u8>> + Send + Sync>;
 
+/// Version ranges (api key, min, max) a test may change while the broker runs.
+pub type LiveRanges = Arc<Mutex<Vec<(i16, i16, i16)>>>;
+
+/// Requests handed to handlers and not answered yet, over every broker that shares it.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl InFlight {
+    /// The most that were outstanding at once.
+    pub fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct State {
     /// Highest ApiVersions version understood (0 = 4, the crate's max).
@@ -39,6 +71,16 @@ pub struct State {
     pub handler: Option<Handler>,
     /// Version ranges offered, overriding the default table: (api key, min, max).
     pub ranges: Option<Vec<(i16, i16, i16)>>,
+    /// Version ranges read at each ApiVersions request, overriding `ranges`: a test changes
+    /// them to make the broker come back from a restart on another version.
+    pub live_ranges: Option<LiveRanges>,
+    /// Waited before each handler answer is written (a broker's own time to answer).
+    pub delay: Option<Duration>,
+    /// Counts handler requests outstanding, across all brokers given the same one.
+    pub in_flight: Option<Arc<InFlight>>,
+    /// Asked with each request's API key after the handler ran: `true` drops the
+    /// connection instead of answering (a broker going down mid-request).
+    pub close_after: Option<Arc<dyn Fn(i16) -> bool + Send + Sync>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +154,14 @@ impl FakeBroker {
 
     async fn start_with(state: State, tls: Option<Arc<rustls::ServerConfig>>) -> FakeBroker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        FakeBroker::serve_on(listener, state, tls)
+    }
+
+    fn serve_on(
+        listener: TcpListener,
+        state: State,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> FakeBroker {
         let addr = listener.local_addr().unwrap().to_string();
         let log = Arc::new(Mutex::new(Vec::new()));
         let log2 = log.clone();
@@ -153,6 +203,45 @@ impl FakeBroker {
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.log.lock().unwrap().clone()
     }
+
+    /// `n` brokers, ids 1..=n on their own ports, racks `r0`..`r2` by id, broker 1 the
+    /// controller: every one answers Metadata and DescribeCluster with all of them (and
+    /// `topics`, for Metadata), and gets the state `state(id)` otherwise.
+    pub async fn start_cluster(
+        n: i32,
+        topics: Vec<kafka_protocol::messages::metadata_response::MetadataResponseTopic>,
+        state: impl Fn(i32) -> State,
+    ) -> Vec<FakeBroker> {
+        let mut listeners = Vec::new();
+        for _ in 0..n {
+            listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
+        }
+        let brokers = listeners
+            .iter()
+            .zip(1..)
+            .map(|(l, id)| {
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(id))
+                    .with_host(StrBytes::from_static_str("127.0.0.1"))
+                    .with_port(i32::from(l.local_addr().unwrap().port()))
+                    .with_rack(Some(StrBytes::from_string(format!("r{}", id % 3))))
+            })
+            .collect();
+        let md = MetadataResponse::default()
+            .with_brokers(brokers)
+            .with_controller_id(BrokerId(1))
+            .with_cluster_id(Some(StrBytes::from_static_str("fake-cluster")))
+            .with_topics(topics);
+        let mut out = Vec::new();
+        for (listener, id) in listeners.into_iter().zip(1..) {
+            let st = State {
+                metadata: Some(md.clone()),
+                ..state(id)
+            };
+            out.push(FakeBroker::serve_on(listener, st, None));
+        }
+        out
+    }
 }
 
 struct ScramServer {
@@ -172,7 +261,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     } else {
         state.api_versions_max
     };
-    let ranges = state
+    let fixed_ranges = state
         .ranges
         .clone()
         .unwrap_or_else(|| default_ranges(av_max));
@@ -203,6 +292,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         }
         let out: Option<Vec<u8>> = match key {
             18 => {
+                let ranges = match &state.live_ranges {
+                    Some(live) => live.lock().unwrap().clone(),
+                    None => fixed_ranges.clone(),
+                };
                 let versions: Vec<ApiVersion> = ranges
                     .iter()
                     .map(|(k, lo, hi)| {
@@ -343,22 +436,37 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
             _ => match &state.handler {
-                Some(h) => h(key, version, bytes).map(|body| {
-                    // The header version follows the response type; the handler encodes the
-                    // body only, so build the header from the API's flexible-version rule.
-                    let hv = ApiKey::try_from(key)
-                        .map(|k| k.response_header_version(version))
-                        .unwrap_or(0);
-                    let mut hbuf = BytesMut::new();
-                    ResponseHeader::default()
-                        .with_correlation_id(cid)
-                        .encode(&mut hbuf, hv)
-                        .unwrap();
-                    let mut out = ((hbuf.len() + body.len()) as i32).to_be_bytes().to_vec();
-                    out.extend_from_slice(&hbuf);
-                    out.extend_from_slice(&body);
-                    out
-                }),
+                Some(h) => {
+                    if let Some(f) = &state.in_flight {
+                        f.enter();
+                    }
+                    let answer = h(key, version, bytes);
+                    if let Some(d) = state.delay {
+                        tokio::time::sleep(d).await;
+                    }
+                    if let Some(f) = &state.in_flight {
+                        f.leave();
+                    }
+                    if state.close_after.as_ref().is_some_and(|c| c(key)) {
+                        return Ok(());
+                    }
+                    answer.map(|body| {
+                        // The header version follows the response type; the handler encodes the
+                        // body only, so build the header from the API's flexible-version rule.
+                        let hv = ApiKey::try_from(key)
+                            .map(|k| k.response_header_version(version))
+                            .unwrap_or(0);
+                        let mut hbuf = BytesMut::new();
+                        ResponseHeader::default()
+                            .with_correlation_id(cid)
+                            .encode(&mut hbuf, hv)
+                            .unwrap();
+                        let mut out = ((hbuf.len() + body.len()) as i32).to_be_bytes().to_vec();
+                        out.extend_from_slice(&hbuf);
+                        out.extend_from_slice(&body);
+                        out
+                    })
+                }
                 None => None,
             },
         };

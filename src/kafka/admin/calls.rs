@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI16, Ordering};
 use std::time::Duration;
 
+use futures_util::stream::{self, StreamExt};
 use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
@@ -32,7 +33,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::client::{format_addr, KafkaAdmin, Resend, Route};
+use super::client::{KafkaAdmin, Resend, Route};
 use super::decode::{
     add_topic_page, cluster_from_describe, cluster_from_metadata, code_err, code_result,
     configs_from_response, election_outcomes, group_by_topic, ids, log_dir_move_outcomes,
@@ -217,20 +218,26 @@ impl KafkaAdmin {
         &self,
         brokers: &[BrokerId],
     ) -> Result<BTreeMap<BrokerId, Result<Vec<GroupListing>, Error>>, Error> {
-        let mut out = BTreeMap::new();
-        for &b in brokers {
-            let r = self
-                .call::<ListGroupsRequest>(
-                    Route::Broker(b),
-                    Resend::Safe,
-                    |_| Ok(ListGroupsRequest::default()),
-                    |r| (r.error_code, r.throttle_time_ms),
-                )
-                .await
-                .and_then(|(resp, peer)| groups_from_list(&resp).map_err(|e| e.with_peer(&peer)));
-            out.insert(b, r);
-        }
-        Ok(out)
+        let answers: Vec<(BrokerId, Result<Vec<GroupListing>, Error>)> =
+            stream::iter(brokers.to_vec())
+                .map(|b| async move {
+                    let r = self
+                        .call::<ListGroupsRequest>(
+                            Route::Broker(b),
+                            Resend::Safe,
+                            |_| Ok(ListGroupsRequest::default()),
+                            |r| (r.error_code, r.throttle_time_ms),
+                        )
+                        .await
+                        .and_then(|(resp, peer)| {
+                            groups_from_list(&resp).map_err(|e| e.with_peer(&peer))
+                        });
+                    (b, r)
+                })
+                .buffer_unordered(self.concurrency())
+                .collect()
+                .await;
+        Ok(answers.into_iter().collect())
     }
 
     async fn find_coordinators_of(
@@ -355,15 +362,7 @@ impl KafkaAdmin {
 
 impl Admin for KafkaAdmin {
     async fn describe_cluster(&self) -> Result<ClusterDescription, Error> {
-        let supports_describe_cluster = {
-            let mut inner = self.inner.lock().await;
-            let addr = self.any_addr(&mut inner).await?;
-            inner
-                .conns
-                .get(&addr)
-                .and_then(|c| c.broker_range(ApiKey::DescribeCluster))
-                .is_some()
-        };
+        let supports_describe_cluster = self.any_offers(ApiKey::DescribeCluster).await?;
         let desc = if supports_describe_cluster {
             let (resp, peer) = self
                 .call::<DescribeClusterRequest>(
@@ -388,13 +387,7 @@ impl Admin for KafkaAdmin {
                 .await?;
             cluster_from_metadata(&resp)
         };
-        let mut inner = self.inner.lock().await;
-        inner.brokers = desc
-            .brokers
-            .iter()
-            .map(|b| (b.id, format_addr(&b.host, b.port)))
-            .collect();
-        inner.controller = desc.controller_id;
+        self.learn(&desc);
         Ok(desc)
     }
 
@@ -406,7 +399,9 @@ impl Admin for KafkaAdmin {
             return Ok(Vec::new());
         }
         if self.offers(ApiKey::DescribeTopicPartitions).await? {
-            return self.describe_topics_paged(topics).await;
+            if let Some(read) = self.topic_pages_unless_withdrawn(topics).await? {
+                return Ok(read);
+            }
         }
         // Before Kafka 3.7 (and in clusters that do not offer it): all topics in one
         // Metadata answer, under the configured frame limit.
@@ -428,20 +423,27 @@ impl Admin for KafkaAdmin {
         &self,
         brokers: &[BrokerId],
     ) -> Result<BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>, Error> {
-        let mut out = BTreeMap::new();
-        for &b in brokers {
-            let r = self
-                .call::<DescribeLogDirsRequest>(
-                    Route::Broker(b),
-                    Resend::Safe,
-                    |_| Ok(DescribeLogDirsRequest::default().with_topics(None)),
-                    |r| (r.error_code, r.throttle_time_ms),
-                )
-                .await
-                .and_then(|(resp, peer)| log_dirs_at_peer(log_dirs_from_response(&resp), &peer));
-            out.insert(b, r);
-        }
-        Ok(out)
+        // Every broker at once, up to the concurrency bound; each answer becomes model values
+        // as it arrives, so at most that many raw answers are held together.
+        let answers: Vec<(BrokerId, Result<Vec<LogDir>, Error>)> = stream::iter(brokers.to_vec())
+            .map(|b| async move {
+                let r = self
+                    .call::<DescribeLogDirsRequest>(
+                        Route::Broker(b),
+                        Resend::Safe,
+                        |_| Ok(DescribeLogDirsRequest::default().with_topics(None)),
+                        |r| (r.error_code, r.throttle_time_ms),
+                    )
+                    .await
+                    .and_then(|(resp, peer)| {
+                        log_dirs_at_peer(log_dirs_from_response(&resp), &peer)
+                    });
+                (b, r)
+            })
+            .buffer_unordered(self.concurrency())
+            .collect()
+            .await;
+        Ok(answers.into_iter().collect())
     }
 
     async fn list_reassignments(
@@ -549,29 +551,32 @@ impl Admin for KafkaAdmin {
             };
             groups.entry(target).or_default().push(r);
         }
-        let mut answers = Vec::new();
-        let mut slices: Vec<(Option<BrokerId>, &[&ConfigResource])> = Vec::new();
+        // Each broker's own configs and the rest, in slices of at most
+        // DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST resources (a bounded answer per request),
+        // sent at once up to the concurrency bound. The first failed request in group order
+        // fails the call, as when they went one after another.
+        let mut requests: Vec<(Route, Vec<DescribeConfigsResource>)> = Vec::new();
         for (target, rs) in &groups {
+            let route = target.map(Route::Broker).unwrap_or(Route::Any);
             for slice in rs.chunks(DESCRIBE_CONFIGS_RESOURCES_PER_REQUEST) {
-                slices.push((*target, slice));
+                let wire = slice
+                    .iter()
+                    .map(|r| {
+                        let (ty, name) = r.wire();
+                        DescribeConfigsResource::default()
+                            .with_resource_type(ty)
+                            .with_resource_name(StrBytes::from_string(name))
+                            .with_configuration_keys(keys.map(|ks| {
+                                ks.iter()
+                                    .map(|k| StrBytes::from_string(k.clone()))
+                                    .collect()
+                            }))
+                    })
+                    .collect();
+                requests.push((route, wire));
             }
         }
-        for (target, rs) in slices {
-            let route = target.map(Route::Broker).unwrap_or(Route::Any);
-            let wire: Vec<DescribeConfigsResource> = rs
-                .iter()
-                .map(|r| {
-                    let (ty, name) = r.wire();
-                    DescribeConfigsResource::default()
-                        .with_resource_type(ty)
-                        .with_resource_name(StrBytes::from_string(name))
-                        .with_configuration_keys(keys.map(|ks| {
-                            ks.iter()
-                                .map(|k| StrBytes::from_string(k.clone()))
-                                .collect()
-                        }))
-                })
-                .collect();
+        let requests = requests.into_iter().map(|(route, wire)| async move {
             let (resp, peer) = self
                 .call::<DescribeConfigsRequest>(
                     route,
@@ -580,11 +585,20 @@ impl Admin for KafkaAdmin {
                     |r| (0, r.throttle_time_ms),
                 )
                 .await?;
-            answers.extend(
+            Ok::<_, Error>(
                 configs_from_response(&resp)
                     .into_iter()
-                    .map(|(res, r)| (res, r.map_err(|e| e.with_peer(&peer)))),
-            );
+                    .map(|(res, r)| (res, r.map_err(|e| e.with_peer(&peer))))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let results: Vec<Result<_, Error>> = stream::iter(requests)
+            .buffered(self.concurrency())
+            .collect()
+            .await;
+        let mut answers = Vec::new();
+        for r in results {
+            answers.extend(r?);
         }
         Ok(per_item(
             "DescribeConfigs",
@@ -740,6 +754,10 @@ impl Admin for KafkaAdmin {
     ) -> Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error> {
         self.fetch_committed_offsets_from(coordinator, groups).await
     }
+
+    fn take_notices(&self) -> Vec<String> {
+        self.drain_notices()
+    }
 }
 
 /// The `Dirs` of an AlterReplicaLogDirs request: one entry per destination path, its
@@ -785,13 +803,7 @@ pub const MAX_PAGED_PARTITIONS: usize = 20_000_000;
 impl KafkaAdmin {
     /// Whether the broker answering `Route::Any` offers `key`.
     async fn offers(&self, key: ApiKey) -> Result<bool, Error> {
-        let mut inner = self.inner.lock().await;
-        let addr = self.any_addr(&mut inner).await?;
-        Ok(inner
-            .conns
-            .get(&addr)
-            .and_then(|c| c.broker_range(key))
-            .is_some())
+        self.any_offers(key).await
     }
 
     /// Topics by DescribeTopicPartitions (KIP-966, Kafka 3.7+), [`TOPIC_PAGE_PARTITIONS`]
@@ -800,7 +812,7 @@ impl KafkaAdmin {
     /// cannot keep the loop going: every page but the last must carry partitions, at most
     /// the number asked, and a cursor strictly after the previous one; no partition may
     /// come twice; and the total is capped by [`MAX_PAGED_PARTITIONS`].
-    async fn describe_topics_paged(
+    pub(super) async fn describe_topics_paged(
         &self,
         topics: Option<&[String]>,
     ) -> Result<Vec<TopicMetadata>, Error> {

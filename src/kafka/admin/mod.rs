@@ -7,11 +7,16 @@
 //! - `calls`: each `Admin` call, the request it builds and how its answer is read;
 //! - `decode`: wire → model conversions, and the one per-item result decoder every batched
 //!   call shares;
-//! - `topics`: topic creation and deletion (tests and tooling only).
+//! - `topics`: reading topics across a rolling upgrade (pages, else Metadata), and topic
+//!   creation and deletion (tests and tooling only).
 
 mod calls;
 mod client;
 mod decode;
+#[cfg(test)]
+mod pool_tests;
+#[cfg(test)]
+mod scale_tests;
 #[cfg(test)]
 mod tests;
 mod topics;
@@ -340,4 +345,11 @@ pub trait Admin: Sync {
         coordinator: BrokerId,
         groups: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, Result<GroupOffsets, Error>>, Error>> + Send;
+
+    /// What the client has to tell the user that is not an error, since the last call
+    /// (e.g. that a rolling upgrade made it read topics another way); each is handed out
+    /// once.
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

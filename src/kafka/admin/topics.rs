@@ -1,5 +1,6 @@
-//! Topic creation and deletion, outside the `Admin` trait: kafka-replan itself never
-//! creates or deletes topics; tests against a real cluster and tooling do.
+//! Reading topics across a rolling upgrade, and topic creation and deletion, outside the
+//! `Admin` trait: kafka-replan itself never creates or deletes topics; tests against a real
+//! cluster and tooling do.
 
 use kafka_protocol::messages::create_topics_request::{CreatableReplicaAssignment, CreatableTopic};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -10,10 +11,52 @@ use kafka_protocol::messages::{
 use super::calls::timeout_ms;
 use super::client::{KafkaAdmin, Resend, Route};
 use super::decode::{code_err, topic_name};
+use super::TopicMetadata;
 use crate::kafka::error::Error;
 use crate::model::BrokerId;
 
+/// Kafka's UNSUPPORTED_VERSION: what a broker answers for an API version it stopped
+/// serving.
+const UNSUPPORTED_VERSION: i16 = 35;
+
 impl KafkaAdmin {
+    /// Topics through DescribeTopicPartitions pages, or `None` when the brokers stopped
+    /// offering it part-way (a rolling downgrade, or a rolling upgrade that moves the
+    /// connection to a broker still on the old version): the caller then reads every topic
+    /// again with Metadata. The pages read so far are dropped rather than mixed with
+    /// Metadata's answer, which is one consistent view of its own. Said on stderr (through
+    /// the snapshot's warnings), since the Metadata answer needs a frame limit the pages do
+    /// not.
+    pub(super) async fn topic_pages_unless_withdrawn(
+        &self,
+        topics: Option<&[String]>,
+    ) -> Result<Option<Vec<TopicMetadata>>, Error> {
+        let why = match self.describe_topics_paged(topics).await {
+            Err(e @ (Error::UnsupportedApi { .. } | Error::NoCommonVersion { .. })) => {
+                e.to_string()
+            }
+            Err(e) if e.code() == Some(UNSUPPORTED_VERSION) => e.to_string(),
+            Err(e) => return Err(e),
+            Ok(read) => {
+                let refused = read.iter().find_map(|t| {
+                    t.error
+                        .as_ref()
+                        .filter(|e| e.code() == Some(UNSUPPORTED_VERSION))
+                        .map(|e| format!("topic {}: {e}", t.name))
+                });
+                match refused {
+                    Some(why) => why,
+                    None => return Ok(Some(read)),
+                }
+            }
+        };
+        self.notice(format!(
+            "DescribeTopicPartitions stopped being offered during the read ({why}), as in \
+             a rolling upgrade or downgrade: all topics were read again with Metadata"
+        ));
+        Ok(None)
+    }
+
     /// Creates a topic with an explicit replica assignment (`assignment[p]` = replicas of
     /// partition `p`).
     pub async fn create_topic(
