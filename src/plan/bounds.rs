@@ -248,8 +248,16 @@ pub fn bytes_bound_for_band(cluster: &Cluster, topo: &Topology, lo: &[usize], hi
             }
         }
     }
-    let mut by_size: Vec<usize> = (0..cluster.partitions.len()).collect();
-    by_size.sort_by_key(|&p| (cluster.partitions[p].size_bytes, p));
+    // Sorted as (size, index) pairs: the keys are distinct, so the unstable sort gives the
+    // stable one's order without its scratch buffer, and the sort reads no partition.
+    let mut keyed: Vec<(u64, usize)> = cluster
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.size_bytes, i))
+        .collect();
+    keyed.sort_unstable();
+    let by_size: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut out = 0u64;
     let mut inn = 0u64;
     for b in 0..nb {
