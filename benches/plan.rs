@@ -1,7 +1,11 @@
 //! Planner speed: a scale-out (new empty brokers) and a skewed start at 1k, 10k and 100k
 //! partitions, generated in-process with a fixed seed so every run measures the same input.
 //! The `plan` group runs the default (`count`) balance; `plan-bytes` runs `--balance bytes`
-//! and `--balance count+bytes` on the same inputs.
+//! and `--balance count+bytes` on the same inputs. `plan-1m` plans a 1,000,000-partition
+//! scale-out (200 brokers over 10 racks plus 10 empty ones) in the default balance: one short
+//! group, the size where Cruise Control reports 18-95 minutes.
+
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use kafka_replan::model::{Broker, Cluster, Partition, TopicPartition};
@@ -138,5 +142,22 @@ fn bench_plan_bytes(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench_plan, bench_plan_bytes);
+/// The whole `count` plan of 1 M partitions (parse excluded: see the `parsers` bench).
+fn bench_plan_1m(c: &mut Criterion) {
+    let cl = with_room(cluster(1_000_000, 200, 10, 10, false));
+    let config = PlanConfig::default();
+    if let Err(e) = plan(&cl, &config) {
+        panic!("plan-1m: the input must be plannable: {e}");
+    }
+    let mut group = c.benchmark_group("plan-1m");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(30));
+    group.bench_with_input(BenchmarkId::new("scale-out", 1_000_000), &cl, |b, cl| {
+        b.iter(|| plan(cl, &config).map(|o| o.moves).unwrap_or(0))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_plan, bench_plan_bytes, bench_plan_1m);
 criterion_main!(benches);

@@ -13,22 +13,23 @@
 //! produce and consumer traffic; non-negative numbers, rounded to whole bytes). Optional at
 //! the top: `rates_window_ms` (the window the rates were measured over). A snapshot without
 //! these keys reads as before, and one without them is written byte for byte as before.
+//!
+//! Reading streams: a gzip snapshot is decompressed while it is parsed (the decompressed text
+//! is never held whole), and each partition object becomes a [`Partition`] as soon as it is
+//! read, so the only per-partition memory is the model's own. At 5 M partitions the text
+//! alone is 420 MB and a parsed-but-unconverted copy of the partitions as large again.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::{BufReader, Read};
 
-use super::{maybe_gunzip, FormatError, Problem};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{FormatError, Problem, MAX_INPUT_BYTES};
 use crate::model::{
     validate_cluster, Broker, BrokerId, BrokerLogDir, Cluster, InFlight, Partition, PartitionRates,
     TopicPartition,
 };
-
-#[derive(Deserialize)]
-struct RawSnapshot {
-    brokers: Vec<RawBroker>,
-    partitions: Vec<RawPartition>,
-    #[serde(default)]
-    rates_window_ms: Option<u64>,
-}
 
 #[derive(Deserialize, Serialize)]
 struct RawBroker {
@@ -56,25 +57,27 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Deserialize, Serialize)]
-struct RawPartition {
-    topic: String,
+/// One partition as written: borrows the model's fields (writing allocates nothing per
+/// partition but the output line).
+#[derive(Serialize)]
+struct PartitionOut<'a> {
+    topic: &'a str,
     partition: i32,
-    replicas: Vec<BrokerId>,
+    replicas: &'a [BrokerId],
     size_bytes: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     leader: Option<BrokerId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    isr: Option<Vec<BrokerId>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    adding_replicas: Option<Vec<BrokerId>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    removing_replicas: Option<Vec<BrokerId>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    log_dirs: Vec<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    isr: Option<&'a [BrokerId]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adding_replicas: Option<&'a [BrokerId]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removing_replicas: Option<&'a [BrokerId]>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    log_dirs: &'a [Option<String>],
+    #[serde(skip_serializing_if = "Option::is_none")]
     bytes_in_per_sec: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     bytes_out_per_sec: Option<f64>,
 }
 
@@ -89,83 +92,310 @@ fn rate_bytes(tp: &TopicPartition, key: &str, value: Option<f64>) -> Result<u64,
     }
 }
 
+/// What the top-level object gives: the model's parts plus the rate problems found on the
+/// way (reported with the structural violations, after the whole file is read).
+struct Parsed {
+    brokers: Vec<Broker>,
+    partitions: Vec<Partition>,
+    rates_window_ms: Option<u64>,
+    rate_problems: Vec<String>,
+}
+
+/// The top-level object. Written by hand (not derived) so the partition list can be read
+/// element by element straight into the model.
+struct SnapshotVisitor;
+
+impl<'de> Visitor<'de> for SnapshotVisitor {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a snapshot object with `brokers` and `partitions`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let mut brokers: Option<Vec<RawBroker>> = None;
+        let mut partitions: Option<Vec<Partition>> = None;
+        let mut rates_window_ms: Option<Option<u64>> = None;
+        let mut rate_problems = Vec::new();
+        while let Some(key) = map.next_key::<TopKey>()? {
+            match key {
+                TopKey::Brokers => {
+                    if brokers.is_some() {
+                        return Err(de::Error::duplicate_field("brokers"));
+                    }
+                    brokers = Some(map.next_value()?);
+                }
+                TopKey::Partitions => {
+                    if partitions.is_some() {
+                        return Err(de::Error::duplicate_field("partitions"));
+                    }
+                    partitions = Some(map.next_value_seed(PartitionList {
+                        rate_problems: &mut rate_problems,
+                    })?);
+                }
+                TopKey::RatesWindowMs => {
+                    if rates_window_ms.is_some() {
+                        return Err(de::Error::duplicate_field("rates_window_ms"));
+                    }
+                    rates_window_ms = Some(map.next_value()?);
+                }
+                TopKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let brokers = brokers.ok_or_else(|| de::Error::missing_field("brokers"))?;
+        let partitions = partitions.ok_or_else(|| de::Error::missing_field("partitions"))?;
+        Ok(Parsed {
+            brokers: brokers.into_iter().map(broker_of).collect(),
+            partitions,
+            rates_window_ms: rates_window_ms.flatten(),
+            rate_problems,
+        })
+    }
+}
+
+fn broker_of(b: RawBroker) -> Broker {
+    let mut log_dirs: Vec<BrokerLogDir> = b
+        .log_dirs
+        .into_iter()
+        .map(|d| BrokerLogDir {
+            path: d.path,
+            capacity_bytes: d.capacity_bytes,
+            usable_bytes: d.usable_bytes,
+            offline: d.offline,
+        })
+        .collect();
+    log_dirs.sort_by(|a, b| a.path.cmp(&b.path));
+    Broker {
+        id: b.id,
+        rack: b.rack,
+        capacity_bytes: b.disk_capacity_bytes,
+        log_dirs,
+    }
+}
+
+/// Keys of the top-level object; anything else is ignored (the bench's `scenario`).
+enum TopKey {
+    Brokers,
+    Partitions,
+    RatesWindowMs,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TopKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = TopKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<TopKey, E> {
+                Ok(match s {
+                    "brokers" => TopKey::Brokers,
+                    "partitions" => TopKey::Partitions,
+                    "rates_window_ms" => TopKey::RatesWindowMs,
+                    _ => TopKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The partition list, read one element at a time into the model.
+struct PartitionList<'p> {
+    rate_problems: &'p mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for PartitionList<'_> {
+    type Value = Vec<Partition>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Partition>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PartitionList<'_> {
+    type Value = Vec<Partition>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Partition>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+        while let Some(raw) = seq.next_element::<RawPartition>()? {
+            out.push(partition_of(raw, self.rate_problems));
+        }
+        Ok(out)
+    }
+}
+
+/// One partition object as read. The optional lists stay `Option` so an absent key costs
+/// nothing.
+#[derive(Deserialize)]
+struct RawPartition {
+    topic: String,
+    partition: i32,
+    replicas: Vec<BrokerId>,
+    size_bytes: u64,
+    #[serde(default)]
+    leader: Option<BrokerId>,
+    #[serde(default)]
+    isr: Option<Vec<BrokerId>>,
+    #[serde(default)]
+    adding_replicas: Option<Vec<BrokerId>>,
+    #[serde(default)]
+    removing_replicas: Option<Vec<BrokerId>>,
+    #[serde(default)]
+    log_dirs: Vec<Option<String>>,
+    #[serde(default)]
+    bytes_in_per_sec: Option<f64>,
+    #[serde(default)]
+    bytes_out_per_sec: Option<f64>,
+}
+
+fn partition_of(p: RawPartition, rate_problems: &mut Vec<String>) -> Partition {
+    let tp = TopicPartition::new(p.topic, p.partition);
+    let rates = if p.bytes_in_per_sec.is_some() || p.bytes_out_per_sec.is_some() {
+        let bytes_in = rate_bytes(&tp, "bytes_in_per_sec", p.bytes_in_per_sec);
+        let bytes_out = rate_bytes(&tp, "bytes_out_per_sec", p.bytes_out_per_sec);
+        match (bytes_in, bytes_out) {
+            (Ok(bytes_in_per_sec), Ok(bytes_out_per_sec)) => Some(PartitionRates {
+                bytes_in_per_sec,
+                bytes_out_per_sec,
+            }),
+            (a, b) => {
+                rate_problems.extend(a.err());
+                rate_problems.extend(b.err());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let in_flight = if p.adding_replicas.is_some() || p.removing_replicas.is_some() {
+        Some(InFlight {
+            adding: p.adding_replicas.unwrap_or_default(),
+            removing: p.removing_replicas.unwrap_or_default(),
+        })
+    } else {
+        None
+    };
+    Partition {
+        tp,
+        replicas: p.replicas,
+        size_bytes: p.size_bytes,
+        leader: p.leader,
+        isr: p.isr,
+        in_flight,
+        log_dirs: p.log_dirs,
+        rates,
+    }
+}
+
+/// The decompressed stream of a gzip snapshot, with the size limit applied as it is read and
+/// what went wrong below the JSON parser remembered (serde_json only keeps an I/O error's
+/// text).
+struct GzipStream<'a> {
+    decoder: flate2::read::GzDecoder<&'a [u8]>,
+    read: u64,
+    /// Something other than whitespace was decompressed (else the file counts as empty).
+    content: bool,
+    failure: Option<FormatError>,
+    source_name: &'a str,
+}
+
+impl Read for GzipStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = match self.decoder.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.failure = Some(FormatError::one(
+                    self.source_name,
+                    None,
+                    format!("invalid gzip data: {e}"),
+                ));
+                return Err(e);
+            }
+        };
+        self.read += n as u64;
+        if self.read > MAX_INPUT_BYTES {
+            self.failure = Some(FormatError::one(
+                self.source_name,
+                None,
+                format!("decompressed input exceeds {MAX_INPUT_BYTES} bytes"),
+            ));
+            return Err(std::io::Error::other("input too large"));
+        }
+        if !self.content {
+            self.content = buf[..n].iter().any(|b| !b.is_ascii_whitespace());
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the whole document (nothing but whitespace may follow it).
+fn read_document<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<Parsed, serde_json::Error> {
+    let parsed = de.deserialize_map(SnapshotVisitor)?;
+    de.end()?;
+    Ok(parsed)
+}
+
 /// Parses a snapshot (plain or gzip JSON) and validates it structurally; every violation is
 /// reported, not only the first.
 pub fn parse_snapshot(source_name: &str, bytes: Vec<u8>) -> Result<Cluster, FormatError> {
-    let bytes = maybe_gunzip(source_name, bytes)?;
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(FormatError::one(source_name, None, "the file is empty"));
-    }
-    let raw: RawSnapshot =
-        serde_json::from_slice(&bytes).map_err(|e| FormatError::json(source_name, &e))?;
-    let brokers = raw
-        .brokers
-        .into_iter()
-        .map(|b| {
-            let mut log_dirs: Vec<BrokerLogDir> = b
-                .log_dirs
-                .into_iter()
-                .map(|d| BrokerLogDir {
-                    path: d.path,
-                    capacity_bytes: d.capacity_bytes,
-                    usable_bytes: d.usable_bytes,
-                    offline: d.offline,
-                })
-                .collect();
-            log_dirs.sort_by(|a, b| a.path.cmp(&b.path));
-            Broker {
-                id: b.id,
-                rack: b.rack,
-                capacity_bytes: b.disk_capacity_bytes,
-                log_dirs,
-            }
-        })
-        .collect();
-    let mut rate_problems = Vec::new();
-    let partitions: Vec<Partition> = raw
-        .partitions
-        .into_iter()
-        .map(|p| {
-            let tp = TopicPartition::new(p.topic, p.partition);
-            let rates = if p.bytes_in_per_sec.is_some() || p.bytes_out_per_sec.is_some() {
-                let bytes_in = rate_bytes(&tp, "bytes_in_per_sec", p.bytes_in_per_sec);
-                let bytes_out = rate_bytes(&tp, "bytes_out_per_sec", p.bytes_out_per_sec);
-                match (bytes_in, bytes_out) {
-                    (Ok(bytes_in_per_sec), Ok(bytes_out_per_sec)) => Some(PartitionRates {
-                        bytes_in_per_sec,
-                        bytes_out_per_sec,
-                    }),
-                    (a, b) => {
-                        rate_problems.extend(a.err());
-                        rate_problems.extend(b.err());
-                        None
-                    }
+    let gzip = bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+    let parsed = if gzip {
+        let mut stream = GzipStream {
+            decoder: flate2::read::GzDecoder::new(&bytes[..]),
+            read: 0,
+            content: false,
+            failure: None,
+            source_name,
+        };
+        let result = {
+            let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(
+                1 << 16,
+                &mut stream,
+            ));
+            read_document(&mut de)
+        };
+        match result {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // Decompress the rest first, so the error is reported in the order the
+                // checks have always run: gzip data, size limit, empty file, then JSON.
+                let _ = std::io::copy(&mut stream, &mut std::io::sink());
+                if let Some(failure) = stream.failure.take() {
+                    return Err(failure);
                 }
-            } else {
-                None
-            };
-            let in_flight = if p.adding_replicas.is_some() || p.removing_replicas.is_some() {
-                Some(InFlight {
-                    adding: p.adding_replicas.unwrap_or_default(),
-                    removing: p.removing_replicas.unwrap_or_default(),
-                })
-            } else {
-                None
-            };
-            Partition {
-                tp,
-                replicas: p.replicas,
-                size_bytes: p.size_bytes,
-                leader: p.leader,
-                isr: p.isr,
-                in_flight,
-                log_dirs: p.log_dirs,
-                rates,
+                if !stream.content {
+                    return Err(FormatError::one(source_name, None, "the file is empty"));
+                }
+                return Err(FormatError::json(source_name, &e));
             }
-        })
-        .collect();
+        }
+    } else {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(FormatError::one(source_name, None, "the file is empty"));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        read_document(&mut de).map_err(|e| FormatError::json(source_name, &e))?
+    };
+    drop(bytes);
+    let Parsed {
+        brokers,
+        partitions,
+        rates_window_ms,
+        rate_problems,
+    } = parsed;
     let mut cluster = Cluster::new(brokers, partitions);
-    cluster.rates_window_ms = raw.rates_window_ms;
+    cluster.rates_window_ms = rates_window_ms;
     let violations = validate_cluster(&cluster);
     if !violations.is_empty() || !rate_problems.is_empty() {
         let problems = violations
@@ -215,16 +445,16 @@ pub fn write_snapshot(cluster: &Cluster) -> String {
     }
     out.push_str("],\n\"partitions\":[\n");
     for (i, p) in cluster.partitions.iter().enumerate() {
-        let raw = RawPartition {
-            topic: p.tp.topic.clone(),
+        let raw = PartitionOut {
+            topic: &p.tp.topic,
             partition: p.tp.partition,
-            replicas: p.replicas.clone(),
+            replicas: &p.replicas,
             size_bytes: p.size_bytes,
             leader: p.leader,
-            isr: p.isr.clone(),
-            adding_replicas: p.in_flight.as_ref().map(|f| f.adding.clone()),
-            removing_replicas: p.in_flight.as_ref().map(|f| f.removing.clone()),
-            log_dirs: p.log_dirs.clone(),
+            isr: p.isr.as_deref(),
+            adding_replicas: p.in_flight.as_ref().map(|f| f.adding.as_slice()),
+            removing_replicas: p.in_flight.as_ref().map(|f| f.removing.as_slice()),
+            log_dirs: &p.log_dirs,
             bytes_in_per_sec: p.rates.map(|r| r.bytes_in_per_sec as f64),
             bytes_out_per_sec: p.rates.map(|r| r.bytes_out_per_sec as f64),
         };

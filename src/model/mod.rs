@@ -118,7 +118,11 @@ impl Cluster {
     /// later step sees one canonical order (determinism).
     pub fn new(mut brokers: Vec<Broker>, mut partitions: Vec<Partition>) -> Self {
         brokers.sort_by_key(|b| b.id);
-        partitions.sort_by(|a, b| a.tp.cmp(&b.tp));
+        // Snapshots are written sorted; the stable sort would still allocate a scratch
+        // buffer of half the partitions (hundreds of MB at millions of partitions).
+        if !partitions.is_sorted_by(|a, b| a.tp <= b.tp) {
+            partitions.sort_by(|a, b| a.tp.cmp(&b.tp));
+        }
         Cluster {
             brokers,
             partitions,
@@ -245,36 +249,71 @@ impl Layout {
 
     /// Replicas per broker id.
     pub fn replica_counts(&self) -> BTreeMap<BrokerId, usize> {
-        let mut m = BTreeMap::new();
-        for reps in &self.replicas {
-            for b in reps {
-                *m.entry(*b).or_insert(0) += 1;
-            }
-        }
-        m
+        per_broker(self.replicas.iter().flatten().map(|&b| (b, 1usize)))
     }
 
     /// Preferred leaders (`replicas[0]`) per broker id.
     pub fn leader_counts(&self) -> BTreeMap<BrokerId, usize> {
-        let mut m = BTreeMap::new();
-        for reps in &self.replicas {
-            if let Some(b) = reps.first() {
-                *m.entry(*b).or_insert(0) += 1;
-            }
-        }
-        m
+        per_broker(
+            self.replicas
+                .iter()
+                .filter_map(|r| r.first())
+                .map(|&b| (b, 1usize)),
+        )
     }
 
     /// Bytes per broker id.
     pub fn bytes_per_broker(&self, cluster: &Cluster) -> BTreeMap<BrokerId, u64> {
-        let mut m = BTreeMap::new();
-        for (reps, p) in self.replicas.iter().zip(&cluster.partitions) {
-            for b in reps {
-                *m.entry(*b).or_insert(0) += p.size_bytes;
+        per_broker(
+            self.replicas
+                .iter()
+                .zip(&cluster.partitions)
+                .flat_map(|(reps, p)| reps.iter().map(|&b| (b, p.size_bytes))),
+        )
+    }
+}
+
+/// Sums per broker id: every id that occurs gets an entry. Summed in a table indexed by id
+/// when the ids are compact (they are broker ids of one cluster: one map update per replica
+/// would dominate at millions of replicas), in the map itself otherwise.
+fn per_broker<T, I>(items: I) -> BTreeMap<BrokerId, T>
+where
+    T: Copy + Default + std::ops::AddAssign,
+    I: Iterator<Item = (BrokerId, T)> + Clone,
+{
+    const MAX_TABLE: i64 = 1 << 20;
+    let bounds = items.clone().fold(
+        None,
+        |acc: Option<(BrokerId, BrokerId)>, (b, _)| match acc {
+            None => Some((b, b)),
+            Some((lo, hi)) => Some((lo.min(b), hi.max(b))),
+        },
+    );
+    let mut out = BTreeMap::new();
+    match bounds {
+        None => {}
+        Some((lo, hi)) if (hi as i64 - lo as i64) < MAX_TABLE => {
+            let len = (hi as i64 - lo as i64 + 1) as usize;
+            let mut sums = vec![T::default(); len];
+            let mut seen = vec![false; len];
+            for (b, x) in items {
+                let k = (b as i64 - lo as i64) as usize;
+                sums[k] += x;
+                seen[k] = true;
+            }
+            for (k, (sum, seen)) in sums.into_iter().zip(seen).enumerate() {
+                if seen {
+                    out.insert((lo as i64 + k as i64) as BrokerId, sum);
+                }
             }
         }
-        m
+        Some(_) => {
+            for (b, x) in items {
+                *out.entry(b).or_insert_with(T::default) += x;
+            }
+        }
     }
+    out
 }
 
 /// A reassignment: the new ordered replica list of every partition that changes.

@@ -167,9 +167,15 @@ pub fn validate_cluster(cluster: &Cluster) -> Vec<ClusterViolation> {
                 });
             }
         }
-        let mut seen = BTreeSet::new();
-        for &r in &p.replicas {
-            if !seen.insert(r) {
+        // Replica lists are short: a scan of the earlier entries finds a repeat without a
+        // set per partition (long lists, from hostile input, get one).
+        let mut seen: Option<BTreeSet<BrokerId>> = (p.replicas.len() > 16).then(BTreeSet::new);
+        for (j, &r) in p.replicas.iter().enumerate() {
+            let repeat = match &mut seen {
+                Some(set) => !set.insert(r),
+                None => p.replicas[..j].contains(&r),
+            };
+            if repeat {
                 out.push(ClusterViolation::DuplicateReplica {
                     tp: p.tp.clone(),
                     broker: r,

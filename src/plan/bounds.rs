@@ -48,27 +48,59 @@ pub fn move_bounds(
         .map(|b| (b.id, Cluster::rack_key(b)))
         .collect();
     let racks = allowed_rack_count(cluster, excluded);
-    let mut count: BTreeMap<BrokerId, usize> = BTreeMap::new();
+    // Brokers by position in id order, their rack as a number and whether excluded: one
+    // array access per replica instead of map lookups and string comparisons.
+    let ids: Vec<BrokerId> = rack_of.keys().copied().collect();
+    let rack_numbers: BTreeMap<&str, usize> = rack_of
+        .values()
+        .map(String::as_str)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(n, r)| (r, n))
+        .collect();
+    let rack_num: Vec<usize> = rack_of.values().map(|r| rack_numbers[r.as_str()]).collect();
+    let is_excluded: Vec<bool> = ids.iter().map(|b| excluded.contains(b)).collect();
+    let mut known_count = vec![0usize; ids.len()];
+    // Ids in the layout that are not in the cluster (rare: only hand-made layouts).
+    let mut unknown_count: BTreeMap<BrokerId, usize> = BTreeMap::new();
     let mut forced = 0usize;
-    let mut per_rack: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut partition_racks: Vec<usize> = Vec::new();
     for reps in &layout.replicas {
-        per_rack.clear();
+        partition_racks.clear();
         for b in reps {
-            *count.entry(*b).or_insert(0) += 1;
-            if excluded.contains(b) {
-                forced += 1;
-            } else if let Some(r) = rack_of.get(b) {
-                *per_rack.entry(r.as_str()).or_insert(0) += 1;
+            match ids.binary_search(b) {
+                Ok(k) => {
+                    known_count[k] += 1;
+                    if is_excluded[k] {
+                        forced += 1;
+                    } else {
+                        partition_racks.push(rack_num[k]);
+                    }
+                }
+                Err(_) => {
+                    *unknown_count.entry(*b).or_insert(0) += 1;
+                    if excluded.contains(b) {
+                        forced += 1;
+                    }
+                }
             }
         }
         if !reps.is_empty() && racks > 0 {
             let cap = reps.len().div_ceil(racks);
-            forced += per_rack
-                .values()
-                .map(|c| c.saturating_sub(cap))
+            partition_racks.sort_unstable();
+            forced += partition_racks
+                .chunk_by(|a, b| a == b)
+                .map(|run| run.len().saturating_sub(cap))
                 .sum::<usize>();
         }
     }
+    let count = |b: &BrokerId| -> usize {
+        match ids.binary_search(b) {
+            Ok(k) => known_count[k],
+            Err(_) => unknown_count.get(b).copied().unwrap_or(0),
+        }
+    };
     let allowed: Vec<BrokerId> = cluster
         .brokers
         .iter()
@@ -85,10 +117,10 @@ pub fn move_bounds(
             combined: forced,
         };
     }
-    let total: usize = count.values().sum();
+    let total: usize = known_count.iter().sum::<usize>() + unknown_count.values().sum::<usize>();
     let n = allowed.len();
     let (lo, hi) = (total / n, total.div_ceil(n));
-    let get = |b: &BrokerId| count.get(b).copied().unwrap_or(0);
+    let get = count;
     let excess = allowed
         .iter()
         .map(|b| get(b).saturating_sub(hi))
@@ -216,8 +248,16 @@ pub fn bytes_bound_for_band(cluster: &Cluster, topo: &Topology, lo: &[usize], hi
             }
         }
     }
-    let mut by_size: Vec<usize> = (0..cluster.partitions.len()).collect();
-    by_size.sort_by_key(|&p| (cluster.partitions[p].size_bytes, p));
+    // Sorted as (size, index) pairs: the keys are distinct, so the unstable sort gives the
+    // stable one's order without its scratch buffer, and the sort reads no partition.
+    let mut keyed: Vec<(u64, usize)> = cluster
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.size_bytes, i))
+        .collect();
+    keyed.sort_unstable();
+    let by_size: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut out = 0u64;
     let mut inn = 0u64;
     for b in 0..nb {

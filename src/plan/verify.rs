@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{BrokerId, Cluster, Layout, Plan};
+use crate::model::{BrokerId, Cluster, Layout, Plan, TopicPartition};
 
 /// What a plan must satisfy.
 #[derive(Debug, Clone)]
@@ -30,6 +30,11 @@ pub fn is_rack_violation(message: &str) -> bool {
 
 /// Checks `after` against the rules and the plan/rollback against both layouts. Returns
 /// every violation found (empty = valid).
+///
+/// One pass over the partitions checks every per-partition rule and counts the moves, bytes
+/// and leader changes; rack keys are numbered once per broker (in key order, so the rack
+/// messages of a partition come in the order of the keys) and the plan and rollback are
+/// matched against the layouts without building the layouts they give.
 pub fn verify_plan(
     cluster: &Cluster,
     before: &Layout,
@@ -52,8 +57,15 @@ pub fn verify_plan(
         v.push("the new layout does not cover every partition".to_string());
         return v;
     }
-    let mut bytes: BTreeMap<BrokerId, u64> = BTreeMap::new();
-    for (p, reps) in cluster.partitions.iter().zip(&after.replicas) {
+    let brokers = BrokerFacts::new(&known, rules.excluded);
+    let mut bytes = vec![0u64; brokers.ids.len()];
+    // Counted over the partitions both layouts cover, as `count_moves` does.
+    let mut moves = 0usize;
+    let mut leader_changes = 0usize;
+    let mut copied = 0u64;
+    // Rack numbers of one partition's replicas, reused partition after partition.
+    let mut rack_nums: Vec<usize> = Vec::new();
+    for (i, (p, reps)) in cluster.partitions.iter().zip(&after.replicas).enumerate() {
         let tp = &p.tp;
         if reps.len() != p.replicas.len() {
             v.push(format!(
@@ -62,38 +74,47 @@ pub fn verify_plan(
                 reps.len()
             ));
         }
-        let distinct: BTreeSet<_> = reps.iter().collect();
-        if distinct.len() != reps.len() {
+        if has_repeat(reps) {
             v.push(format!("{tp}: a broker appears twice in {reps:?}"));
         }
-        let mut per_rack: BTreeMap<String, usize> = BTreeMap::new();
+        rack_nums.clear();
         for b in reps {
-            match known.get(b) {
+            match brokers.position(*b) {
                 None => v.push(format!("{tp}: replica on unknown broker {b}")),
-                Some(br) => {
-                    if rules.excluded.contains(b) {
+                Some(k) => {
+                    if brokers.excluded[k] {
                         v.push(format!("{tp}: replica left on excluded broker {b}"));
                     }
-                    *per_rack.entry(Cluster::rack_key(br)).or_insert(0) += 1;
-                    *bytes.entry(*b).or_insert(0) += p.size_bytes;
+                    rack_nums.push(brokers.rack[k]);
+                    bytes[k] += p.size_bytes;
                 }
             }
         }
         let cap = reps.len().div_ceil(nracks);
-        for (rack, n) in &per_rack {
-            if *n > cap {
+        rack_nums.sort_unstable();
+        for run in rack_nums.chunk_by(|a, b| a == b) {
+            if run.len() > cap {
                 v.push(format!(
-                    "{tp}: {n} replicas in rack {} (at most {cap} allowed)",
-                    rack.trim_start_matches("r:")
+                    "{tp}: {} replicas in rack {} (at most {cap} allowed)",
+                    run.len(),
+                    brokers.rack_keys[run[0]].trim_start_matches("r:")
                 ));
+            }
+        }
+        if let Some(old) = before.replicas.get(i) {
+            let added = reps.iter().filter(|b| !old.contains(b)).count();
+            moves += added;
+            copied += added as u64 * p.size_bytes;
+            if old.first() != reps.first() {
+                leader_changes += 1;
             }
         }
     }
     if let Some(util) = rules.max_disk_util {
-        for (id, b) in &known {
+        for (k, (id, b)) in known.iter().enumerate() {
             if let Some(c) = b.capacity_bytes {
                 let limit = (c as f64 * util).floor() as u64;
-                let used = bytes.get(id).copied().unwrap_or(0);
+                let used = bytes[k];
                 if used > limit {
                     v.push(format!(
                         "broker {id}: {used} bytes exceed its limit of {limit} (capacity {c} × {util})"
@@ -102,16 +123,16 @@ pub fn verify_plan(
             }
         }
     }
-    match before.apply(cluster, plan) {
-        Ok(l) if &l == after => {}
-        Ok(_) => {
+    match gives(cluster, before, plan, after) {
+        Ok(true) => {}
+        Ok(false) => {
             v.push("applying the plan to the current layout does not give the new layout".into())
         }
         Err(tp) => v.push(format!("the plan names unknown partition {tp}")),
     }
-    match after.apply(cluster, rollback) {
-        Ok(l) if &l == before => {}
-        Ok(_) => v.push(
+    match gives(cluster, after, rollback, before) {
+        Ok(true) => {}
+        Ok(false) => v.push(
             "applying the rollback to the new layout does not give the current layout".into(),
         ),
         Err(tp) => v.push(format!("the rollback names unknown partition {tp}")),
@@ -123,7 +144,6 @@ pub fn verify_plan(
             }
         }
     }
-    let moves = count_moves(before, after);
     if moves < rules.min_moves {
         v.push(format!(
             "the plan makes {moves} moves, fewer than the {} that are forced: a bound or the plan is wrong",
@@ -138,27 +158,13 @@ pub fn verify_plan(
         }
     }
     if let Some(m) = rules.max_leader_changes {
-        let changed = before
-            .replicas
-            .iter()
-            .zip(&after.replicas)
-            .filter(|(o, n)| o.first() != n.first())
-            .count();
-        if changed > m {
+        if leader_changes > m {
             v.push(format!(
-                "the plan changes {changed} preferred leaders, over the budget of {m}"
+                "the plan changes {leader_changes} preferred leaders, over the budget of {m}"
             ));
         }
     }
     if let Some(m) = rules.max_bytes {
-        let copied: u64 = cluster
-            .partitions
-            .iter()
-            .zip(before.replicas.iter().zip(&after.replicas))
-            .map(|(p, (old, new))| {
-                new.iter().filter(|b| !old.contains(b)).count() as u64 * p.size_bytes
-            })
-            .sum();
         if copied > m {
             v.push(format!(
                 "the plan copies {copied} bytes, over the budget of {m}"
@@ -166,6 +172,95 @@ pub fn verify_plan(
         }
     }
     v
+}
+
+/// The verifier's own view of the brokers: position in id order, excluded or not, and the
+/// number of the rack key (rack keys numbered in their sorted order).
+struct BrokerFacts {
+    ids: Vec<BrokerId>,
+    excluded: Vec<bool>,
+    rack: Vec<usize>,
+    rack_keys: Vec<String>,
+}
+
+impl BrokerFacts {
+    fn new(
+        known: &BTreeMap<BrokerId, &crate::model::Broker>,
+        excluded: &BTreeSet<BrokerId>,
+    ) -> Self {
+        let keys: Vec<String> = known.values().map(|b| Cluster::rack_key(b)).collect();
+        let rack_keys: Vec<String> = keys
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        let rack = keys
+            .iter()
+            .map(|k| rack_keys.binary_search(k).unwrap_or(0))
+            .collect();
+        BrokerFacts {
+            ids: known.keys().copied().collect(),
+            excluded: known.keys().map(|id| excluded.contains(id)).collect(),
+            rack,
+            rack_keys,
+        }
+    }
+
+    fn position(&self, id: BrokerId) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+}
+
+/// True when a broker appears twice in the list.
+fn has_repeat(reps: &[BrokerId]) -> bool {
+    if reps.len() <= 16 {
+        reps.iter().enumerate().any(|(j, b)| reps[..j].contains(b))
+    } else {
+        let distinct: BTreeSet<_> = reps.iter().collect();
+        distinct.len() != reps.len()
+    }
+}
+
+/// Whether applying `plan` to `from` gives `to`, partition by partition, without building
+/// the layout it gives (`Layout::apply(from, plan) == to`). `Err` names the first
+/// partition of the plan that is not in the cluster.
+fn gives(
+    cluster: &Cluster,
+    from: &Layout,
+    plan: &Plan,
+    to: &Layout,
+) -> Result<bool, TopicPartition> {
+    // The plan's partitions as indices, in the plan's (topic-partition) order.
+    let mut changed: Vec<(usize, &Vec<BrokerId>)> = Vec::with_capacity(plan.changes.len());
+    for (tp, reps) in &plan.changes {
+        let i = cluster.partition_index(tp).ok_or_else(|| tp.clone())?;
+        changed.push((i, reps));
+    }
+    if changed.iter().any(|&(i, _)| i >= from.replicas.len()) {
+        // Applying would fail on the missing entry: this cannot give `to`.
+        return Ok(false);
+    }
+    if from.replicas.len() != to.replicas.len() {
+        return Ok(false);
+    }
+    // Later entries for the same index win, as when applied one after the other.
+    changed.sort_by_key(|&(i, _)| i);
+    let mut next = changed.iter().peekable();
+    for (i, (old, new)) in from.replicas.iter().zip(&to.replicas).enumerate() {
+        let mut expected = old;
+        while let Some(&&(j, reps)) = next.peek() {
+            if j != i {
+                break;
+            }
+            expected = reps;
+            next.next();
+        }
+        if expected != new {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// New (partition, broker) pairs between two layouts.
