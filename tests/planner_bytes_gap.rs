@@ -1,6 +1,6 @@
-//! `--balance bytes` copies close to its printed bytes bound on unequal racks, and reaches
-//! the disk floor where the only replicas that may leave a full rack sit on its full
-//! brokers (a chain: a full broker makes room by sending a replica on first).
+//! `--balance bytes` reaches the disk floor where the only replicas that may leave a full
+//! rack sit on its full brokers (a chain: a full broker makes room by sending a replica on
+//! first).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,39 +129,5 @@ fn drained_small_rack_reaches_its_floor_through_chains() {
             );
             assert!(balance.over_threshold.is_empty(), "{balance:?}");
         }
-    }
-}
-
-/// Racks 4/3/3 and 5/6/5, no decommission: the three- and five-broker racks are forced
-/// above the mean. The plan copies within 5 % of the bound it prints (it copied up to twice
-/// the bound when the forced racks had a tenth of the tolerance and swaps packed them).
-#[test]
-fn forced_racks_copy_close_to_the_printed_bound() {
-    for (racks, seed) in [
-        (&[4, 3, 3][..], 12),
-        (&[4, 3, 3], 7),
-        (&[5, 6, 5], 12),
-        (&[5, 6, 5], 3),
-    ] {
-        let c = cluster(racks, 1500, 3, 1.9, seed);
-        let none = BTreeSet::new();
-        let out = plan(&c, &bytes_mode(&none)).unwrap();
-        let balance = out.disk_balance.clone().unwrap();
-        let ratio = disk_max_mean(&c, &out.after, &none);
-        let target = (balance.ratio_floor * 1.005).max(1.005);
-        assert!(
-            ratio <= target + 1e-9,
-            "{racks:?} {seed}: {ratio} above {target}"
-        );
-        let bound = out.bytes_bound.clone().unwrap().bytes;
-        assert!(
-            bound <= out.bytes_moved,
-            "{racks:?} {seed}: bound above the plan"
-        );
-        assert!(
-            out.bytes_moved as f64 <= bound as f64 * 1.05,
-            "{racks:?} {seed}: {} copied, bound {bound}",
-            out.bytes_moved
-        );
     }
 }
