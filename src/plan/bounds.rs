@@ -280,36 +280,137 @@ pub fn bytes_bound_for_band(cluster: &Cluster, topo: &Topology, lo: &[usize], hi
     out.max(inn).max(forced_bytes(cluster, topo))
 }
 
-/// Bytes any rack-safe layout that leaves no allowed broker above `ceiling[b]` bytes must
-/// copy: each broker sheds at least what it holds above its ceiling (excluded brokers
-/// everything), a rack the rule makes hold more than it has receives the difference, and
-/// the forced moves — the largest of the three.
+/// Bytes any rack-safe plan that leaves no allowed broker above `ceiling[b]` bytes must
+/// copy, the largest of three bounds:
+/// - what leaves the brokers. Bytes copied = bytes that leave their broker (every replica
+///   that leaves a broker lands on one that did not hold it). An excluded broker sheds
+///   everything. Per rack `r`: a broker ends at `load + arrive - leave <= ceiling`, and the
+///   rack rule forces arrivals `A_r` into `r` (per partition, the replicas `r` must hold
+///   because the other racks' slots `min(brokers, ceil(RF / racks))` cannot take them, less
+///   those it holds). Those arrivals land somewhere in `r`: what fits under the ceilings (the
+///   rack's room) costs nothing there, the rest must be matched by bytes leaving, so
+///   `sum over b in r of leave_b >= over_r + max(0, A_r - room_r)`, `over_r` / `room_r` the
+///   sums of `max(0, load - ceiling)` / `max(0, ceiling - load)` over the rack's brokers.
+///   Racks hold disjoint brokers, so the per-rack bounds add up. (With RF 3 over 3 racks, a
+///   rack that must take a drained broker's replicas sheds everything else it holds above
+///   its ceilings, though none of its brokers is above its own ceiling before the plan.)
+/// - what arrives: the forced arrivals of every rack, and a rack the rule makes hold more
+///   than it has receives the difference;
+/// - the forced moves.
 pub fn bytes_bound_for_ceilings(cluster: &Cluster, topo: &Topology, ceiling: &[u64]) -> u64 {
     let nb = topo.ids.len();
+    let nr = topo.racks.len();
     let mut load = vec![0u64; nb];
     let mut lost = 0u64;
+    // Per replication factor: the replicas each rack must hold.
+    let mut must_hold: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut forced_in = vec![0u64; nr];
+    let mut in_rack = vec![0usize; nr];
     for p in &cluster.partitions {
+        in_rack.iter_mut().for_each(|c| *c = 0);
         for id in &p.replicas {
             match topo.index_of(*id) {
-                Some(b) => load[b] += p.size_bytes,
+                Some(b) => {
+                    load[b] += p.size_bytes;
+                    if topo.allowed[b] {
+                        in_rack[topo.rack[b]] += 1;
+                    }
+                }
                 None => lost += p.size_bytes,
             }
         }
+        let rf = p.replicas.len();
+        let need = must_hold.entry(rf).or_insert_with(|| {
+            let cap = topo.rack_cap(rf);
+            let slots: Vec<usize> = topo.racks.iter().map(|m| m.len().min(cap)).collect();
+            let all: usize = slots.iter().sum();
+            slots.iter().map(|&s| rf.saturating_sub(all - s)).collect()
+        });
+        for r in 0..nr {
+            forced_in[r] += need[r].saturating_sub(in_rack[r]) as u64 * p.size_bytes;
+        }
     }
-    let shed: u64 = lost
-        + (0..nb)
-            .map(|b| {
-                if topo.allowed[b] {
-                    load[b].saturating_sub(ceiling.get(b).copied().unwrap_or(u64::MAX))
-                } else {
-                    load[b]
-                }
-            })
-            .sum::<u64>();
-    let received: u64 = super::bytes::rack_floor_bytes(cluster, topo)
+    let ceiling_of = |b: usize| ceiling.get(b).copied().unwrap_or(u64::MAX);
+    let excluded_load: u64 = (0..nb).filter(|&b| !topo.allowed[b]).map(|b| load[b]).sum();
+    let rack_leave: u64 = (0..nr)
+        .map(|r| {
+            let members = &topo.racks[r];
+            let over: u64 = members
+                .iter()
+                .map(|&b| load[b].saturating_sub(ceiling_of(b)))
+                .sum();
+            let room: u64 = members
+                .iter()
+                .map(|&b| ceiling_of(b).saturating_sub(load[b]))
+                .sum();
+            over + forced_in[r].saturating_sub(room)
+        })
+        .sum();
+    let shed = lost + excluded_load + rack_leave;
+    let floor_received: u64 = super::bytes::rack_floor_bytes(cluster, topo)
         .iter()
         .zip(&topo.racks)
         .map(|(floor, members)| floor.saturating_sub(members.iter().map(|&b| load[b]).sum()))
         .sum();
+    let received = floor_received.max(forced_in.iter().sum());
     shed.max(received).max(forced_bytes(cluster, topo))
+}
+
+#[cfg(test)]
+mod ceiling_tests {
+    use super::*;
+    use crate::model::{Broker, Partition, TopicPartition};
+
+    /// Racks r1 = {1}, r2 = {2, 3}, r3 = {4}; broker 3 is drained. P1 (RF 3, 10 bytes) on
+    /// 1, 3, 4 must put its r2 replica on broker 2; broker 2 already holds P2 (RF 2, 4
+    /// bytes) and may end with at most 10 bytes, so P2 must leave it. By hand: 10 + 4 = 14
+    /// bytes, which the plan "P1 3 -> 2, P2 2 -> 4" copies. The per-broker bound saw only
+    /// the drained broker's 10 (broker 2 starts under its ceiling).
+    #[test]
+    fn a_rack_that_must_take_forced_replicas_sheds_what_does_not_fit() {
+        let broker = |id, rack: &str| Broker {
+            id,
+            rack: Some(rack.to_string()),
+            capacity_bytes: None,
+            log_dirs: Vec::new(),
+        };
+        let part = |i, replicas: Vec<BrokerId>, size| Partition {
+            tp: TopicPartition::new("t", i),
+            replicas,
+            size_bytes: size,
+            leader: None,
+            isr: None,
+            in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
+        };
+        let c = Cluster::new(
+            vec![
+                broker(1, "r1"),
+                broker(2, "r2"),
+                broker(3, "r2"),
+                broker(4, "r3"),
+            ],
+            vec![part(0, vec![1, 3, 4], 10), part(1, vec![1, 2], 4)],
+        );
+        let excluded: BTreeSet<BrokerId> = [3].into();
+        let topo = Topology::new(&c, &excluded);
+        let ceilings: Vec<u64> = topo
+            .ids
+            .iter()
+            .map(|&id| match id {
+                2 => 10,
+                3 => 0,
+                _ => 100,
+            })
+            .collect();
+        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &ceilings), 14);
+        // With room for both on broker 2, only the drained broker's bytes must move.
+        let roomy: Vec<u64> = topo
+            .ids
+            .iter()
+            .map(|&id| if id == 3 { 0 } else { 100 })
+            .collect();
+        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &roomy), 10);
+    }
 }

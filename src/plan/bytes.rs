@@ -247,6 +247,9 @@ pub struct DiskBalance {
     pub relocations: usize,
     /// Pairs exchanged when no single relocation fitted.
     pub swaps: usize,
+    /// Copies the final pass sent back to the broker they came from (or exchanged for a
+    /// smaller copy that makes the room there).
+    pub undone: usize,
     /// Allowed brokers left above their threshold (replica sizes or the rack rule).
     pub over_threshold: Vec<BrokerId>,
     /// Per broker index: the most bytes it may end with (its share × (1 + tolerance)).
@@ -373,6 +376,7 @@ pub fn balance_disk(
     base_bytes: Option<&[u64]>,
     sets: &mut [Vec<usize>],
     tolerance: f64,
+    chains: bool,
 ) -> DiskBalance {
     let nb = topo.ids.len();
     let div = capacity_divisors(cluster, topo);
@@ -384,10 +388,14 @@ pub fn balance_disk(
                 return 0;
             }
             // A rack the rule forces above the mean holds (close to) exactly its floor:
-            // a tenth of the tolerance there, so the forced maximum is not inflated.
+            // half the tolerance there, so the forced maximum ends within half the
+            // tolerance of the floor (a margin for the reported rounding) while the brokers
+            // of such a rack keep enough slack to be packed without chains of swaps (a
+            // tenth made them fit within a few hundred MB each, which doubled the bytes
+            // copied on clusters with unequal racks).
             let r = topo.rack[b];
             let slack = if levels[r] > mean * (1.0 + 1e-9) {
-                tolerance / 10.0
+                tolerance / 2.0
             } else {
                 tolerance
             };
@@ -408,7 +416,9 @@ pub fn balance_disk(
         ..DiskBalance::default()
     };
     for round in 0..2 {
-        out.relocations += relocate(cluster, topo, &thr, base_bytes, &original, sets, size);
+        out.relocations += relocate(
+            cluster, topo, &thr, base_bytes, &original, sets, &size, chains,
+        );
         let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
         for (p, set) in sets.iter().enumerate() {
             for &b in set.iter() {
@@ -448,6 +458,9 @@ pub fn balance_disk(
             break;
         }
     }
+    if chains {
+        out.undone = undo_copies(topo, &thr, base_bytes, &original, sets, &size);
+    }
     out
 }
 
@@ -456,6 +469,7 @@ pub fn balance_disk(
 const WALK: usize = 256;
 
 /// The greedy relocation stage of [`balance_disk`]; returns the relocations made.
+#[allow(clippy::too_many_arguments)]
 fn relocate(
     cluster: &Cluster,
     topo: &Topology,
@@ -463,7 +477,8 @@ fn relocate(
     base_bytes: Option<&[u64]>,
     original: &[Vec<usize>],
     sets: &mut [Vec<usize>],
-    size: impl Fn(usize) -> u64,
+    size: &impl Fn(usize) -> u64,
+    chains: bool,
 ) -> usize {
     let nb = topo.ids.len();
     let nr = topo.racks.len();
@@ -523,37 +538,8 @@ fn relocate(
             .map(|&b| bytes[b] as i64 - thr[b] as i64)
             .sum();
         let dest_for = |p: usize, s: u64, by_room: &[BTreeSet<(i64, usize)>], cross: bool| {
-            let set = &sets[p];
-            let cap = topo.rack_cap(set.len());
-            let mut best: Option<(bool, i64, usize)> = None;
-            for r in 0..nr {
-                if cross && r == topo.rack[a] {
-                    continue;
-                }
-                let in_rack = set
-                    .iter()
-                    .filter(|&&x| x != a && topo.allowed[x] && topo.rack[x] == r)
-                    .count();
-                if in_rack >= cap {
-                    continue;
-                }
-                for &(neg_room, d) in by_room[r].iter() {
-                    if -neg_room < s as i64 {
-                        break;
-                    }
-                    if d == a || set.contains(&d) {
-                        continue;
-                    }
-                    let key = (original[p].contains(&d), -neg_room, usize::MAX - d);
-                    if best.is_none_or(|(o, rm, id)| key > (o, rm, usize::MAX - id)) {
-                        best = Some((key.0, key.1, d));
-                    }
-                    // Later brokers of this rack have less room; only an original broker
-                    // could still win, and it is rare enough to stop here.
-                    break;
-                }
-            }
-            best.map(|(_, _, d)| d)
+            let skip = cross.then(|| topo.rack[a]);
+            destination(topo, sets, original, by_room, p, s, a, None, skip)
         };
         let max_room = by_room
             .iter()
@@ -625,37 +611,400 @@ fn relocate(
         } else {
             None
         };
-        let Some((p, d)) = found
+        let direct = found
             .or_else(|| pick(&guests[a], false, false))
-            .or_else(|| pick(&natives[a], true, false))
-        else {
-            stuck[a] = true;
-            continue;
+            .or_else(|| pick(&natives[a], true, false));
+        let (p, d) = match direct {
+            Some(pd) => pd,
+            None => {
+                // Nothing of `a` fits anywhere: make room at a broker that could take one of
+                // a's replicas by sending one of its own on to a third broker first.
+                let chain = if chains {
+                    chain_for(
+                        topo, sets, original, &by_room, &guests, &natives, thr, &bytes, a, excess,
+                    )
+                } else {
+                    None
+                };
+                let Some((p, d, q, e)) = chain else {
+                    stuck[a] = true;
+                    continue;
+                };
+                let sq = size(q);
+                move_replica(
+                    topo,
+                    thr,
+                    original,
+                    sets,
+                    &mut guests,
+                    &mut natives,
+                    &mut by_room,
+                    &mut bytes,
+                    &mut counts,
+                    q,
+                    sq,
+                    d,
+                    e,
+                );
+                relocations += 1;
+                (p, d)
+            }
         };
         let s = size(p);
-        for x in sets[p].iter_mut() {
-            if *x == a {
-                *x = d;
-            }
-        }
-        guests[a].remove(&(s, p));
-        natives[a].remove(&(s, p));
-        if original[p].contains(&d) {
-            natives[d].insert((s, p));
-        } else {
-            guests[d].insert((s, p));
-        }
-        for b in [a, d] {
-            by_room[topo.rack[b]].remove(&(-room(b, &bytes), b));
-        }
-        bytes[a] -= s;
-        bytes[d] += s;
-        counts[a] -= 1;
-        counts[d] += 1;
-        for b in [a, d] {
-            by_room[topo.rack[b]].insert((-room(b, &bytes), b));
-        }
+        move_replica(
+            topo,
+            thr,
+            original,
+            sets,
+            &mut guests,
+            &mut natives,
+            &mut by_room,
+            &mut bytes,
+            &mut counts,
+            p,
+            s,
+            a,
+            d,
+        );
         relocations += 1;
     }
     relocations
+}
+
+/// Where a replica of partition `p` (size `s`) on broker `src` may go: the broker with the
+/// most room (at least `s`) in each rack the rack rule allows, one that held `p` before
+/// preferred; never `src`, `avoid` or a broker already holding `p`, and no broker of
+/// `skip_rack`.
+#[allow(clippy::too_many_arguments)]
+fn destination(
+    topo: &Topology,
+    sets: &[Vec<usize>],
+    original: &[Vec<usize>],
+    by_room: &[BTreeSet<(i64, usize)>],
+    p: usize,
+    s: u64,
+    src: usize,
+    avoid: Option<usize>,
+    skip_rack: Option<usize>,
+) -> Option<usize> {
+    let set = &sets[p];
+    let cap = topo.rack_cap(set.len());
+    let mut best: Option<(bool, i64, usize)> = None;
+    for (r, brokers) in by_room.iter().enumerate() {
+        if skip_rack == Some(r) {
+            continue;
+        }
+        let in_rack = set
+            .iter()
+            .filter(|&&x| x != src && topo.allowed[x] && topo.rack[x] == r)
+            .count();
+        if in_rack >= cap {
+            continue;
+        }
+        for &(neg_room, d) in brokers.iter() {
+            if -neg_room < s as i64 {
+                break;
+            }
+            if d == src || Some(d) == avoid || set.contains(&d) {
+                continue;
+            }
+            let key = (original[p].contains(&d), -neg_room, usize::MAX - d);
+            if best.is_none_or(|(o, rm, id)| key > (o, rm, usize::MAX - id)) {
+                best = Some((key.0, key.1, d));
+            }
+            // Later brokers of this rack have less room; only an original broker could
+            // still win, and it is rare enough to stop here.
+            break;
+        }
+    }
+    best.map(|(_, _, d)| d)
+}
+
+/// Moves partition `p`'s replica (size `s`) from `from` to `to` and keeps the indexes of
+/// [`relocate`] (guests / natives per broker, brokers by room per rack, bytes, counts).
+#[allow(clippy::too_many_arguments)]
+fn move_replica(
+    topo: &Topology,
+    thr: &[u64],
+    original: &[Vec<usize>],
+    sets: &mut [Vec<usize>],
+    guests: &mut [BTreeSet<(u64, usize)>],
+    natives: &mut [BTreeSet<(u64, usize)>],
+    by_room: &mut [BTreeSet<(i64, usize)>],
+    bytes: &mut [u64],
+    counts: &mut [usize],
+    p: usize,
+    s: u64,
+    from: usize,
+    to: usize,
+) {
+    let room = |b: usize, bytes: &[u64]| thr[b] as i64 - bytes[b] as i64;
+    for x in sets[p].iter_mut() {
+        if *x == from {
+            *x = to;
+        }
+    }
+    guests[from].remove(&(s, p));
+    natives[from].remove(&(s, p));
+    if original[p].contains(&to) {
+        natives[to].insert((s, p));
+    } else {
+        guests[to].insert((s, p));
+    }
+    for b in [from, to] {
+        if topo.allowed[b] {
+            by_room[topo.rack[b]].remove(&(-room(b, bytes), b));
+        }
+    }
+    bytes[from] -= s;
+    bytes[to] += s;
+    counts[from] -= 1;
+    counts[to] += 1;
+    for b in [from, to] {
+        if topo.allowed[b] {
+            by_room[topo.rack[b]].insert((-room(b, bytes), b));
+        }
+    }
+}
+
+/// Replicas of the stuck broker tried per chain, on either side of its excess.
+const CHAIN_TRIES: usize = 16;
+/// Replicas of the middle broker tried per candidate (the smallest that make the room).
+const CHAIN_WALK: usize = 32;
+
+/// A chain of two relocations for a broker `a` none of whose replicas fits anywhere: a
+/// replica `p` of `a` goes to a broker `d` the rack rule allows, after `d` sends a replica
+/// `q` (at least the missing room) on to a broker `e` with room for it. Every broker but `a`
+/// stays under its threshold and `a` sheds `p`, so the total excess still shrinks. The
+/// cheapest chain wins: re-routing a replica this plan moved (a guest) copies nothing new,
+/// moving one that was there before copies it. This is what a rack needs when it holds
+/// more than its thresholds but its full brokers are the only ones with replicas that may
+/// leave it (with RF = racks every other replica is pinned to its rack). Returns
+/// `(p, d, q, e)`.
+#[allow(clippy::too_many_arguments)]
+fn chain_for(
+    topo: &Topology,
+    sets: &[Vec<usize>],
+    original: &[Vec<usize>],
+    by_room: &[BTreeSet<(i64, usize)>],
+    guests: &[BTreeSet<(u64, usize)>],
+    natives: &[BTreeSet<(u64, usize)>],
+    thr: &[u64],
+    bytes: &[u64],
+    a: usize,
+    excess: u64,
+) -> Option<(usize, usize, usize, usize)> {
+    let nb = topo.ids.len();
+    // (bytes copied per byte of excess cleared, -size of p, p, d, q, e): the cheapest chain
+    // per byte first, then the larger p (more excess cleared per step).
+    let mut best: Option<(f64, i64, usize, usize, usize, usize)> = None;
+    let better = |x: &(f64, i64, usize, usize, usize, usize),
+                  y: &(f64, i64, usize, usize, usize, usize)| {
+        x.0.total_cmp(&y.0)
+            .then((x.1, x.2, x.3, x.4, x.5).cmp(&(y.1, y.2, y.3, y.4, y.5)))
+            .is_lt()
+    };
+    for (native_p, pool) in [(false, &guests[a]), (true, &natives[a])] {
+        // Replicas near the excess (one chain clears it) and a sample over the whole size
+        // range: a small one needs only a small replica to leave the middle broker, which is
+        // often the only kind that may (the large ones are pinned to their rack).
+        let stride = (pool.len() / (2 * CHAIN_TRIES)).max(1);
+        let mut tries: Vec<(u64, usize)> = pool
+            .range((excess, 0)..)
+            .take(CHAIN_TRIES)
+            .chain(pool.range(..(excess, 0)).rev().take(CHAIN_TRIES))
+            .chain(pool.iter().step_by(stride))
+            .copied()
+            .collect();
+        // And the smallest replicas the rack rule lets leave a's rack: when the rack holds
+        // more than its thresholds, only those help, and they may be few among the pinned.
+        let rack_a = topo.rack[a];
+        let may_leave = |p: usize| {
+            let set = &sets[p];
+            let cap = topo.rack_cap(set.len());
+            (0..topo.racks.len()).any(|r| {
+                r != rack_a
+                    && set
+                        .iter()
+                        .filter(|&&x| topo.allowed[x] && topo.rack[x] == r)
+                        .count()
+                        < cap.min(topo.racks[r].len())
+            })
+        };
+        tries.extend(
+            pool.iter()
+                .filter(|&&(_, p)| may_leave(p))
+                .take(2 * CHAIN_TRIES),
+        );
+        tries.sort_unstable();
+        tries.dedup();
+        for (s, p) in tries {
+            let set = &sets[p];
+            let cap = topo.rack_cap(set.len());
+            for d in 0..nb {
+                if !topo.allowed[d] || d == a || set.contains(&d) {
+                    continue;
+                }
+                let r = topo.rack[d];
+                let in_rack = set
+                    .iter()
+                    .filter(|&&x| x != a && topo.allowed[x] && topo.rack[x] == r)
+                    .count();
+                if in_rack >= cap {
+                    continue;
+                }
+                let need = s as i64 - (thr[d] as i64 - bytes[d] as i64);
+                if need <= 0 {
+                    continue;
+                }
+                for (native_q, dpool) in [(false, &guests[d]), (true, &natives[d])] {
+                    for &(sq, q) in dpool.range((need as u64, 0)..).take(CHAIN_WALK) {
+                        if q == p {
+                            continue;
+                        }
+                        let Some(e) =
+                            destination(topo, sets, original, by_room, q, sq, d, Some(a), None)
+                        else {
+                            continue;
+                        };
+                        let cost = if native_p { s } else { 0 } + if native_q { sq } else { 0 };
+                        let per_byte = cost as f64 / s.min(excess).max(1) as f64;
+                        let key = (per_byte, -(s as i64), p, d, q, e);
+                        if best.as_ref().is_none_or(|b| better(&key, b)) {
+                            best = Some(key);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    best.map(|(_, _, p, d, q, e)| (p, d, q, e))
+}
+
+/// The final pass of [`balance_disk`]: every replica the plan copied to a new broker whose
+/// original broker now has room for it goes back there (the largest first), which saves its
+/// size in bytes copied; where the original broker lacks the room, a smaller replica that was
+/// there before (at least the missing room, less than the copy) goes to a broker with room
+/// instead, which saves the difference. No broker goes over its threshold, so the balance
+/// reached holds. Returns the copies undone.
+fn undo_copies(
+    topo: &Topology,
+    thr: &[u64],
+    base_bytes: Option<&[u64]>,
+    original: &[Vec<usize>],
+    sets: &mut [Vec<usize>],
+    size: &impl Fn(usize) -> u64,
+) -> usize {
+    let nb = topo.ids.len();
+    let nr = topo.racks.len();
+    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+    let mut guests: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
+    let mut natives: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
+    let mut counts = vec![0usize; nb];
+    for (p, set) in sets.iter().enumerate() {
+        for &b in set.iter() {
+            counts[b] += 1;
+            bytes[b] += size(p);
+            if original[p].contains(&b) {
+                natives[b].insert((size(p), p));
+            } else {
+                guests[b].insert((size(p), p));
+            }
+        }
+    }
+    let room = |b: usize, bytes: &[u64]| thr[b] as i64 - bytes[b] as i64;
+    let mut by_room: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); nr];
+    for b in 0..nb {
+        if topo.allowed[b] {
+            by_room[topo.rack[b]].insert((-room(b, &bytes), b));
+        }
+    }
+    let mut undone = 0;
+    for _pass in 0..3 {
+        // (size, partition, broker holding the copy, original broker it left), largest first.
+        let mut copies: Vec<(u64, usize, usize, usize)> = Vec::new();
+        for (p, set) in sets.iter().enumerate() {
+            for &d in set.iter().filter(|d| !original[p].contains(d)) {
+                for &o in original[p].iter() {
+                    if topo.allowed[o] && !set.contains(&o) {
+                        copies.push((size(p), p, d, o));
+                    }
+                }
+            }
+        }
+        copies.sort_by(|x, y| y.0.cmp(&x.0).then((x.1, x.2, x.3).cmp(&(y.1, y.2, y.3))));
+        let before = undone;
+        for (s, p, d, o) in copies {
+            if !sets[p].contains(&d) || sets[p].contains(&o) {
+                continue;
+            }
+            let cap = topo.rack_cap(sets[p].len());
+            let r = topo.rack[o];
+            let in_rack = sets[p]
+                .iter()
+                .filter(|&&x| x != d && topo.allowed[x] && topo.rack[x] == r)
+                .count();
+            if in_rack >= cap {
+                continue;
+            }
+            let need = s as i64 - room(o, &bytes);
+            if need > 0 {
+                // A smaller replica that was on `o` before makes the room, if one can go.
+                let mut freed = None;
+                for &(sq, q) in natives[o].range((need as u64, 0)..).take(CHAIN_WALK) {
+                    if sq >= s {
+                        break;
+                    }
+                    if q == p {
+                        continue;
+                    }
+                    if let Some(e) =
+                        destination(topo, sets, original, &by_room, q, sq, o, None, None)
+                    {
+                        freed = Some((q, sq, e));
+                        break;
+                    }
+                }
+                let Some((q, sq, e)) = freed else {
+                    continue;
+                };
+                move_replica(
+                    topo,
+                    thr,
+                    original,
+                    sets,
+                    &mut guests,
+                    &mut natives,
+                    &mut by_room,
+                    &mut bytes,
+                    &mut counts,
+                    q,
+                    sq,
+                    o,
+                    e,
+                );
+            }
+            move_replica(
+                topo,
+                thr,
+                original,
+                sets,
+                &mut guests,
+                &mut natives,
+                &mut by_room,
+                &mut bytes,
+                &mut counts,
+                p,
+                s,
+                d,
+                o,
+            );
+            undone += 1;
+        }
+        if undone == before {
+            break;
+        }
+    }
+    undone
 }

@@ -42,6 +42,8 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
                 base.map(|b| b.bytes.as_slice()),
                 &mut trial,
                 CAPACITY_ONLY_TOLERANCE,
+                // The count modes' fallback keeps its plans as they were.
+                false,
             );
             if !over_limit(&trial) {
                 *new_sets = trial;

@@ -95,7 +95,7 @@ pub(super) fn run(problem: Problem, mut draft: Draft, checked: Checked) -> PlanO
                 basis: format!(
                     "any rack-safe plan leaving no broker above this plan's ceiling for it (its share + {:.2} %, + {:.3} % where the rack rule forces the share)",
                     tolerance * 100.0,
-                    tolerance * 10.0
+                    tolerance * 50.0
                 ),
             })
         }
