@@ -2,7 +2,10 @@
 """Exactness report: `--balance bytes` against the exact disk floor of the rack rule, and
 the LP/MILP proofs of the capacity-constrained plan (docs/exactness.md).
 
-    scripts/bench_exact.py [--baseline BINARY]
+    scripts/bench_exact.py [--baseline BINARY] [--binary BINARY] [--exact-only]
+
+--binary: the kafka-replan to measure (default target/release/kafka-replan; the HiGHS build
+is target/highs/release/kafka-replan). --exact-only: only the capacity-tight table.
 
 Tables (written to bench-out/exactness.md and printed):
 1. `--balance bytes` on the public small/medium suite and on generated clusters with unequal
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 
+import benchlib
 from benchlib import BENCH, ROOT, excluded_brokers, load, public_snapshots, run_plan
 
 sys.path.insert(0, BENCH)
@@ -123,9 +127,22 @@ def tight_util(path, ex, tmp):
     return lo
 
 
-def exact_rows(snaps, tmp):
-    out = ["| cluster | --max-disk-util | proven | flow+repair moves | repair added | MILP moves | moves LP bound (gap) | bytes LP bound (gap) | not solved | s |",
-           "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"]
+def baseline_moves(baseline, path, ex, util, tmp):
+    """Moves of the older binary's default plan at this disk limit ("-" when it refuses)."""
+    if not baseline:
+        return "-"
+    cmd = [baseline, "plan", "-q", "--snapshot", path, "--output", os.path.join(tmp, "b.json"),
+           "--report-json", os.path.join(tmp, "b-report.json"), "--max-disk-util", str(util)]
+    if ex:
+        cmd += ["--exclude-brokers", ",".join(map(str, sorted(ex)))]
+    if subprocess.run(cmd, capture_output=True).returncode != 0:
+        return "refused"
+    return load(os.path.join(tmp, "b-report.json"))["replica_moves"]
+
+
+def exact_rows(snaps, tmp, baseline=None):
+    out = ["| cluster | --max-disk-util | proven | default moves (older binary) | flow+repair moves | repair added | MILP moves | plan moves | leader spread | moves LP bound (gap) | bytes LP bound (gap) | not solved | solver | s |",
+           "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"]
     for name, path in snaps:
         s = load(path)
         ex = excluded_brokers(s)
@@ -139,21 +156,33 @@ def exact_rows(snaps, tmp):
             continue
         p = rep.get("proof") or {}
         st = p.get("statement") or "-"
-        out.append("| %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %.2f |" % (
-            name, u, st.split(":")[0].split(";")[0], p.get("flow_moves"), p.get("capacity_repair_added_moves"),
+        out.append("| %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f |" % (
+            name, u, st.split(":")[0].split(";")[0], baseline_moves(baseline, path, ex, u, tmp),
+            p.get("flow_moves"), p.get("capacity_repair_added_moves"),
             p.get("milp_moves") if p.get("milp_moves") is not None else "-",
+            rep["replica_moves"], rep["after"]["leaders_spread"],
             "%s (%s %%)" % (p["moves_lp_bound"], p.get("moves_gap_percent")) if p.get("moves_lp_bound") is not None else "-",
             "%s (%s %%)" % (gb(p["bytes_lp_bound"]), p.get("bytes_lp_gap_percent")) if p.get("bytes_lp_bound") is not None else "-",
-            "; ".join(p.get("skipped") or []) or "-", dt))
+            "; ".join(p.get("skipped") or []) or "-", p.get("solver"), dt))
     return out
 
 
 def main():
     args = sys.argv[1:]
     baseline = None
-    if args[:1] == ["--baseline"]:
-        baseline = args[1]
-        args = args[2:]
+    exact_only = False
+    while args:
+        if args[0] == "--baseline":
+            baseline = args[1]
+            args = args[2:]
+        elif args[0] == "--binary":
+            benchlib.REPLAN = os.path.abspath(args[1])
+            args = args[2:]
+        elif args[0] == "--exact-only":
+            exact_only = True
+            args = args[1:]
+        else:
+            sys.exit("unknown argument: %s" % args[0])
     with tempfile.TemporaryDirectory() as tmp:
         snaps = [(os.path.basename(p).split(".")[0], p) for p in public_snapshots()]
         gen_snaps = []
@@ -162,12 +191,14 @@ def main():
             path = os.path.join(tmp, name + ".json")
             dump_json(snap, path)
             gen_snaps.append((name, path))
-        text = "## `--balance bytes` against the disk floor\n\n"
-        text += "\n".join(bytes_rows(snaps + gen_snaps, baseline, tmp)) + "\n\n"
+        text = ""
+        if not exact_only:
+            text += "## `--balance bytes` against the disk floor\n\n"
+            text += "\n".join(bytes_rows(snaps + gen_snaps, baseline, tmp)) + "\n\n"
         text += "## Capacity-tight plans with `--exact`\n\n"
         small = [x for x in snaps if x[0].startswith("small-")] + gen_snaps[:2]
         medium = [x for x in snaps if x[0].startswith("medium-")]
-        text += "\n".join(exact_rows(small + medium, tmp)) + "\n"
+        text += "\n".join(exact_rows(small + medium, tmp, baseline)) + "\n"
     os.makedirs(os.path.join(ROOT, "bench-out"), exist_ok=True)
     out = os.path.join(ROOT, "bench-out", "exactness.md")
     with open(out, "w") as f:

@@ -46,6 +46,33 @@ pub fn repair(
     replicas: &mut [Vec<usize>],
     count_hi: &[usize],
 ) -> Repair {
+    repair_passes(cluster, topo, limit, replicas, count_hi, false)
+}
+
+/// [`repair`] with a pass of move-neutral exchanges before any that adds moves (the
+/// capacity stage's repair): a broker over its limit keeps a replica the plan moves off it
+/// and sheds a larger one it keeps instead (to the same receiver), and replicas the plan
+/// moves onto it trade receivers with smaller ones moved onto brokers of other racks. Both
+/// keep every broker's count and the move count (or lower it), so the band and the flow's
+/// optimum survive where the plain repair's swaps and relocations would add moves.
+pub fn repair_with_exchanges(
+    cluster: &Cluster,
+    topo: &Topology,
+    limit: &[Option<u64>],
+    replicas: &mut [Vec<usize>],
+    count_hi: &[usize],
+) -> Repair {
+    repair_passes(cluster, topo, limit, replicas, count_hi, true)
+}
+
+fn repair_passes(
+    cluster: &Cluster,
+    topo: &Topology,
+    limit: &[Option<u64>],
+    replicas: &mut [Vec<usize>],
+    count_hi: &[usize],
+    exchanges: bool,
+) -> Repair {
     let nb = topo.ids.len();
     let mut rep = Repair::default();
     let mut bytes = bytes_per_broker(cluster, nb, replicas);
@@ -77,7 +104,32 @@ pub fn repair(
         in_rack < cap
     };
     let mut index = SwapIndex::new(nb);
-    for pass in 0..3 {
+    for step in 0..4 {
+        // Step 1 is the move-neutral exchanges; the others are the plain repair's passes.
+        let pass = match step {
+            0 => 0,
+            1 if exchanges => {
+                for b in 0..nb {
+                    if over(&bytes, b) {
+                        rep.swaps += exchange(
+                            &mut Exchange {
+                                cluster,
+                                topo,
+                                limit,
+                                replicas,
+                                on_broker: &mut on_broker,
+                                bytes: &mut bytes,
+                                index: &mut index,
+                            },
+                            b,
+                        );
+                    }
+                }
+                continue;
+            }
+            1 => continue,
+            s => s - 1,
+        };
         for b in 0..nb {
             if !over(&bytes, b) {
                 continue;
@@ -178,6 +230,170 @@ pub fn repair(
         }
     }
     rep
+}
+
+/// What the move-neutral exchanges read and change.
+struct Exchange<'a> {
+    cluster: &'a Cluster,
+    topo: &'a Topology,
+    limit: &'a [Option<u64>],
+    replicas: &'a mut [Vec<usize>],
+    on_broker: &'a mut Vec<Vec<usize>>,
+    bytes: &'a mut Vec<u64>,
+    index: &'a mut SwapIndex,
+}
+
+impl Exchange<'_> {
+    fn over(&self, b: usize) -> bool {
+        self.limit[b].is_some_and(|l| self.bytes[b] > l)
+    }
+
+    /// `t` keeps its limit when it gains `gain` bytes and loses `loss`.
+    fn fits(&self, t: usize, gain: u64, loss: u64) -> bool {
+        self.limit[t].is_none_or(|l| self.bytes[t] + gain <= l + loss)
+    }
+
+    /// `reps` with the replica on `from` moved to `to` keeps the rack rule.
+    fn rack_ok(&self, reps: &[usize], from: usize, to: usize) -> bool {
+        if self.topo.rack[from] == self.topo.rack[to] {
+            return true;
+        }
+        let cap = self.topo.rack_cap(reps.len());
+        reps.iter()
+            .filter(|&&x| x != from && self.topo.rack[x] == self.topo.rack[to])
+            .count()
+            < cap
+    }
+
+    fn current(&self, p: usize, b: usize) -> bool {
+        is_current(self.cluster, self.topo, p, b)
+    }
+
+    fn size(&self, p: usize) -> u64 {
+        self.cluster.partitions[p].size_bytes
+    }
+
+    /// Replica of `p` on `from` goes to `to` (bytes, lists and index kept in step).
+    fn shift(&mut self, p: usize, from: usize, to: usize) {
+        let size = self.size(p);
+        swap_in(&mut self.replicas[p], from, to);
+        self.bytes[from] -= size;
+        self.bytes[to] += size;
+        self.on_broker[from].retain(|&x| x != p);
+        self.on_broker[to].push(p);
+        self.index.removed(self.cluster, self.topo, from, p);
+        self.index.pushed(self.cluster, self.topo, to, p);
+    }
+}
+
+/// Move-neutral exchanges for over-limit broker `b`, largest replica first, until it is
+/// under its limit or nothing helps; returns how many were made.
+///
+/// - `b` keeps a replica `p` (current there) while the plan moves `q` off it to `t`: `q`
+///   stays on `b` and `p` goes to `t` instead (one move for one; none when `t` had `p`).
+/// - The plan moves `p` onto `b` and `q` onto `t` in another rack: they trade receivers
+///   (the same-rack case is the plain repair's first pass).
+///
+/// Each frees `size(p) − size(q)` on `b` and needs that much room on `t`; the rack rule is
+/// checked for both partitions. The most bytes freed wins; ties go to the lowest `t`, `q`.
+fn exchange(x: &mut Exchange<'_>, b: usize) -> usize {
+    let mut made = 0;
+    let mut cands = x.on_broker[b].clone();
+    cands.sort_by(|&p, &q| x.size(q).cmp(&x.size(p)).then(p.cmp(&q)));
+    // Replicas the plan takes off `b`: current there, not in the new set.
+    let mut shed: Vec<usize> = (0..x.cluster.partitions.len())
+        .filter(|&q| x.current(q, b) && !x.replicas[q].contains(&b))
+        .collect();
+    let mut moved_in = moved_in_by_size(x);
+    for p in cands {
+        if !x.over(b) {
+            break;
+        }
+        if !x.replicas[p].contains(&b) {
+            continue;
+        }
+        let size = x.size(p);
+        // (freed bytes, t, q, restore): the best exchange for p.
+        let mut best: Option<(u64, usize, usize, bool)> = None;
+        let mut consider = |x: &Exchange<'_>, t: usize, q: usize, restore: bool| {
+            let qs = x.size(q);
+            if qs >= size || !x.fits(t, size, qs) {
+                return;
+            }
+            let freed = size - qs;
+            let better = match best {
+                None => true,
+                Some((f, bt, bq, _)) => freed > f || (freed == f && (t, q) < (bt, bq)),
+            };
+            if better {
+                best = Some((freed, t, q, restore));
+            }
+        };
+        if x.current(p, b) {
+            for &q in &shed {
+                for &t in &x.replicas[q] {
+                    if x.current(q, t)
+                        || x.replicas[p].contains(&t)
+                        || !x.rack_ok(&x.replicas[p], b, t)
+                        || !x.rack_ok(&x.replicas[q], t, b)
+                    {
+                        continue;
+                    }
+                    consider(x, t, q, true);
+                }
+            }
+        } else {
+            for t in 0..x.topo.ids.len() {
+                if t == b
+                    || x.topo.rack[t] == x.topo.rack[b]
+                    || !x.topo.allowed[t]
+                    || x.replicas[p].contains(&t)
+                    || !x.rack_ok(&x.replicas[p], b, t)
+                {
+                    continue;
+                }
+                // The smallest moved-in q that leaves t room is the one freeing the most.
+                let low = x.limit[t].map_or(0, |l| (x.bytes[t] + size).saturating_sub(l));
+                let list = &moved_in[t];
+                let start = list.partition_point(|&(qs, _)| qs < low);
+                let found =
+                    list[start..]
+                        .iter()
+                        .take_while(|&&(qs, _)| qs < size)
+                        .find(|&&(_, q)| {
+                            !x.replicas[q].contains(&b) && x.rack_ok(&x.replicas[q], t, b)
+                        });
+                if let Some(&(_, q)) = found {
+                    consider(x, t, q, false);
+                }
+            }
+        }
+        if let Some((_, t, q, restore)) = best {
+            x.shift(p, b, t);
+            x.shift(q, t, b);
+            if restore {
+                shed.retain(|&s| s != q);
+                shed.push(p);
+            }
+            moved_in = moved_in_by_size(x);
+            made += 1;
+        }
+    }
+    made
+}
+
+/// Per broker: the replicas the plan moves onto it, as (size, partition) ascending.
+fn moved_in_by_size(x: &Exchange<'_>) -> Vec<Vec<(u64, usize)>> {
+    let mut lists = vec![Vec::new(); x.topo.ids.len()];
+    for (t, list) in lists.iter_mut().enumerate() {
+        *list = x.on_broker[t]
+            .iter()
+            .filter(|&&q| !x.current(q, t))
+            .map(|&q| (x.size(q), q))
+            .collect();
+        list.sort_unstable();
+    }
+    lists
 }
 
 /// What the swap search reads.

@@ -5,10 +5,10 @@
 pub mod floor;
 pub mod lp;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::replicas::Topology;
-use super::{capacity, fixed_outcome, Balance, PlanConfig, PlanError, PlanOutcome};
+use super::{capacity, Balance, PlanConfig, PlanError, PlanOutcome};
 use crate::model::{Cluster, Layout};
 use lp::{ModelRows, Objective, Solved};
 
@@ -110,7 +110,7 @@ fn layout_from_sets(cluster: &Cluster, topo: &Topology, sets: &[Vec<usize>]) -> 
 pub fn prove(
     cluster: &Cluster,
     config: &PlanConfig,
-    outcome: PlanOutcome,
+    mut outcome: PlanOutcome,
     options: &ProveOptions,
 ) -> Result<(PlanOutcome, Proof), PlanError> {
     let mut proof = Proof {
@@ -180,33 +180,37 @@ pub fn prove(
                 proof.milp_moves = Some(moves);
                 proof.milp_proven = true;
                 proof.moves_lp_bound = Some(moves);
-                if moves < outcome.moves {
+                if moves < outcome.moves && outcome.log_dirs.is_none() {
                     let after = layout_from_sets(cluster, &topo, &sets);
-                    let description = format!(
-                        "MILP optimum ({} moves, proven; the flow + capacity repair plan had {})",
+                    let explanation = format!(
+                        "the layout is the MILP's proven optimum ({} moves; the flow + capacity repair plan had {}), its preferred leaders balanced like any plan's",
                         moves, outcome.moves
                     );
-                    let mut exact = fixed_outcome(
+                    let mut exact = super::stages::run_on_layout(
                         cluster,
-                        after,
-                        &config.excluded,
-                        config.max_disk_util,
-                        false,
-                        &BTreeMap::new(),
-                        description,
+                        config,
+                        &topo_sets(&topo, &after),
+                        &explanation,
                     )?;
-                    exact.optimum_moves = outcome.optimum_moves;
-                    exact.bounds = outcome.bounds.clone();
+                    exact.network = super::network_figures(cluster, config, &exact);
                     proof.statement = Some(format!(
                         "optimum (MILP, proven): {moves} moves with every broker in the count band and under its disk limit ({} solver)",
                         proof.solver
                     ));
-                    return Ok((exact, proof));
+                    outcome = exact;
+                } else if moves < outcome.moves {
+                    // Log-dir plans place dirs on the flow + repair layout (offline
+                    // evictions, per-dir capacity): the MILP's layout is a bound here.
+                    proof.skipped.push(format!(
+                        "MILP: proven optimum of {moves} moves; a plan with log dirs keeps the flow + capacity repair layout ({} moves) its dirs were placed on",
+                        outcome.moves
+                    ));
+                } else {
+                    proof.statement = Some(format!(
+                        "optimum (MILP, proven): {moves} moves with every broker in the count band and under its disk limit ({} solver)",
+                        proof.solver
+                    ));
                 }
-                proof.statement = Some(format!(
-                    "optimum (MILP, proven): {moves} moves with every broker in the count band and under its disk limit ({} solver)",
-                    proof.solver
-                ));
             }
             Solved::Optimal { objective, .. } => {
                 proof.moves_lp_bound = Some((objective - 1e-6).ceil().max(0.0) as usize);

@@ -24,7 +24,7 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     // Capacity: repair, then fail with the broker and the shortfall if still over.
     if problem.capacity_checked {
         let hi: Vec<usize> = (0..nb).map(|b| bands.hi[b].max(final_loads[b])).collect();
-        let mut repair = capacity::repair(cluster, topo, limits, new_sets, &hi);
+        let mut repair = best_repair(problem, new_sets, &hi);
         let over_limit = |sets: &[Vec<usize>]| {
             let bytes = capacity::bytes_per_broker(cluster, nb, sets);
             (0..nb).any(|b| limits[b].is_some_and(|l| bytes[b] > l))
@@ -116,4 +116,30 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
         draft.replica_band_reached = false;
     }
     Ok(())
+}
+
+/// The capacity repair with the move-neutral exchanges first, or the plain one when that
+/// leaves a broker over its limit or is not strictly better (fewer moves, then fewer
+/// bytes): the default plan never gets worse than the plain repair made it.
+fn best_repair(problem: &Problem, sets: &mut [Vec<usize>], hi: &[usize]) -> capacity::Repair {
+    let (cluster, topo, limits) = (problem.cluster, &problem.topo, &problem.limits);
+    let nb = topo.ids.len();
+    let fits = |sets: &[Vec<usize>]| {
+        let bytes = capacity::bytes_per_broker(cluster, nb, sets);
+        (0..nb).all(|b| limits[b].is_none_or(|l| bytes[b] <= l))
+    };
+    let mut plain = sets.to_vec();
+    let plain_repair = capacity::repair(cluster, topo, limits, &mut plain, hi);
+    let mut exchanged = sets.to_vec();
+    let exchanged_repair =
+        capacity::repair_with_exchanges(cluster, topo, limits, &mut exchanged, hi);
+    let cost = |s: &[Vec<usize>]| solution_copies(cluster, topo, s);
+    let better = fits(&exchanged) && (!fits(&plain) || cost(&exchanged) < cost(&plain));
+    if better {
+        sets.clone_from_slice(&exchanged);
+        exchanged_repair
+    } else {
+        sets.clone_from_slice(&plain);
+        plain_repair
+    }
 }

@@ -237,6 +237,59 @@ fn run_once(
     Ok(outcome)
 }
 
+/// A replica layout found outside the pipeline (the MILP's proven optimum, `plan --exact`)
+/// through the stages every plan ends with: preferred leaders balanced with the fewest
+/// changes (and leader traffic levelled), the independent verifier and the report. `sets`:
+/// broker indices per partition, replicas that stay in their current positions. The count
+/// flow runs too, for the bands and the count optimum the report measures the layout by.
+pub(super) fn run_on_layout(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    sets: &[Vec<usize>],
+    explanation: &str,
+) -> Result<PlanOutcome, PlanError> {
+    let mut shed = ShedChoice::default();
+    loop {
+        match layout_tail(cluster, config, sets, explanation, shed) {
+            Ok(outcome) => return Ok(outcome),
+            Err(Halt::Failed(e)) => return Err(e),
+            // The leader stage asks once for followers-first shedding; the layout is given,
+            // so the second lap goes straight to the leader budget.
+            Err(Halt::Retry(next)) if next != shed => shed = next,
+            Err(Halt::Retry(_)) => {
+                return Err(PlanError::Internal(
+                    "the leader stage asked twice for the same shed choice".to_string(),
+                ))
+            }
+        }
+    }
+}
+
+fn layout_tail(
+    cluster: &Cluster,
+    config: &PlanConfig,
+    sets: &[Vec<usize>],
+    explanation: &str,
+    shed: ShedChoice,
+) -> Result<PlanOutcome, Halt> {
+    let problem = forced::run(cluster, config, None, shed)?;
+    let mut draft = count_flow::run(&problem)?;
+    count_flow::explain(&problem, &mut draft);
+    let nb = problem.topo.ids.len();
+    draft.sets = sets.to_vec();
+    draft.loads = super::replicas::loads(nb, &draft.sets);
+    let inside = |b: usize| {
+        !problem.topo.allowed[b]
+            || (draft.uniform.lo[b]..=draft.uniform.hi[b]).contains(&draft.loads[b])
+    };
+    draft.replica_band_reached &= (0..nb).all(inside);
+    draft.explanations.push(explanation.to_string());
+    leader_flow::run(&problem, &mut draft, config.max_leader_changes)?;
+    leader_load::run(&problem, &mut draft, config.max_leader_changes);
+    let checked = verify::run(&problem, &draft)?;
+    Ok(report::run(problem, draft, checked))
+}
+
 /// Runs count-preserving `swaps` on the draft's layout with what is left of the move budget.
 /// The swaps follow the move budget but not a bytes budget: when their layout is over it,
 /// the layout they started from is put back and `None` returned.
