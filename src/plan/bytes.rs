@@ -464,6 +464,57 @@ pub fn balance_disk(
     out
 }
 
+/// What the relocation and undo passes keep per broker, built from a layout.
+struct BrokerLoads {
+    bytes: Vec<u64>,
+    /// Replicas this plan put on a broker (cheap to re-route), as (size, partition).
+    guests: Vec<BTreeSet<(u64, usize)>>,
+    /// Replicas already there before the plan, as (size, partition).
+    natives: Vec<BTreeSet<(u64, usize)>>,
+    counts: Vec<usize>,
+    /// Per rack, allowed brokers by room under `thr` (most room first: room negated).
+    by_room: Vec<BTreeSet<(i64, usize)>>,
+}
+
+impl BrokerLoads {
+    fn new(
+        topo: &Topology,
+        thr: &[u64],
+        base_bytes: Option<&[u64]>,
+        original: &[Vec<usize>],
+        sets: &[Vec<usize>],
+        size: &impl Fn(usize) -> u64,
+    ) -> BrokerLoads {
+        let nb = topo.ids.len();
+        let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+        let mut guests: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
+        let mut natives: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
+        let mut counts = vec![0usize; nb];
+        for (p, set) in sets.iter().enumerate() {
+            for &b in set.iter() {
+                counts[b] += 1;
+                bytes[b] += size(p);
+                if original[p].contains(&b) {
+                    natives[b].insert((size(p), p));
+                } else {
+                    guests[b].insert((size(p), p));
+                }
+            }
+        }
+        let mut by_room: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); topo.racks.len()];
+        for b in (0..nb).filter(|&b| topo.allowed[b]) {
+            by_room[topo.rack[b]].insert((bytes[b] as i64 - thr[b] as i64, b));
+        }
+        BrokerLoads {
+            bytes,
+            guests,
+            natives,
+            counts,
+            by_room,
+        }
+    }
+}
+
 /// Replicas tried on either side of the ideal size per relocation (many may be pinned by
 /// the rack rule: with RF = racks a replica can only move within its rack).
 const WALK: usize = 256;
@@ -481,31 +532,13 @@ fn relocate(
     chains: bool,
 ) -> usize {
     let nb = topo.ids.len();
-    let nr = topo.racks.len();
-    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
-    // Replicas this plan put on a broker (cheap to re-route) and those already there.
-    let mut guests: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
-    let mut natives: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
-    let mut counts = vec![0usize; nb];
-    for (p, set) in sets.iter().enumerate() {
-        for &b in set.iter() {
-            counts[b] += 1;
-            bytes[b] += size(p);
-            if original[p].contains(&b) {
-                natives[b].insert((size(p), p));
-            } else {
-                guests[b].insert((size(p), p));
-            }
-        }
-    }
-    let room = |b: usize, bytes: &[u64]| thr[b] as i64 - bytes[b] as i64;
-    // Per rack, brokers by room (largest first via Reverse-free ordering on negated room).
-    let mut by_room: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); nr];
-    for b in 0..nb {
-        if topo.allowed[b] {
-            by_room[topo.rack[b]].insert((-room(b, &bytes), b));
-        }
-    }
+    let BrokerLoads {
+        mut bytes,
+        mut guests,
+        mut natives,
+        mut counts,
+        mut by_room,
+    } = BrokerLoads::new(topo, thr, base_bytes, original, sets, size);
     let allowed_count = (0..nb).filter(|&b| topo.allowed[b]).count().max(1);
     let avg_count = (0..nb)
         .filter(|&b| topo.allowed[b])
@@ -896,30 +929,14 @@ fn undo_copies(
     sets: &mut [Vec<usize>],
     size: &impl Fn(usize) -> u64,
 ) -> usize {
-    let nb = topo.ids.len();
-    let nr = topo.racks.len();
-    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
-    let mut guests: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
-    let mut natives: Vec<BTreeSet<(u64, usize)>> = vec![BTreeSet::new(); nb];
-    let mut counts = vec![0usize; nb];
-    for (p, set) in sets.iter().enumerate() {
-        for &b in set.iter() {
-            counts[b] += 1;
-            bytes[b] += size(p);
-            if original[p].contains(&b) {
-                natives[b].insert((size(p), p));
-            } else {
-                guests[b].insert((size(p), p));
-            }
-        }
-    }
+    let BrokerLoads {
+        mut bytes,
+        mut guests,
+        mut natives,
+        mut counts,
+        mut by_room,
+    } = BrokerLoads::new(topo, thr, base_bytes, original, sets, size);
     let room = |b: usize, bytes: &[u64]| thr[b] as i64 - bytes[b] as i64;
-    let mut by_room: Vec<BTreeSet<(i64, usize)>> = vec![BTreeSet::new(); nr];
-    for b in 0..nb {
-        if topo.allowed[b] {
-            by_room[topo.rack[b]].insert((-room(b, &bytes), b));
-        }
-    }
     let mut undone = 0;
     for _pass in 0..3 {
         // (size, partition, broker holding the copy, original broker it left), largest first.
