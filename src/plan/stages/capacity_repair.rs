@@ -128,6 +128,11 @@ fn best_repair(problem: &Problem, sets: &mut [Vec<usize>], hi: &[usize]) -> capa
         let bytes = capacity::bytes_per_broker(cluster, nb, sets);
         (0..nb).all(|b| limits[b].is_none_or(|l| bytes[b] <= l))
     };
+    // Both repairs only act on brokers over their limit: with none, they would return the
+    // layout unchanged, and copying it twice costs seconds at millions of partitions.
+    if fits(sets) {
+        return capacity::Repair::default();
+    }
     let mut plain = sets.to_vec();
     let plain_repair = capacity::repair(cluster, topo, limits, &mut plain, hi);
     let mut exchanged = sets.to_vec();
