@@ -57,6 +57,9 @@ pub trait ApiRequest: Encodable + HeaderVersion + Message {
 pub struct ResponseLimit {
     pub bytes: usize,
     pub configurable: bool,
+    /// The setting is this many times `bytes` when `configurable` (1 for most APIs, 2 for
+    /// the densest answers), so a refusal can name the setting's value, not the share.
+    pub setting_divisor: usize,
 }
 
 /// Bytes of answer allowed per byte of request for the APIs whose answer lists at most the
@@ -123,6 +126,7 @@ pub fn response_limit(key: ApiKey, configured: usize, request_bytes: usize) -> R
             return ResponseLimit {
                 bytes: configured / DENSE_ANSWER_DIVISOR,
                 configurable: true,
+                setting_divisor: DENSE_ANSWER_DIVISOR,
             }
         }
         _ => None,
@@ -131,10 +135,12 @@ pub fn response_limit(key: ApiKey, configured: usize, request_bytes: usize) -> R
         Some(bytes) if bytes < configured => ResponseLimit {
             bytes,
             configurable: false,
+            setting_divisor: 1,
         },
         _ => ResponseLimit {
             bytes: configured,
             configurable: true,
+            setting_divisor: 1,
         },
     }
 }
@@ -443,6 +449,7 @@ pub fn check_frame_length(
     let ResponseLimit {
         bytes: limit,
         configurable,
+        setting_divisor,
     } = limit;
     let len = i32::from_be_bytes(prefix);
     let looks_like_tls = matches!(prefix[0], 0x15 | 0x16) && prefix[1] == 3;
@@ -461,6 +468,14 @@ pub fn check_frame_length(
             return Err(format!(
                 "response frame of {len} bytes is over the limit of {limit} bytes for this \
                  API, whose real answers are far smaller"
+            ));
+        }
+        if setting_divisor > 1 {
+            let setting = limit.saturating_mul(setting_divisor);
+            return Err(format!(
+                "response frame of {len} bytes is over the limit of {limit} bytes for this \
+                 API (1/{setting_divisor} of {MAX_RESPONSE_BYTES_KEY} = {setting}: raise it in \
+                 --command-config if this is a real broker)"
             ));
         }
         return Err(format!(
@@ -1131,6 +1146,7 @@ mod tests {
         let limit = ResponseLimit {
             bytes: 1 << 20,
             configurable: true,
+            setting_divisor: 1,
         };
         assert_eq!(
             check_frame_length(100i32.to_be_bytes(), limit, false),
@@ -1158,9 +1174,22 @@ mod tests {
         let fixed = ResponseLimit {
             bytes: 1 << 20,
             configurable: false,
+            setting_divisor: 1,
         };
         let e = check_frame_length((2i32 << 20).to_be_bytes(), fixed, false).unwrap_err();
         assert!(e.contains("for this API") && !e.contains("raise"), "{e}");
+        // A share of the setting names the setting's value, not the share as the setting.
+        let half = ResponseLimit {
+            bytes: 1 << 20,
+            configurable: true,
+            setting_divisor: 2,
+        };
+        let e = check_frame_length((2i32 << 20).to_be_bytes(), half, false).unwrap_err();
+        assert!(
+            e.contains("over the limit of 1048576 bytes for this API")
+                && e.contains("1/2 of kafka-replan.max.response.bytes = 2097152: raise it"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1170,10 +1199,17 @@ mod tests {
         let fixed = |bytes| ResponseLimit {
             bytes,
             configurable: false,
+            setting_divisor: 1,
         };
         let cfg = |bytes| ResponseLimit {
             bytes,
             configurable: true,
+            setting_divisor: 1,
+        };
+        let half = |bytes| ResponseLimit {
+            bytes,
+            configurable: true,
+            setting_divisor: 2,
         };
         for key in [
             ApiKey::ApiVersions,
@@ -1203,7 +1239,7 @@ mod tests {
         for key in [ApiKey::ListPartitionReassignments, ApiKey::DescribeConfigs] {
             assert_eq!(
                 response_limit(key, configured, 100),
-                cfg(configured / 2),
+                half(configured / 2),
                 "{key:?}"
             );
         }
@@ -1234,7 +1270,7 @@ mod tests {
         let named = ListPartitionReassignmentsRequest::default().with_topics(Some(vec![]));
         assert_eq!(named.response_limit(configured, 100), fixed(small + 1_600));
         let all = ListPartitionReassignmentsRequest::default().with_topics(None);
-        assert_eq!(all.response_limit(configured, 100), cfg(configured / 2));
+        assert_eq!(all.response_limit(configured, 100), half(configured / 2));
     }
 
     #[test]
