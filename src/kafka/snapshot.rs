@@ -91,12 +91,9 @@ pub fn build_snapshot(
 ) -> LiveSnapshot {
     let mut warnings = Vec::new();
 
-    // Replica sizes per (topic, partition, broker), current (non-future) copies only.
-    let mut sizes: HashMap<(&str, i32, BrokerId), u64> = HashMap::new();
     let mut capacity: BTreeMap<BrokerId, u64> = BTreeMap::new();
-    // JBOD: every broker's dirs and the dir of each current replica.
+    // JBOD: every broker's dirs.
     let mut broker_dirs: BTreeMap<BrokerId, Vec<BrokerLogDir>> = BTreeMap::new();
-    let mut replica_dirs: HashMap<(&str, i32, BrokerId), &str> = HashMap::new();
     for (&broker, result) in log_dirs {
         let dirs = match result {
             Ok(d) => d,
@@ -132,24 +129,13 @@ pub fn build_snapshot(
                 (Some(t), Some(d)) => Some(t.saturating_add(d)),
                 _ => None,
             };
-            for r in &dir.replicas {
-                if r.is_future {
-                    continue;
-                }
-                replica_dirs.insert(
-                    (r.tp.topic.as_str(), r.tp.partition, broker),
-                    dir.path.as_str(),
-                );
-                let e = sizes
-                    .entry((r.tp.topic.as_str(), r.tp.partition, broker))
-                    .or_insert(0);
-                *e = (*e).max(r.size_bytes);
-            }
         }
         if let Some(t) = total.filter(|t| *t > 0) {
             capacity.insert(broker, t);
         }
     }
+    // Replica sizes and dirs per (topic, partition, broker), current (non-future) copies only.
+    let reports = ReplicaReports::new(topics, log_dirs);
     for (b, c) in &opts.capacity_bytes {
         capacity.entry(*b).or_insert(*c);
     }
@@ -196,7 +182,8 @@ pub fn build_snapshot(
                     offline.insert(*r);
                 }
             }
-            let size_of = |b: &BrokerId| sizes.get(&(t.name.as_str(), p.partition, *b)).copied();
+            let reported = reports.of(&t.name, p.partition);
+            let size_of = |b: &BrokerId| ReplicaReports::size(reported, *b);
             // The largest in-sync copy is the partition's size; lagging copies are smaller.
             let in_sync = p
                 .replicas
@@ -218,11 +205,7 @@ pub fn build_snapshot(
             let dirs: Vec<Option<String>> = p
                 .replicas
                 .iter()
-                .map(|b| {
-                    replica_dirs
-                        .get(&(t.name.as_str(), p.partition, *b))
-                        .map(|d| d.to_string())
-                })
+                .map(|b| reports.dir(reported, *b).map(str::to_string))
                 .collect();
             partitions.push(Partition {
                 tp,
@@ -273,6 +256,217 @@ pub fn build_snapshot(
         controller_id: desc.controller_id,
         offline_brokers: offline.into_iter().collect(),
         warnings,
+    }
+}
+
+/// Every current (non-future) replica copy the log-dir reports list, grouped by partition:
+/// for each (topic, partition) of the metadata, its copies' (broker, size, dir) in report
+/// order (brokers in id order, dirs and replicas as each broker listed them). Flat and
+/// filled in two passes rather than two hash maps keyed by (topic name, partition,
+/// broker): at 5 M partitions those maps held 15 M string-keyed entries each, and hashing
+/// and rehashing them was most of the snapshot's CPU time and over a GB of its memory.
+struct ReplicaReports<'a> {
+    slots: PartitionSlots<'a>,
+    /// `entries[start[s]..start[s + 1]]` are slot `s`'s copies.
+    start: Vec<usize>,
+    entries: Vec<ReportedCopy>,
+    /// The dirs the entries name, by index.
+    dirs: Vec<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ReportedCopy {
+    broker: BrokerId,
+    dir: u32,
+    size_bytes: u64,
+}
+
+impl<'a> ReplicaReports<'a> {
+    fn new(
+        topics: &'a [TopicMetadata],
+        log_dirs: &'a BTreeMap<BrokerId, Result<Vec<LogDir>, Error>>,
+    ) -> Self {
+        let slots = PartitionSlots::new(topics);
+        // The copies to index, in report order, with the slot of each (None: a partition
+        // the metadata does not list, which nothing looks up).
+        let copies = || {
+            log_dirs
+                .iter()
+                .filter_map(|(&broker, result)| result.as_ref().ok().map(|dirs| (broker, dirs)))
+                .flat_map(|(broker, dirs)| {
+                    dirs.iter()
+                        .filter(|d| d.error.is_none())
+                        .flat_map(move |d| d.replicas.iter().map(move |r| (broker, d, r)))
+                })
+                .filter(|(_, _, r)| !r.is_future)
+        };
+        let mut count = vec![0usize; slots.len];
+        let mut cache = SlotCache::default();
+        for (_, _, r) in copies() {
+            if let Some(s) = cache.slot(&slots, &r.tp.topic, r.tp.partition) {
+                count[s] += 1;
+            }
+        }
+        let mut start = Vec::with_capacity(slots.len + 1);
+        let mut total = 0usize;
+        start.push(0);
+        for c in &count {
+            total += c;
+            start.push(total);
+        }
+        // `count` becomes each slot's fill cursor.
+        count.copy_from_slice(&start[..slots.len]);
+        let mut entries = vec![
+            ReportedCopy {
+                broker: 0,
+                dir: 0,
+                size_bytes: 0,
+            };
+            total
+        ];
+        let mut dirs: Vec<&str> = Vec::new();
+        let mut last_dir: Option<&LogDir> = None;
+        let mut cache = SlotCache::default();
+        for (broker, d, r) in copies() {
+            if !last_dir.is_some_and(|last| std::ptr::eq(last, d)) {
+                last_dir = Some(d);
+                dirs.push(d.path.as_str());
+            }
+            let Some(s) = cache.slot(&slots, &r.tp.topic, r.tp.partition) else {
+                continue;
+            };
+            // Fewer than u32::MAX dirs: each holds at least one of the copies counted above,
+            // which fit in memory; saturating keeps an impossible overflow from panicking.
+            let dir = u32::try_from(dirs.len() - 1).unwrap_or(u32::MAX);
+            entries[count[s]] = ReportedCopy {
+                broker,
+                dir,
+                size_bytes: r.size_bytes,
+            };
+            count[s] += 1;
+        }
+        ReplicaReports {
+            slots,
+            start,
+            entries,
+            dirs,
+        }
+    }
+
+    /// The copies reported for a partition (empty when none or not in the metadata).
+    fn of(&self, topic: &str, partition: i32) -> &[ReportedCopy] {
+        match self.slots.slot(topic, partition) {
+            Some(s) => &self.entries[self.start[s]..self.start[s + 1]],
+            None => &[],
+        }
+    }
+
+    /// The size of `broker`'s copy: the largest it reported, if more than one.
+    fn size(copies: &[ReportedCopy], broker: BrokerId) -> Option<u64> {
+        copies
+            .iter()
+            .filter(|c| c.broker == broker)
+            .map(|c| c.size_bytes)
+            .max()
+    }
+
+    /// The dir of `broker`'s copy: the last one it reported it in.
+    fn dir(&self, copies: &[ReportedCopy], broker: BrokerId) -> Option<&'a str> {
+        copies
+            .iter()
+            .rev()
+            .find(|c| c.broker == broker)
+            .and_then(|c| self.dirs.get(c.dir as usize).copied())
+    }
+}
+
+/// A dense index for every (topic, partition) the metadata lists: one slot per distinct
+/// pair, even when a topic or a partition is listed twice.
+struct PartitionSlots<'a> {
+    by_topic: HashMap<&'a str, TopicSlots>,
+    len: usize,
+}
+
+struct TopicSlots {
+    base: usize,
+    /// The topic's distinct partition numbers, sorted; `None` when they are exactly
+    /// 0..count (the usual case), so a slot is `base + partition`.
+    numbers: Option<Vec<i32>>,
+    count: usize,
+}
+
+impl<'a> PartitionSlots<'a> {
+    fn new(topics: &'a [TopicMetadata]) -> Self {
+        let mut numbers: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+        for t in topics {
+            numbers
+                .entry(t.name.as_str())
+                .or_default()
+                .extend(t.partitions.iter().map(|p| p.partition));
+        }
+        let mut by_topic = HashMap::with_capacity(numbers.len());
+        let mut len = 0usize;
+        for (name, mut list) in numbers {
+            list.sort_unstable();
+            list.dedup();
+            let count = list.len();
+            let dense = list
+                .iter()
+                .enumerate()
+                .all(|(i, &p)| usize::try_from(p) == Ok(i));
+            by_topic.insert(
+                name,
+                TopicSlots {
+                    base: len,
+                    numbers: (!dense).then_some(list),
+                    count,
+                },
+            );
+            len += count;
+        }
+        PartitionSlots { by_topic, len }
+    }
+
+    fn slot(&self, topic: &str, partition: i32) -> Option<usize> {
+        self.by_topic.get(topic)?.slot(partition)
+    }
+}
+
+impl TopicSlots {
+    fn slot(&self, partition: i32) -> Option<usize> {
+        let i = match &self.numbers {
+            None => usize::try_from(partition)
+                .ok()
+                .filter(|&i| i < self.count)?,
+            Some(list) => list.binary_search(&partition).ok()?,
+        };
+        Some(self.base + i)
+    }
+}
+
+/// The last topic looked up: a log dir lists a topic's replicas together, so most lookups
+/// compare one name instead of hashing it.
+#[derive(Default)]
+struct SlotCache<'t> {
+    last: Option<(&'t str, Option<&'t TopicSlots>)>,
+}
+
+impl<'t> SlotCache<'t> {
+    fn slot(
+        &mut self,
+        slots: &'t PartitionSlots<'_>,
+        topic: &'t str,
+        partition: i32,
+    ) -> Option<usize> {
+        let topic_slots = match self.last {
+            Some((name, found)) if name == topic => found,
+            _ => {
+                let found = slots.by_topic.get(topic);
+                self.last = Some((topic, found));
+                found
+            }
+        };
+        topic_slots?.slot(partition)
     }
 }
 
@@ -540,5 +734,186 @@ mod tests {
         assert_eq!(dirs(1), [Some("/a".to_string()), Some("/x".to_string())]);
         assert!(validate_cluster(&s.cluster).is_empty());
         assert!(s.warnings.iter().any(|w| w.contains("only offline dir")));
+    }
+
+    #[test]
+    fn replica_reports_find_each_partitions_copies() {
+        let storage_error = || Error::Broker {
+            api: "DescribeLogDirs",
+            code: 56,
+            name: "KAFKA_STORAGE_ERROR".into(),
+            message: None,
+            peer: None,
+        };
+        use crate::kafka::admin::{LogDirReplica, PartitionMetadata};
+        let part = |p: i32| PartitionMetadata {
+            partition: p,
+            leader: Some(1),
+            replicas: vec![1, 2],
+            isr: vec![1, 2],
+            offline: vec![],
+            error: None,
+        };
+        let topic = |name: &str, parts: &[i32]| TopicMetadata {
+            name: name.into(),
+            internal: false,
+            partitions: parts.iter().map(|&p| part(p)).collect(),
+            error: None,
+        };
+        // "dense" is 0..3; "sparse" skips numbers and is listed twice with new ones.
+        let topics = vec![
+            topic("dense", &[0, 1, 2]),
+            topic("sparse", &[7, 3]),
+            topic("sparse", &[3, 11]),
+        ];
+        let rep = |t: &str, p: i32, size: u64, fut: bool| LogDirReplica {
+            tp: TopicPartition::new(t, p),
+            size_bytes: size,
+            offset_lag: 0,
+            is_future: fut,
+        };
+        let dir = |path: &str, error: Option<Error>, replicas| LogDir {
+            path: path.into(),
+            error,
+            total_bytes: None,
+            usable_bytes: None,
+            replicas,
+        };
+        let mut log_dirs = BTreeMap::new();
+        log_dirs.insert(
+            1,
+            Ok(vec![
+                dir(
+                    "/a",
+                    None,
+                    vec![
+                        rep("dense", 1, 10, false),
+                        rep("sparse", 11, 5, false),
+                        rep("gone", 0, 1, false),
+                        rep("dense", 9, 1, false),
+                    ],
+                ),
+                // The same copy again in another dir: the larger size, the later dir.
+                dir(
+                    "/b",
+                    None,
+                    vec![rep("dense", 1, 12, false), rep("sparse", 7, 99, true)],
+                ),
+                dir(
+                    "/c",
+                    Some(storage_error()),
+                    vec![rep("sparse", 3, 1, false)],
+                ),
+            ]),
+        );
+        log_dirs.insert(
+            2,
+            Ok(vec![dir("/z", None, vec![rep("dense", 1, 8, false)])]),
+        );
+        log_dirs.insert(3, Err(storage_error()));
+        let reports = ReplicaReports::new(&topics, &log_dirs);
+        assert_eq!(reports.slots.len, 3 + 3);
+        let d1 = reports.of("dense", 1);
+        assert_eq!(ReplicaReports::size(d1, 1), Some(12));
+        assert_eq!(reports.dir(d1, 1), Some("/b"));
+        assert_eq!(ReplicaReports::size(d1, 2), Some(8));
+        assert_eq!(reports.dir(d1, 2), Some("/z"));
+        assert_eq!(ReplicaReports::size(d1, 3), None);
+        let s11 = reports.of("sparse", 11);
+        assert_eq!(
+            (ReplicaReports::size(s11, 1), reports.dir(s11, 1)),
+            (Some(5), Some("/a"))
+        );
+        // A future copy, a copy in an offline dir, and names the metadata lacks: nothing.
+        assert!(reports.of("sparse", 7).is_empty());
+        assert!(reports.of("sparse", 3).is_empty());
+        assert!(reports.of("gone", 0).is_empty());
+        assert!(reports.of("dense", 9).is_empty());
+        assert!(reports.of("dense", -1).is_empty());
+        assert!(reports.of("dense", 0).is_empty());
+    }
+
+    /// The index answers what the (topic, partition, broker) maps it replaced answered:
+    /// the largest size and the last dir of each copy, on random reports with repeated,
+    /// sparse and unknown partitions, future copies and offline dirs.
+    #[test]
+    fn replica_reports_agree_with_a_map_per_copy() {
+        use crate::kafka::admin::{LogDirReplica, PartitionMetadata};
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..50 {
+            let topics: Vec<TopicMetadata> = (0..6)
+                .map(|_| TopicMetadata {
+                    name: format!("t{}", next(4)),
+                    internal: false,
+                    partitions: (0..next(5))
+                        .map(|_| PartitionMetadata {
+                            partition: next(6) as i32,
+                            leader: None,
+                            replicas: vec![],
+                            isr: vec![],
+                            offline: vec![],
+                            error: None,
+                        })
+                        .collect(),
+                    error: None,
+                })
+                .collect();
+            let mut log_dirs = BTreeMap::new();
+            for broker in 0..4 {
+                let dirs: Vec<LogDir> = (0..next(3))
+                    .map(|d| LogDir {
+                        path: format!("/d{d}"),
+                        error: (next(5) == 0).then(|| Error::Broker {
+                            api: "DescribeLogDirs",
+                            code: 56,
+                            name: "KAFKA_STORAGE_ERROR".into(),
+                            message: None,
+                            peer: None,
+                        }),
+                        total_bytes: None,
+                        usable_bytes: None,
+                        replicas: (0..next(8))
+                            .map(|_| LogDirReplica {
+                                tp: TopicPartition::new(format!("t{}", next(5)), next(7) as i32),
+                                size_bytes: next(100),
+                                offset_lag: 0,
+                                is_future: next(6) == 0,
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                log_dirs.insert(broker, Ok(dirs));
+            }
+            let mut sizes: HashMap<(&str, i32, BrokerId), u64> = HashMap::new();
+            let mut dirs: HashMap<(&str, i32, BrokerId), &str> = HashMap::new();
+            for (&b, result) in &log_dirs {
+                let Ok(list) = result else { continue };
+                for d in list.iter().filter(|d| d.error.is_none()) {
+                    for r in d.replicas.iter().filter(|r| !r.is_future) {
+                        let key = (r.tp.topic.as_str(), r.tp.partition, b);
+                        dirs.insert(key, d.path.as_str());
+                        let e = sizes.entry(key).or_insert(0);
+                        *e = (*e).max(r.size_bytes);
+                    }
+                }
+            }
+            let reports = ReplicaReports::new(&topics, &log_dirs);
+            for t in &topics {
+                for p in &t.partitions {
+                    let copies = reports.of(&t.name, p.partition);
+                    for b in 0..5 {
+                        let key = (t.name.as_str(), p.partition, b);
+                        assert_eq!(ReplicaReports::size(copies, b), sizes.get(&key).copied());
+                        assert_eq!(reports.dir(copies, b), dirs.get(&key).copied());
+                    }
+                }
+            }
+        }
     }
 }
