@@ -16,9 +16,21 @@
 //! brokers they started on (undoing a move of the flow) over swaps that add moves, then
 //! swaps that copy fewer bytes. Local search: no optimality claimed.
 //!
-//! Cost: each broker keeps its replicas ordered by topic, so a swap is found from the
-//! topic's replicas on its most crowded brokers and from one broker's replicas, never by
-//! scanning pairs of partitions. Counts are a dense topics × brokers table (4 bytes each).
+//! Which swap: the (source, destination) pairs of a topic are ranked by how uneven they are
+//! (`c_ta − c_tb`, largest first), then by the cheapest replica of `t` the pair could send
+//! (moves, bytes); partners are searched for the first pairs of that ranking
+//! ([`PAIRS_TRIED`], stopping at [`PAIRS_FOUND`] found) and the cheapest swap among them is
+//! taken. A pair's destination is, per replica, the emptiest broker of each rack that may
+//! take it, or one of the replica's original brokers.
+//!
+//! Cost: the ranking is walked one unevenness level at a time, and a level looks only at the
+//! sources and destinations whose counts give it: for the most uneven level (nearly always
+//! the only one needed) that is the topic's replicas on its fullest brokers, each checked
+//! against the racks whose emptiest brokers are at the topic's minimum and against its
+//! original brokers. Each broker keeps its replicas as one sorted partition list per topic,
+//! so the partner search walks a broker's topics in order without a tree search per topic,
+//! and the buffers of the search are kept between swaps (no allocation per swap). Counts are
+//! a dense topics × brokers table (4 bytes each).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,7 +62,7 @@ pub struct TopicSpreadRefinement {
 }
 
 /// One swap: `p` (topic `t`) goes from `a` to `b`, `q` (topic `u`) from `b` to `a`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Swap {
     p: usize,
     q: usize,
@@ -66,6 +78,45 @@ struct Swap {
     gain: usize,
 }
 
+/// The cheapest replica of a topic a (source, destination) pair could send: (moves, bytes,
+/// partition), compared in that order.
+type PairKey = (i64, i128, usize);
+
+/// One (source, destination) pair of the unevenness level being ranked.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    a: usize,
+    b: usize,
+    key: PairKey,
+}
+
+/// The two passes over a level's pairs: first the replicas whose move costs no move (it
+/// undoes one or moves a replica that had moved already), then, only when those are not
+/// enough, the ones that add a move. Every pair of the first has a smaller rank than every
+/// pair of the second, so the ranking is the same as one pass over both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Free,
+    Costly,
+}
+
+/// Buffers of the swap search, kept from one swap to the next so a search allocates nothing.
+struct Scratch {
+    /// Per rack, its brokers by the topic's count (then index).
+    by_rack: Vec<Vec<usize>>,
+    /// Racks where a broker at the destination level can be the emptiest one a replica may
+    /// go to.
+    racks: Vec<usize>,
+    /// The pairs of one unevenness level and stage.
+    pairs: Vec<Pair>,
+    /// (Source, destination) of the level's free pairs, sorted.
+    seen: Vec<(usize, usize)>,
+    /// Per destination broker: the cheapest replica found so far from the current source.
+    to: Vec<Option<PairKey>>,
+    /// Destinations set in `to` for the current source.
+    touched: Vec<usize>,
+}
+
 struct State<'a> {
     cluster: &'a Cluster,
     topo: &'a Topology,
@@ -75,15 +126,63 @@ struct State<'a> {
     allowed: Vec<usize>,
     /// Replicas of topic `t` on broker `b` at `t * nb + b`.
     count: Vec<u32>,
-    /// Per broker: its replicas as (topic, partition), so a topic's replicas on a broker are
-    /// one range.
-    on: Vec<BTreeSet<(usize, usize)>>,
+    /// Per broker: per topic on it, its partitions there in increasing order (no empty
+    /// lists), so the broker's topics are walked in order without a search per topic.
+    on: Vec<BTreeMap<usize, Vec<usize>>>,
     bytes: Vec<u64>,
     /// The brokers each partition is on now (before the plan), as indices.
     original: Vec<Vec<usize>>,
+    /// The most replicas any partition has: the emptiest broker of a rack not holding a
+    /// partition is among the first `max_rf + 1` of the rack by count.
+    max_rf: usize,
 }
 
-impl State<'_> {
+impl<'a> State<'a> {
+    fn new(
+        cluster: &'a Cluster,
+        topo: &'a Topology,
+        limits: &'a [Option<u64>],
+        sets: &[Vec<usize>],
+        topic_of: &[usize],
+        nt: usize,
+    ) -> Self {
+        let nb = topo.ids.len();
+        let mut count = vec![0u32; nt * nb];
+        let mut on: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); nb];
+        let mut bytes = vec![0u64; nb];
+        // Partitions are visited in increasing order, so every list is built sorted.
+        for (p, (set, &t)) in sets.iter().zip(topic_of).enumerate() {
+            for &b in set {
+                count[t * nb + b] += 1;
+                on[b].entry(t).or_default().push(p);
+                bytes[b] = bytes[b].saturating_add(cluster.partitions[p].size_bytes);
+            }
+        }
+        State {
+            cluster,
+            topo,
+            limits,
+            nb,
+            allowed: (0..nb).filter(|&b| topo.allowed[b]).collect(),
+            count,
+            on,
+            bytes,
+            original: topo.current_sets(cluster),
+            max_rf: sets.iter().map(Vec::len).max().unwrap_or(0),
+        }
+    }
+
+    fn scratch(&self) -> Scratch {
+        Scratch {
+            by_rack: self.topo.racks.clone(),
+            racks: Vec::with_capacity(self.topo.racks.len()),
+            pairs: Vec::new(),
+            seen: Vec::new(),
+            to: vec![None; self.nb],
+            touched: Vec::new(),
+        }
+    }
+
     fn c(&self, t: usize, b: usize) -> u32 {
         self.count[t * self.nb + b]
     }
@@ -135,120 +234,149 @@ impl State<'_> {
 
     /// The best swap that moves a replica of topic `t` from a crowded broker to an emptier
     /// one, within `left` added moves (`None` = unlimited).
-    fn find_swap(&self, sets: &[Vec<usize>], t: usize, left: Option<i64>) -> Option<Swap> {
-        let min_t = self.allowed.iter().map(|&b| self.c(t, b)).min()?;
+    ///
+    /// The pairs are tried in the order (unevenness `c_ta − c_tb` descending, then the pair's
+    /// cheapest replica: moves, bytes, then source and destination index), up to
+    /// [`PAIRS_TRIED`] of them or until [`PAIRS_FOUND`] have a partner, and the cheapest swap
+    /// found wins (moves, bytes, larger gain; the first of equals). The ranking is built one
+    /// unevenness level at a time, and a level is built only when the levels above it did
+    /// not give enough.
+    fn find_swap(
+        &self,
+        sets: &[Vec<usize>],
+        t: usize,
+        left: Option<i64>,
+        sc: &mut Scratch,
+    ) -> Option<Swap> {
+        let (mut min_t, mut max_t) = (u32::MAX, 0u32);
+        for &b in &self.allowed {
+            let c = self.c(t, b);
+            min_t = min_t.min(c);
+            max_t = max_t.max(c);
+        }
+        if max_t < min_t.saturating_add(2) {
+            return None;
+        }
         // Per rack, its brokers by this topic's count: the emptiest broker a replica may go to
         // in a rack is the first of the list that does not hold the partition already.
-        let by_rack: Vec<Vec<usize>> = self
-            .topo
-            .racks
-            .iter()
-            .map(|members| {
-                let mut v = members.clone();
-                v.sort_by_key(|&b| (self.c(t, b), b));
-                v
-            })
-            .collect();
-        // Per (source, destination): the cheapest replica of `t` to send (moves, bytes,
-        // partition).
-        let mut pairs: BTreeMap<(usize, usize), (i64, i128, usize)> = BTreeMap::new();
-        // Sources from the most crowded down, one count level at a time.
-        let mut sources: Vec<usize> = self
-            .allowed
-            .iter()
-            .copied()
-            .filter(|&a| self.c(t, a) >= min_t + 2)
-            .collect();
-        sources.sort_by_key(|&a| (Reverse(self.c(t, a)), a));
-        let d = |&(a, b): &(usize, usize)| (self.c(t, a) - self.c(t, b)) as usize;
-        let mut next = 0;
-        let mut tried: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for (v, members) in sc.by_rack.iter_mut().zip(&self.topo.racks) {
+            v.clone_from(members);
+            v.sort_unstable_by_key(|&b| (self.c(t, b), b));
+        }
+        let mut tried = 0;
         let mut found = 0;
-        let mut want = PAIRS_FOUND;
         let mut best: Option<Swap> = None;
-        // Pairs are tried most uneven first (then cheapest). Large topics are not walked
-        // whole for every swap: sources are added a level at a time until `want` pairs are
-        // more uneven than any pair a source not yet added could give (`bound`); only those
-        // are tried, and more levels are added when they do not give enough swaps.
-        loop {
-            let bound = loop {
-                let Some(&s) = sources.get(next) else {
-                    break None;
-                };
-                let level = self.c(t, s);
-                while next < sources.len() && self.c(t, sources[next]) == level {
-                    self.add_pairs(sets, t, sources[next], &by_rack, left, &mut pairs);
-                    next += 1;
+        'levels: for d_t in (2..=max_t - min_t).rev() {
+            for stage in [Stage::Free, Stage::Costly] {
+                sc.pairs.clear();
+                for &a in &self.allowed {
+                    let ca = self.c(t, a);
+                    if ca >= min_t + d_t {
+                        self.add_pairs(sets, t, a, ca - d_t, stage, left, sc);
+                    }
                 }
-                let Some(&s) = sources.get(next) else {
-                    break None;
-                };
-                let bound = (self.c(t, s) - min_t) as usize;
-                if pairs.keys().filter(|k| d(k) > bound).count() >= want {
-                    break Some(bound);
+                if stage == Stage::Costly {
+                    // A pair with a free replica was ranked (and tried) with that one.
+                    let seen = &sc.seen;
+                    sc.pairs
+                        .retain(|x| seen.binary_search(&(x.a, x.b)).is_err());
                 }
-            };
-            let mut cand: Vec<(usize, i64, i128, usize, usize, usize)> = pairs
-                .iter()
-                .filter(|(k, _)| bound.is_none_or(|bd| d(k) > bd) && !tried.contains(k))
-                .map(|(&(a, b), &(mc, by, p))| (d(&(a, b)), mc, by, a, b, p))
-                .collect();
-            cand.sort_by_key(|&(d, mc, by, a, b, _)| (Reverse(d), mc, by, a, b));
-            for (d_t, mc_p, by_p, a, b, p) in cand {
-                if tried.len() >= PAIRS_TRIED || found >= PAIRS_FOUND {
-                    break;
-                }
-                tried.insert((a, b));
-                let Some((q, u, mc_q, by_q, d_u)) =
-                    self.partner(sets, t, p, a, b, left.map(|l| l - mc_p))
-                else {
-                    continue;
-                };
-                let swap = Swap {
-                    p,
-                    q,
-                    t,
-                    u,
+                sc.pairs
+                    .sort_unstable_by_key(|x| (x.key.0, x.key.1, x.a, x.b));
+                for &Pair {
                     a,
                     b,
-                    moves: mc_p + mc_q,
-                    bytes: by_p + by_q,
-                    gain: d_t + d_u,
-                };
-                let key = |s: &Swap| (s.moves, s.bytes, Reverse(s.gain));
-                if best.as_ref().is_none_or(|s| key(&swap) < key(s)) {
-                    best = Some(swap);
+                    key: (mc_p, by_p, p),
+                } in &sc.pairs
+                {
+                    if tried >= PAIRS_TRIED || found >= PAIRS_FOUND {
+                        break 'levels;
+                    }
+                    tried += 1;
+                    let Some((q, u, mc_q, by_q, d_u)) =
+                        self.partner(sets, t, p, a, b, left.map(|l| l - mc_p))
+                    else {
+                        continue;
+                    };
+                    let swap = Swap {
+                        p,
+                        q,
+                        t,
+                        u,
+                        a,
+                        b,
+                        moves: mc_p + mc_q,
+                        bytes: by_p + by_q,
+                        gain: d_t as usize + d_u,
+                    };
+                    let key = |s: &Swap| (s.moves, s.bytes, Reverse(s.gain));
+                    if best.as_ref().is_none_or(|s| key(&swap) < key(s)) {
+                        best = Some(swap);
+                    }
+                    found += 1;
                 }
-                found += 1;
+                if tried >= PAIRS_TRIED || found >= PAIRS_FOUND {
+                    break 'levels;
+                }
+                if stage == Stage::Free {
+                    sc.seen.clear();
+                    sc.seen.extend(sc.pairs.iter().map(|x| (x.a, x.b)));
+                    sc.seen.sort_unstable();
+                }
             }
-            if found >= PAIRS_FOUND || tried.len() >= PAIRS_TRIED || bound.is_none() {
-                break;
-            }
-            want = tried.len() + PAIRS_FOUND;
         }
         best
     }
 
-    /// Adds the pairs (`a`, destination) for the replicas of topic `t` on source `a`: per
-    /// replica the emptiest broker of each rack it may go to, and its original brokers
-    /// (sending it back undoes a move); per pair the cheapest replica is kept.
+    /// Adds to `sc.pairs` the pairs (`a`, destination at count `level` of topic `t`) for the
+    /// replicas of `t` on source `a` whose move cost is in `stage`: per replica the emptiest
+    /// broker of each rack it may go to, and its original brokers (sending it back undoes a
+    /// move), where those are at that level; per pair the cheapest replica is kept.
+    #[allow(clippy::too_many_arguments)]
     fn add_pairs(
         &self,
         sets: &[Vec<usize>],
         t: usize,
         a: usize,
-        by_rack: &[Vec<usize>],
+        level: u32,
+        stage: Stage,
         left: Option<i64>,
-        pairs: &mut BTreeMap<(usize, usize), (i64, i128, usize)>,
+        sc: &mut Scratch,
     ) {
-        let ca = self.c(t, a);
-        for &(_, p) in self.on[a].range((t, 0)..(t + 1, 0)) {
+        let Some(parts) = self.on[a].get(&t) else {
+            return;
+        };
+        // A rack's emptiest broker not holding a partition is among its first `max_rf + 1`:
+        // racks with none of those at the level cannot give a destination.
+        sc.racks.clear();
+        for (r, members) in sc.by_rack.iter().enumerate() {
+            let head = &members[..members.len().min(self.max_rf + 1)];
+            if head.iter().any(|&b| self.c(t, b) == level) {
+                sc.racks.push(r);
+            }
+        }
+        for &p in parts {
             let set = &sets[p];
-            let emptiest = by_rack
+            let original = &self.original[p];
+            // Leaving an original broker costs a move unless the replica goes to another
+            // original one: a replica on an original broker is free only towards those.
+            let leaves = original.contains(&a);
+            let (to_racks, to_originals) = match stage {
+                Stage::Free => (!leaves, true),
+                Stage::Costly => (leaves, false),
+            };
+            let emptiest = sc
+                .racks
                 .iter()
-                .filter_map(|members| members.iter().find(|b| !set.contains(b)));
-            for &b in emptiest.chain(&self.original[p]) {
-                if self.c(t, b) + 2 > ca || !self.rack_ok(set, a, b) {
+                .take(if to_racks { sc.racks.len() } else { 0 })
+                .filter_map(|&r| sc.by_rack[r].iter().find(|b| !set.contains(b)))
+                // Costly: the original ones were ranked as free.
+                .filter(|b| stage == Stage::Free || !original.contains(b));
+            let originals = original
+                .iter()
+                .take(if to_originals { original.len() } else { 0 });
+            for &b in emptiest.chain(originals) {
+                if self.c(t, b) != level || !self.rack_ok(set, a, b) {
                     continue;
                 }
                 let mc = self.move_cost(p, a, b);
@@ -258,12 +386,25 @@ impl State<'_> {
                     continue;
                 }
                 let key = (mc, self.moved_bytes(p, mc), p);
-                let e = pairs.entry((a, b)).or_insert(key);
-                if key < *e {
-                    *e = key;
+                match &mut sc.to[b] {
+                    Some(e) => {
+                        if key < *e {
+                            *e = key;
+                        }
+                    }
+                    slot @ None => {
+                        *slot = Some(key);
+                        sc.touched.push(b);
+                    }
                 }
             }
         }
+        for &b in &sc.touched {
+            if let Some(key) = sc.to[b].take() {
+                sc.pairs.push(Pair { a, b, key });
+            }
+        }
+        sc.touched.clear();
     }
 
     /// A replica on `b` of another topic `u` with `c_ub − c_ua ≥ 1` that can take `p`'s
@@ -281,15 +422,13 @@ impl State<'_> {
         let sp = self.cluster.partitions[p].size_bytes;
         let mut best: Option<(i64, i128, Reverse<usize>, usize, usize)> = None;
         let mut scanned = 0;
-        let mut from = (0usize, 0usize);
-        while let Some(&(u, _)) = self.on[b].range(from..).next() {
-            from = (u + 1, 0);
+        for (&u, qs) in &self.on[b] {
             let (cub, cua) = (self.c(u, b), self.c(u, a));
             if u == t || cub <= cua {
                 continue;
             }
             let d_u = (cub - cua) as usize;
-            for &(_, q) in self.on[b].range((u, 0)..(u + 1, 0)) {
+            for &q in qs {
                 if !self.rack_ok(&sets[q], b, a) {
                     continue;
                 }
@@ -323,6 +462,23 @@ impl State<'_> {
         best.map(|(mc, by, Reverse(d), q, u)| (q, u, mc, by, d))
     }
 
+    /// Moves partition `p` of topic `t` from broker `from` to broker `to` in the per-broker
+    /// lists.
+    fn relist(&mut self, t: usize, p: usize, from: usize, to: usize) {
+        if let Some(list) = self.on[from].get_mut(&t) {
+            if let Ok(i) = list.binary_search(&p) {
+                list.remove(i);
+            }
+            if list.is_empty() {
+                self.on[from].remove(&t);
+            }
+        }
+        let list = self.on[to].entry(t).or_default();
+        if let Err(i) = list.binary_search(&p) {
+            list.insert(i, p);
+        }
+    }
+
     fn apply(&mut self, sets: &mut [Vec<usize>], s: &Swap) {
         let nb = self.nb;
         for x in sets[s.p].iter_mut() {
@@ -335,10 +491,8 @@ impl State<'_> {
                 *x = s.a;
             }
         }
-        self.on[s.a].remove(&(s.t, s.p));
-        self.on[s.b].insert((s.t, s.p));
-        self.on[s.b].remove(&(s.u, s.q));
-        self.on[s.a].insert((s.u, s.q));
+        self.relist(s.t, s.p, s.a, s.b);
+        self.relist(s.u, s.q, s.b, s.a);
         self.count[s.t * nb + s.a] -= 1;
         self.count[s.t * nb + s.b] += 1;
         self.count[s.u * nb + s.b] -= 1;
@@ -348,6 +502,21 @@ impl State<'_> {
         self.bytes[s.a] = self.bytes[s.a].saturating_sub(sp).saturating_add(sq);
         self.bytes[s.b] = self.bytes[s.b].saturating_sub(sq).saturating_add(sp);
     }
+}
+
+/// Topic index of each partition (topics numbered in order of first appearance) and the
+/// number of topics.
+fn topic_indices(cluster: &Cluster) -> (Vec<usize>, usize) {
+    let mut topic_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    let topic_of: Vec<usize> = cluster
+        .partitions
+        .iter()
+        .map(|p| {
+            let next = topic_ids.len();
+            *topic_ids.entry(p.tp.topic.as_str()).or_insert(next)
+        })
+        .collect();
+    (topic_of, topic_ids.len())
 }
 
 /// Evens out each topic's replicas over the allowed brokers in place, keeping every
@@ -361,39 +530,26 @@ pub fn spread_topics(
     sets: &mut [Vec<usize>],
     max_added_moves: Option<usize>,
 ) -> TopicSpreadRefinement {
-    let nb = topo.ids.len();
-    let mut topic_ids: BTreeMap<&str, usize> = BTreeMap::new();
-    let topic_of: Vec<usize> = cluster
-        .partitions
-        .iter()
-        .map(|p| {
-            let next = topic_ids.len();
-            *topic_ids.entry(p.tp.topic.as_str()).or_insert(next)
-        })
-        .collect();
-    let nt = topic_ids.len();
-    let mut count = vec![0u32; nt * nb];
-    let mut on = vec![BTreeSet::new(); nb];
-    let mut bytes = vec![0u64; nb];
-    for (p, (set, &t)) in sets.iter().zip(&topic_of).enumerate() {
-        for &b in set {
-            count[t * nb + b] += 1;
-            on[b].insert((t, p));
-            bytes[b] = bytes[b].saturating_add(cluster.partitions[p].size_bytes);
-        }
-    }
-    let original = topo.current_sets(cluster);
-    let mut st = State {
-        cluster,
-        topo,
-        limits,
-        nb,
-        allowed: (0..nb).filter(|&b| topo.allowed[b]).collect(),
-        count,
-        on,
-        bytes,
-        original,
-    };
+    let (topic_of, nt) = topic_indices(cluster);
+    let mut st = State::new(cluster, topo, limits, sets, &topic_of, nt);
+    run(
+        &mut st,
+        sets,
+        nt,
+        max_added_moves,
+        |st, sets, t, left, sc| st.find_swap(sets, t, left, sc),
+    )
+}
+
+/// The pass over the topics, with `find` choosing each swap.
+fn run(
+    st: &mut State,
+    sets: &mut [Vec<usize>],
+    nt: usize,
+    max_added_moves: Option<usize>,
+    mut find: impl FnMut(&State, &[Vec<usize>], usize, Option<i64>, &mut Scratch) -> Option<Swap>,
+) -> TopicSpreadRefinement {
+    let mut sc = st.scratch();
     let mut spreads: Vec<usize> = (0..nt).map(|t| st.spread(t)).collect();
     let spread_before = spreads.iter().copied().max().unwrap_or(0);
     let uneven = |spreads: &[usize]| -> BTreeSet<(Reverse<usize>, usize)> {
@@ -409,7 +565,7 @@ pub fn spread_topics(
     let mut added: i64 = 0;
     // Every swap lowers Σ c² by at least 2 and every other step drops a topic from the
     // round, so the pass ends; the cap only guards against a bug looping.
-    let mut steps_left = 4 * cluster.total_replicas() + 100;
+    let mut steps_left = 4 * st.cluster.total_replicas() + 100;
     for _ in 0..MAX_ROUNDS {
         // Each round starts from every uneven topic: the ones found stuck in the last round
         // may have partners now that others moved.
@@ -421,7 +577,7 @@ pub fn spread_topics(
             }
             steps_left -= 1;
             let left = max_added_moves.map(|m| m as i64 - added);
-            let Some(swap) = st.find_swap(sets, t, left) else {
+            let Some(swap) = find(st, sets, t, left, &mut sc) else {
                 active.remove(&(Reverse(s), t));
                 continue;
             };
@@ -445,4 +601,299 @@ pub fn spread_topics(
     out.move_delta = added;
     out.spread_after = spreads.iter().copied().max().unwrap_or(0);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Broker, BrokerId, Partition, TopicPartition};
+
+    /// A small deterministic generator (xorshift) for the random layouts.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// `racks` racks of `per_rack` brokers; topics of random size piled onto a few brokers,
+    /// RF 2 or 3, random partition sizes, some brokers with a byte limit.
+    fn random_case(seed: u64) -> (Cluster, Vec<Option<u64>>) {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let racks = 2 + rng.below(3);
+        let per_rack = 2 + rng.below(3);
+        let nb = racks * per_rack;
+        let brokers: Vec<Broker> = (0..nb)
+            .map(|i| Broker {
+                id: i as BrokerId + 1,
+                rack: Some(format!("r{}", i % racks)),
+                capacity_bytes: None,
+                log_dirs: Vec::new(),
+            })
+            .collect();
+        let mut partitions = Vec::new();
+        for t in 0..2 + rng.below(5) {
+            // Each topic starts on a few brokers only, so its spread is large.
+            let home: Vec<usize> = (0..2 + rng.below(3)).map(|_| rng.below(nb)).collect();
+            for i in 0..3 + rng.below(14) {
+                let rf = 2 + rng.below(2);
+                let mut replicas: Vec<BrokerId> = Vec::new();
+                while replicas.len() < rf {
+                    let b = if rng.below(3) > 0 {
+                        home[rng.below(home.len())]
+                    } else {
+                        rng.below(nb)
+                    };
+                    let id = b as BrokerId + 1;
+                    if !replicas.contains(&id) {
+                        replicas.push(id);
+                    }
+                }
+                partitions.push(Partition {
+                    tp: TopicPartition::new(format!("t{t}"), i as i32),
+                    replicas,
+                    size_bytes: 1 + rng.below(5) as u64 * 1_000,
+                    leader: None,
+                    isr: None,
+                    in_flight: None,
+                    log_dirs: Vec::new(),
+                    rates: None,
+                });
+            }
+        }
+        let limits = (0..nb)
+            .map(|_| (rng.below(4) == 0).then(|| 20_000 + rng.below(20) as u64 * 1_000))
+            .collect();
+        (Cluster::new(brokers, partitions), limits)
+    }
+
+    /// The current layout with some replicas moved elsewhere (as the count flow would), so
+    /// that swaps can both undo and add moves.
+    fn moved_sets(topo: &Topology, cluster: &Cluster, seed: u64) -> Vec<Vec<usize>> {
+        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+        let nb = topo.ids.len();
+        let mut sets = topo.current_sets(cluster);
+        for set in &mut sets {
+            for k in 0..set.len() {
+                if rng.below(4) == 0 {
+                    let to = rng.below(nb);
+                    if !set.contains(&to) {
+                        set[k] = to;
+                    }
+                }
+            }
+        }
+        sets
+    }
+
+    /// The swap search as specified, by brute force: every pair of every source (every
+    /// partition of the topic looked at), ranked in one sort; partners from every partition.
+    fn reference_swap(
+        st: &State,
+        sets: &[Vec<usize>],
+        t: usize,
+        left: Option<i64>,
+    ) -> Option<Swap> {
+        let topic_of = topic_indices(st.cluster).0;
+        let min_t = st.allowed.iter().map(|&b| st.c(t, b)).min()?;
+        let by_rack: Vec<Vec<usize>> = st
+            .topo
+            .racks
+            .iter()
+            .map(|m| {
+                let mut v = m.clone();
+                v.sort_by_key(|&b| (st.c(t, b), b));
+                v
+            })
+            .collect();
+        let mut pairs: BTreeMap<(usize, usize), PairKey> = BTreeMap::new();
+        for &a in &st.allowed {
+            let ca = st.c(t, a);
+            if ca < min_t + 2 {
+                continue;
+            }
+            for p in (0..sets.len()).filter(|&p| topic_of[p] == t && sets[p].contains(&a)) {
+                let set = &sets[p];
+                let emptiest = by_rack
+                    .iter()
+                    .filter_map(|m| m.iter().find(|b| !set.contains(b)));
+                for &b in emptiest.chain(&st.original[p]) {
+                    if st.c(t, b) + 2 > ca || !st.rack_ok(set, a, b) {
+                        continue;
+                    }
+                    let mc = st.move_cost(p, a, b);
+                    if left.is_some_and(|l| mc - 1 > l) {
+                        continue;
+                    }
+                    let key = (mc, st.moved_bytes(p, mc), p);
+                    let e = pairs.entry((a, b)).or_insert(key);
+                    *e = (*e).min(key);
+                }
+            }
+        }
+        let d = |a: usize, b: usize| (st.c(t, a) - st.c(t, b)) as usize;
+        let mut ranked: Vec<((usize, usize), PairKey)> = pairs.into_iter().collect();
+        ranked.sort_by_key(|&((a, b), (mc, by, _))| (Reverse(d(a, b)), mc, by, a, b));
+        let mut best: Option<Swap> = None;
+        let mut found = 0;
+        for ((a, b), (mc_p, by_p, p)) in ranked.into_iter().take(PAIRS_TRIED) {
+            if found >= PAIRS_FOUND {
+                break;
+            }
+            let Some((q, u, mc_q, by_q, d_u)) =
+                reference_partner(st, sets, &topic_of, t, p, a, b, left.map(|l| l - mc_p))
+            else {
+                continue;
+            };
+            let swap = Swap {
+                p,
+                q,
+                t,
+                u,
+                a,
+                b,
+                moves: mc_p + mc_q,
+                bytes: by_p + by_q,
+                gain: d(a, b) + d_u,
+            };
+            let key = |s: &Swap| (s.moves, s.bytes, Reverse(s.gain));
+            if best.as_ref().is_none_or(|s| key(&swap) < key(s)) {
+                best = Some(swap);
+            }
+            found += 1;
+        }
+        best
+    }
+
+    /// The partner search from every partition on `b`, in (topic, partition) order.
+    #[allow(clippy::too_many_arguments)]
+    fn reference_partner(
+        st: &State,
+        sets: &[Vec<usize>],
+        topic_of: &[usize],
+        t: usize,
+        p: usize,
+        a: usize,
+        b: usize,
+        left: Option<i64>,
+    ) -> Option<(usize, usize, i64, i128, usize)> {
+        let mut on_b: Vec<(usize, usize)> = (0..sets.len())
+            .filter(|&q| sets[q].contains(&b))
+            .map(|q| (topic_of[q], q))
+            .collect();
+        on_b.sort_unstable();
+        let sp = st.cluster.partitions[p].size_bytes;
+        let mut best: Option<(i64, i128, Reverse<usize>, usize, usize)> = None;
+        let mut scanned = 0;
+        let mut i = 0;
+        while i < on_b.len() {
+            let u = on_b[i].0;
+            let end = i + on_b[i..].iter().take_while(|x| x.0 == u).count();
+            let topic = &on_b[i..end];
+            i = end;
+            let (cub, cua) = (st.c(u, b), st.c(u, a));
+            if u == t || cub <= cua {
+                continue;
+            }
+            for &(_, q) in topic {
+                if !st.rack_ok(&sets[q], b, a) {
+                    continue;
+                }
+                let mc = st.move_cost(q, b, a);
+                if left.is_some_and(|l| mc > l) {
+                    continue;
+                }
+                let sq = st.cluster.partitions[q].size_bytes;
+                let fits = if sp > sq {
+                    st.fits(b, st.bytes[b].saturating_add(sp - sq))
+                } else {
+                    st.fits(a, st.bytes[a].saturating_add(sq - sp))
+                };
+                if !fits {
+                    continue;
+                }
+                let key = (
+                    mc,
+                    st.moved_bytes(q, mc),
+                    Reverse((cub - cua) as usize),
+                    q,
+                    u,
+                );
+                best = Some(best.map_or(key, |k| k.min(key)));
+                scanned += 1;
+                if mc < 0 || scanned >= PARTNERS_SCANNED {
+                    break;
+                }
+            }
+            if best.is_some_and(|k| k.0 < 0) || scanned >= PARTNERS_SCANNED {
+                break;
+            }
+        }
+        best.map(|(mc, by, Reverse(d), q, u)| (q, u, mc, by, d))
+    }
+
+    /// Counts, per-broker lists and bytes recounted from the layout.
+    fn assert_state_matches(st: &State, sets: &[Vec<usize>], topic_of: &[usize], nt: usize) {
+        let nb = st.nb;
+        let mut count = vec![0u32; nt * nb];
+        let mut on: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); nb];
+        let mut bytes = vec![0u64; nb];
+        for (p, set) in sets.iter().enumerate() {
+            for &b in set {
+                count[topic_of[p] * nb + b] += 1;
+                on[b].entry(topic_of[p]).or_default().push(p);
+                bytes[b] += st.cluster.partitions[p].size_bytes;
+            }
+        }
+        assert_eq!(st.count, count, "per-topic per-broker counts went stale");
+        assert_eq!(st.on, on, "per-broker partition lists went stale");
+        assert_eq!(st.bytes, bytes, "per-broker bytes went stale");
+    }
+
+    #[test]
+    fn every_swap_is_the_one_the_brute_force_ranking_picks_and_the_state_stays_in_step() {
+        let mut swaps = 0;
+        let mut compared = 0;
+        for seed in 0..300u64 {
+            let (cluster, limits) = random_case(seed);
+            let excluded = if seed % 5 == 0 {
+                BTreeSet::from([cluster.brokers[0].id])
+            } else {
+                BTreeSet::new()
+            };
+            let topo = Topology::new(&cluster, &excluded);
+            let mut sets = moved_sets(&topo, &cluster, seed);
+            // Excluded brokers hold no replica when the pass runs.
+            for set in &mut sets {
+                set.retain(|&b| topo.allowed[b]);
+            }
+            let budget = (seed % 3 == 0).then_some(seed as usize % 7);
+            let (topic_of, nt) = topic_indices(&cluster);
+            let mut st = State::new(&cluster, &topo, &limits, &sets, &topic_of, nt);
+            let done = run(&mut st, &mut sets, nt, budget, |st, sets, t, left, sc| {
+                let fast = st.find_swap(sets, t, left, sc);
+                assert_eq!(
+                    fast,
+                    reference_swap(st, sets, t, left),
+                    "seed {seed} topic {t}"
+                );
+                assert_state_matches(st, sets, &topic_of, nt);
+                compared += 1;
+                fast
+            });
+            assert_state_matches(&st, &sets, &topic_of, nt);
+            assert!(done.spread_after <= done.spread_before);
+            if let Some(b) = budget {
+                assert!(done.move_delta <= b as i64, "seed {seed}: over the budget");
+            }
+            swaps += done.swaps;
+        }
+        // The random layouts must exercise the search, not only stuck topics.
+        assert!(swaps > 300, "only {swaps} swaps");
+        assert!(compared > swaps);
+    }
 }
