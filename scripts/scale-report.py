@@ -76,6 +76,8 @@ ALL_MODES = ["count", "count+bytes", "topic-spread", "max-moves", "max-leader-ch
 
 
 def snapshot(name):
+    # Every run writes its plan and report into OUT, whichever folder its input is in.
+    os.makedirs(OUT, exist_ok=True)
     if name in XLARGE:
         path = os.path.join(SUITE, name + ".json.gz")
         if not os.path.exists(path):
@@ -84,7 +86,6 @@ def snapshot(name):
                             "--tiers", "xlarge", "--out-dir", SUITE], check=True,
                            cwd=BENCH, stdout=subprocess.DEVNULL)
         return path
-    os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, name + ".json.gz")
     if not os.path.exists(path):
         tmp = path + ".tmp.json.gz"
