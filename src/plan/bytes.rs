@@ -100,11 +100,11 @@ struct SwapRules<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(test), allow(dead_code))]
 enum Thorough {
-    /// By the size window when it is narrow, else every replica of every partner.
+    /// The size window for the partners where it is estimated cheaper.
     Auto,
     /// Every replica of every partner.
     Direct,
-    /// Always by the size window.
+    /// The size window for every partner whenever their widths allow it.
     Window,
 }
 
@@ -205,6 +205,8 @@ struct Step<'a> {
     a: usize,
     ua: f64,
     added: i64,
+    /// Serve partners from the size window whenever it can be (tests: both ways agree).
+    force_window: bool,
 }
 
 impl Step<'_> {
@@ -304,61 +306,149 @@ impl Step<'_> {
         }
     }
 
-    /// The replicas (of partners, in the order the search over every partner visits them:
-    /// partner lightest first, then by size) that form at least one valid exchange with a
-    /// partition on `a`. Only they can change the best swap, so visiting just them finds
-    /// the same swap as visiting every replica. A valid exchange lowers `a` and keeps the
-    /// partner below `ua`, so its size difference is under `max_div × (ua − lightest)`:
-    /// for each partition on `a` only partitions that much smaller are looked at. `None`
-    /// when that window holds more than `limit` partitions (early on, when the brokers
-    /// are far apart): then visiting every replica is as cheap.
-    fn window_replicas(
+    /// The least utilisation any exchange between `a` and `b` can leave the pair at (the
+    /// level that equalises them), less a margin for rounding: a partner whose floor is
+    /// above the best swap found so far cannot improve on it.
+    fn pair_floor(&self, st: &SwapState, b: usize) -> f64 {
+        let (a, div) = (self.a, self.rules.div);
+        (st.bytes[a] as f64 + st.bytes[b] as f64) / (div[a] + div[b]) * (1.0 - 1e-14)
+    }
+
+    /// Every replica of partner `b` tried against `a`, unless `b` cannot beat `best`.
+    fn scan_partner(&self, st: &SwapState, sets: &[Vec<usize>], b: usize, best: &mut Best) {
+        if let Some((w, ..)) = *best {
+            // A candidate changes `best` only within 1e-12 of it or below.
+            if self.pair_floor(st, b) > w + 1e-12 {
+                return;
+            }
+        }
+        for &r in &st.on[b] {
+            self.try_replica(st, sets, b, r, best);
+        }
+    }
+
+    /// The search over every partner, in its order (partner lightest first, then by size).
+    /// Only replicas that form at least one valid exchange with a partition on `a` can
+    /// change the best swap, and a valid exchange with partner `b` lowers `a` while keeping
+    /// `b` below `ua`, so its size difference is under `div_b × (ua − u_b)` (`b`'s width).
+    /// Partners up to a chosen width are served from a size window: for each partition on
+    /// `a`, the partitions at most that much smaller, kept when they form a valid exchange
+    /// with a narrow partner holding them. Wider partners (far below `a`: few late in the
+    /// search, all of them early on) have every replica tried. The width is chosen by an
+    /// estimate of the work; any width gives the same swap.
+    fn thorough(
         &self,
         st: &SwapState,
         sets: &[Vec<usize>],
-        by_size: &[(u64, usize)],
-        max_div: f64,
-        limit: usize,
-    ) -> Option<Vec<(i64, usize, u64, usize)>> {
+        by_size: Option<&[(u64, usize)]>,
+        best: &mut Best,
+    ) {
         let (a, ua, div, topo) = (self.a, self.ua, self.rules.div, self.rules.topo);
-        let Some(lightest) = st.partners(div, ua).next() else {
-            return Some(Vec::new());
-        };
-        // For a partner b, (bytes_b + d) / div_b >= ua once d >= div_b × (ua − u_b); the
-        // relative margin of 1e-12 covers the rounding of every quotient involved.
-        let width = (max_div * ((ua - st.util(div, lightest)) + ua * 1e-12)).ceil() + 2.0;
-        if width.is_nan() || width >= 1e18 {
-            return None;
-        }
-        let width = width as u64;
-        let mut windows = Vec::with_capacity(st.on[a].len());
-        let mut count = 0usize;
-        for &(sp, p) in &st.on[a] {
-            let lo = by_size.partition_point(|&(s, _)| s.saturating_add(width) <= sp);
-            let hi = by_size.partition_point(|&(s, _)| s < sp);
-            count += hi.saturating_sub(lo);
-            if count > limit {
-                return None;
+        let partners: Vec<usize> = st.partners(div, ua).collect();
+        let cut = by_size.and_then(|by_size| self.window_cut(st, by_size, &partners));
+        let Some((by_size, cut)) = by_size.zip(cut) else {
+            for &b in &partners {
+                self.scan_partner(st, sets, b, best);
             }
-            windows.push((lo, hi, sp, p));
+            return;
+        };
+        let mut narrow = vec![false; topo.ids.len()];
+        for &b in &partners {
+            narrow[b] = self.width(st, b) <= cut;
         }
+        let cut = cut as u64;
         let mut found = Vec::new();
-        for (lo, hi, sp, p) in windows {
+        for &(sp, p) in &st.on[a] {
+            let lo = by_size.partition_point(|&(s, _)| s.saturating_add(cut) <= sp);
+            let hi = by_size.partition_point(|&(s, _)| s < sp);
             for &(sq, q) in by_size.get(lo..hi).unwrap_or(&[]) {
                 for &b in &sets[q] {
-                    if b == a || !topo.allowed[b] {
+                    if !narrow.get(b).copied().unwrap_or(false) {
                         continue;
                     }
-                    let ub = st.util(div, b);
-                    if ub < ua && self.candidate(st, sets, (sp, p), (sq, q), b).is_some() {
-                        found.push((util_key(ub), b, sq, q));
+                    if self.candidate(st, sets, (sp, p), (sq, q), b).is_some() {
+                        found.push((util_key(st.util(div, b)), b, sq, q));
                     }
                 }
             }
         }
         found.sort_unstable();
         found.dedup();
-        Some(found)
+        let mut found = found.into_iter().peekable();
+        for &b in &partners {
+            if !narrow[b] {
+                self.scan_partner(st, sets, b, best);
+                continue;
+            }
+            while let Some((_, _, sq, q)) = found.next_if(|&(_, fb, ..)| fb == b) {
+                self.try_replica(st, sets, b, (sq, q), best);
+            }
+        }
+    }
+
+    /// Partner `b`'s width: a size difference at or above it leaves `b` at `ua` or higher
+    /// (the relative margin of 1e-12 covers the rounding of every quotient involved).
+    fn width(&self, st: &SwapState, b: usize) -> f64 {
+        let (ua, div) = (self.ua, self.rules.div);
+        (div[b] * ((ua - st.util(div, b)) + ua * 1e-12)).ceil() + 2.0
+    }
+
+    /// The widest partner width the size window serves, or `None` when trying every
+    /// replica of every partner is cheaper. The window's size is estimated from a sample
+    /// of the partitions on `a`; partners wider than the cut cost their replica count.
+    fn window_cut(
+        &self,
+        st: &SwapState,
+        by_size: &[(u64, usize)],
+        partners: &[usize],
+    ) -> Option<f64> {
+        let on_a = &st.on[self.a];
+        let mut widths: Vec<(f64, usize)> = partners
+            .iter()
+            .map(|&b| (self.width(st, b), st.on[b].len()))
+            .collect();
+        widths.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let stride = (on_a.len() / 64).max(1);
+        let sample: Vec<u64> = on_a.iter().step_by(stride).map(|&(s, _)| s).collect();
+        let scale = on_a.len() as f64 / sample.len().max(1) as f64;
+        let estimate = |cut: u64| -> f64 {
+            let n: usize = sample
+                .iter()
+                .map(|&sp| {
+                    let lo = by_size.partition_point(|&(s, _)| s.saturating_add(cut) <= sp);
+                    let hi = by_size.partition_point(|&(s, _)| s < sp);
+                    hi.saturating_sub(lo)
+                })
+                .sum();
+            // Each partition in the window is checked on each of its replicas' brokers;
+            // a replica tried directly costs two searches and eight candidates.
+            n as f64 * scale * 3.0 + on_a.len() as f64 * 2.0
+        };
+        let all_direct: f64 = widths.iter().map(|&(_, n)| 8.0 * n as f64).sum();
+        let mut best: Option<(f64, f64)> = None;
+        let mut wide = 0usize;
+        let mut wide_cost = 0.0;
+        while wide < widths.len() {
+            let (cut, _) = widths[widths.len() - 1 - wide];
+            if cut < 1e18 {
+                let cost = estimate(cut as u64) + wide_cost;
+                if best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, cut));
+                }
+                if self.force_window {
+                    break;
+                }
+            }
+            let next = if wide == 0 { 1 } else { wide * 2 };
+            for &(_, n) in &widths[widths.len() - next.min(widths.len())..widths.len() - wide] {
+                wide_cost += 8.0 * n as f64;
+            }
+            wide = next;
+        }
+        match best {
+            Some((cost, cut)) if self.force_window || cost < all_direct => Some(cut),
+            _ => None,
+        }
     }
 }
 
@@ -373,10 +463,6 @@ fn swap_search(
     let size = |p: usize| cluster.partitions[p].size_bytes;
     let mut st = SwapState::new(rules, sets, base_bytes);
     let original: Vec<Vec<usize>> = topo.current_sets(cluster);
-    let max_div = (0..topo.ids.len())
-        .filter(|&b| topo.allowed[b])
-        .map(|b| div[b])
-        .fold(0.0f64, f64::max);
     // Every partition by (size, index): built when the first search over every partner
     // runs.
     let mut by_size: Option<Vec<(u64, usize)>> = None;
@@ -397,6 +483,7 @@ fn swap_search(
             a,
             ua,
             added,
+            force_window: thorough == Thorough::Window,
         };
         let mut best: Best = None;
         // First the lightest partners and a sample of their replicas across the size range
@@ -410,38 +497,16 @@ fn swap_search(
         }
         if best.is_none() {
             st.thorough_passes += 1;
-            let window = match thorough {
-                Thorough::Auto | Thorough::Window => {
-                    let by_size = by_size.get_or_insert_with(|| {
-                        let mut v: Vec<(u64, usize)> = (0..cluster.partitions.len())
-                            .map(|p| (size(p), p))
-                            .collect();
-                        v.sort_unstable();
-                        v
-                    });
-                    let limit = if thorough == Thorough::Auto {
-                        cluster.partitions.len()
-                    } else {
-                        usize::MAX
-                    };
-                    step.window_replicas(&st, sets, by_size, max_div, limit)
-                }
-                Thorough::Direct => None,
-            };
-            match window {
-                Some(found) => {
-                    for (_, b, sq, q) in found {
-                        step.try_replica(&st, sets, b, (sq, q), &mut best);
-                    }
-                }
-                None => {
-                    for b in st.partners(div, ua) {
-                        for &r in &st.on[b] {
-                            step.try_replica(&st, sets, b, r, &mut best);
-                        }
-                    }
-                }
-            }
+            let by_size = (thorough != Thorough::Direct).then(|| {
+                &**by_size.get_or_insert_with(|| {
+                    let mut v: Vec<(u64, usize)> = (0..cluster.partitions.len())
+                        .map(|p| (size(p), p))
+                        .collect();
+                    v.sort_unstable();
+                    v
+                })
+            });
+            step.thorough(&st, sets, by_size, &mut best);
         }
         let Some((_, mc, p, q, b)) = best else {
             break;
