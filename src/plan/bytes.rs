@@ -74,27 +74,145 @@ fn swap_towards(
     base_bytes: Option<&[u64]>,
     stop_at: Option<f64>,
 ) -> BytesRefinement {
-    let nb = topo.ids.len();
-    let size = |p: usize| cluster.partitions[p].size_bytes;
-    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
-    let mut on: Vec<BTreeMap<(u64, usize), ()>> = vec![BTreeMap::new(); nb];
-    for (p, set) in sets.iter().enumerate() {
-        for &b in set {
-            bytes[b] += size(p);
-            on[b].insert((size(p), p), ());
+    let rules = SwapRules {
+        cluster,
+        topo,
+        limits,
+        div,
+        max_added_moves,
+        stop_at,
+    };
+    swap_search(&rules, sets, base_bytes, Thorough::Auto).0
+}
+
+/// What the swap search may do: the cluster, the rules a swap must keep and when to stop.
+struct SwapRules<'a> {
+    cluster: &'a Cluster,
+    topo: &'a Topology,
+    limits: &'a [Option<u64>],
+    div: &'a [f64],
+    max_added_moves: Option<usize>,
+    stop_at: Option<f64>,
+}
+
+/// How the search over every partner finds its candidates (both give the same swap; the
+/// choice is cost only, and tests compare them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
+enum Thorough {
+    /// The size window for the partners where it is estimated cheaper.
+    Auto,
+    /// Every replica of every partner.
+    Direct,
+    /// The size window for every partner whenever their widths allow it.
+    Window,
+}
+
+/// Key ordering utilisations as `f64::total_cmp` does, so brokers can sit in a `BTreeSet`.
+fn util_key(u: f64) -> i64 {
+    let bits = u.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// Per-broker state of the swap search, kept in step with every swap (rebuilding or
+/// rescanning it per swap made the search quadratic).
+struct SwapState {
+    bytes: Vec<u64>,
+    /// Per broker: its replicas as (size, partition), sorted ascending.
+    on: Vec<Vec<(u64, usize)>>,
+    /// Allowed brokers by (utilisation key, index): the fullest is found and the partners
+    /// are listed lightest first without a scan of every broker.
+    by_util: BTreeSet<(i64, usize)>,
+    /// Searches over every partner run (the sample found no swap).
+    thorough_passes: usize,
+}
+
+impl SwapState {
+    fn new(rules: &SwapRules, sets: &[Vec<usize>], base_bytes: Option<&[u64]>) -> SwapState {
+        let nb = rules.topo.ids.len();
+        let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+        bytes.resize(nb, 0);
+        let mut on: Vec<Vec<(u64, usize)>> = vec![Vec::new(); nb];
+        for (p, set) in sets.iter().enumerate() {
+            let s = rules.cluster.partitions[p].size_bytes;
+            for &b in set {
+                bytes[b] += s;
+                on[b].push((s, p));
+            }
+        }
+        for list in &mut on {
+            list.sort_unstable();
+        }
+        let by_util = (0..nb)
+            .filter(|&b| rules.topo.allowed[b])
+            .map(|b| (util_key(bytes[b] as f64 / rules.div[b]), b))
+            .collect();
+        SwapState {
+            bytes,
+            on,
+            by_util,
+            thorough_passes: 0,
         }
     }
-    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
-    let util = |b: usize, bytes: &[u64]| bytes[b] as f64 / div[b];
-    let fits = |b: usize, new_bytes: u64| {
-        limits
-            .get(b)
-            .copied()
-            .flatten()
-            .is_none_or(|l| new_bytes <= l)
-    };
-    // Can broker `to` take `from`'s place in partition `p`'s set under the rack rule?
-    let rack_ok = |sets: &[Vec<usize>], p: usize, from: usize, to: usize| -> bool {
+
+    fn util(&self, div: &[f64], b: usize) -> f64 {
+        self.bytes[b] as f64 / div[b]
+    }
+
+    /// The allowed broker with the highest utilisation, the lowest index among equals.
+    fn fullest(&self) -> Option<usize> {
+        let &(k, _) = self.by_util.last()?;
+        self.by_util.range((k, 0)..).next().map(|&(_, b)| b)
+    }
+
+    /// Allowed brokers below utilisation `ua`, lightest first (index order among equals).
+    fn partners<'s>(&'s self, div: &'s [f64], ua: f64) -> impl Iterator<Item = usize> + 's {
+        self.by_util
+            .iter()
+            .map(|&(_, b)| b)
+            .take_while(move |&b| self.util(div, b) < ua)
+    }
+
+    fn set_bytes(&mut self, div: &[f64], b: usize, new: u64) {
+        let old = (util_key(self.util(div, b)), b);
+        if self.by_util.remove(&old) {
+            self.by_util.insert((util_key(new as f64 / div[b]), b));
+        }
+        self.bytes[b] = new;
+    }
+
+    fn take(&mut self, b: usize, key: (u64, usize)) {
+        if let Ok(i) = self.on[b].binary_search(&key) {
+            self.on[b].remove(i);
+        }
+    }
+
+    fn put(&mut self, b: usize, key: (u64, usize)) {
+        if let Err(i) = self.on[b].binary_search(&key) {
+            self.on[b].insert(i, key);
+        }
+    }
+}
+
+/// The best swap found so far: (new max utilisation of the pair, move delta, a-partition,
+/// b-partition, b).
+type Best = Option<(f64, i64, usize, usize, usize)>;
+
+/// One step of the search: swaps that take bytes off the fullest broker `a`.
+struct Step<'a> {
+    rules: &'a SwapRules<'a>,
+    original: &'a [Vec<usize>],
+    a: usize,
+    ua: f64,
+    added: i64,
+    /// Serve partners from the size window whenever it can be (tests: both ways agree).
+    force_window: bool,
+}
+
+impl Step<'_> {
+    /// Can broker `to` take `from`'s place in partition `p`'s set under the rack rule?
+    fn rack_ok(&self, sets: &[Vec<usize>], p: usize, from: usize, to: usize) -> bool {
+        let topo = self.rules.topo;
         let set = &sets[p];
         if set.contains(&to) {
             return false;
@@ -106,99 +224,289 @@ fn swap_towards(
             .filter(|&&x| x != from && topo.rack[x] == r)
             .count();
         same < cap
-    };
-    let move_cost = |p: usize, from: usize, to: usize| -> i64 {
+    }
+
+    fn move_cost(&self, p: usize, from: usize, to: usize) -> i64 {
         // Leaving an original broker adds a move, arriving at one undoes one.
-        let leaves = original[p].contains(&from) as i64;
-        let returns = original[p].contains(&to) as i64;
+        let leaves = self.original[p].contains(&from) as i64;
+        let returns = self.original[p].contains(&to) as i64;
         leaves - returns
-    };
+    }
+
+    /// The exchange of `p` on `a` for `q` on `b`, when it lowers the pair below `a`'s
+    /// utilisation and keeps every rule: the pair's new max utilisation and the move delta.
+    fn candidate(
+        &self,
+        st: &SwapState,
+        sets: &[Vec<usize>],
+        (sp, p): (u64, usize),
+        (sq, q): (u64, usize),
+        b: usize,
+    ) -> Option<(f64, i64)> {
+        let (a, div) = (self.a, self.rules.div);
+        if sp <= sq {
+            return None;
+        }
+        let delta = sp - sq;
+        let new_a = st.bytes[a] - delta;
+        let new_b = st.bytes[b] + delta;
+        let worst = (new_a as f64 / div[a]).max(new_b as f64 / div[b]);
+        let fits = self
+            .rules
+            .limits
+            .get(b)
+            .copied()
+            .flatten()
+            .is_none_or(|l| new_b <= l);
+        if worst >= self.ua - 1e-12 || !fits {
+            return None;
+        }
+        if !self.rack_ok(sets, p, a, b) || !self.rack_ok(sets, q, b, a) {
+            return None;
+        }
+        let mc = self.move_cost(p, a, b) + self.move_cost(q, b, a);
+        if let Some(m) = self.rules.max_added_moves {
+            if self.added + mc > m as i64 {
+                return None;
+            }
+        }
+        Some((worst, mc))
+    }
+
+    /// Tries replica `q` of partner `b` against the partitions on `a` larger than it by
+    /// about the transfer that would equalise the two: a few on either side of that size.
+    fn try_replica(
+        &self,
+        st: &SwapState,
+        sets: &[Vec<usize>],
+        b: usize,
+        (sq, q): (u64, usize),
+        best: &mut Best,
+    ) {
+        let (a, ua, div) = (self.a, self.ua, self.rules.div);
+        let ub = st.util(div, b);
+        // The transfer that would equalise a and b (in bytes), split by their divisors.
+        let ideal = ((ua - ub) * div[a] * div[b] / (div[a] + div[b])).max(0.0);
+        let t = (sq as f64 + ideal) as u64;
+        let on_a = &st.on[a];
+        let split = on_a.partition_point(|&k| k < (t, usize::MAX));
+        let below = on_a[..split].iter().rev().take(4);
+        let above = on_a[split..].iter().take(4);
+        for &(sp, p) in below.chain(above) {
+            let Some((worst, mc)) = self.candidate(st, sets, (sp, p), (sq, q), b) else {
+                continue;
+            };
+            let better = match best {
+                None => true,
+                Some((w, m, ..)) => worst < *w - 1e-12 || (worst <= *w + 1e-12 && mc < *m),
+            };
+            if better {
+                *best = Some((worst, mc, p, q, b));
+            }
+        }
+    }
+
+    /// The least utilisation any exchange between `a` and `b` can leave the pair at (the
+    /// level that equalises them), less a margin for rounding: a partner whose floor is
+    /// above the best swap found so far cannot improve on it.
+    fn pair_floor(&self, st: &SwapState, b: usize) -> f64 {
+        let (a, div) = (self.a, self.rules.div);
+        (st.bytes[a] as f64 + st.bytes[b] as f64) / (div[a] + div[b]) * (1.0 - 1e-14)
+    }
+
+    /// Every replica of partner `b` tried against `a`, unless `b` cannot beat `best`.
+    fn scan_partner(&self, st: &SwapState, sets: &[Vec<usize>], b: usize, best: &mut Best) {
+        if let Some((w, ..)) = *best {
+            // A candidate changes `best` only within 1e-12 of it or below.
+            if self.pair_floor(st, b) > w + 1e-12 {
+                return;
+            }
+        }
+        for &r in &st.on[b] {
+            self.try_replica(st, sets, b, r, best);
+        }
+    }
+
+    /// The search over every partner, in its order (partner lightest first, then by size).
+    /// Only replicas that form at least one valid exchange with a partition on `a` can
+    /// change the best swap, and a valid exchange with partner `b` lowers `a` while keeping
+    /// `b` below `ua`, so its size difference is under `div_b × (ua − u_b)` (`b`'s width).
+    /// Partners up to a chosen width are served from a size window: for each partition on
+    /// `a`, the partitions at most that much smaller, kept when they form a valid exchange
+    /// with a narrow partner holding them. Wider partners (far below `a`: few late in the
+    /// search, all of them early on) have every replica tried. The width is chosen by an
+    /// estimate of the work; any width gives the same swap.
+    fn thorough(
+        &self,
+        st: &SwapState,
+        sets: &[Vec<usize>],
+        by_size: Option<&[(u64, usize)]>,
+        best: &mut Best,
+    ) {
+        let (a, ua, div, topo) = (self.a, self.ua, self.rules.div, self.rules.topo);
+        let partners: Vec<usize> = st.partners(div, ua).collect();
+        let cut = by_size.and_then(|by_size| self.window_cut(st, by_size, &partners));
+        let Some((by_size, cut)) = by_size.zip(cut) else {
+            for &b in &partners {
+                self.scan_partner(st, sets, b, best);
+            }
+            return;
+        };
+        let mut narrow = vec![false; topo.ids.len()];
+        for &b in &partners {
+            narrow[b] = self.width(st, b) <= cut;
+        }
+        let cut = cut as u64;
+        let mut found = Vec::new();
+        for &(sp, p) in &st.on[a] {
+            let lo = by_size.partition_point(|&(s, _)| s.saturating_add(cut) <= sp);
+            let hi = by_size.partition_point(|&(s, _)| s < sp);
+            for &(sq, q) in by_size.get(lo..hi).unwrap_or(&[]) {
+                for &b in &sets[q] {
+                    if !narrow.get(b).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    if self.candidate(st, sets, (sp, p), (sq, q), b).is_some() {
+                        found.push((util_key(st.util(div, b)), b, sq, q));
+                    }
+                }
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        let mut found = found.into_iter().peekable();
+        for &b in &partners {
+            if !narrow[b] {
+                self.scan_partner(st, sets, b, best);
+                continue;
+            }
+            while let Some((_, _, sq, q)) = found.next_if(|&(_, fb, ..)| fb == b) {
+                self.try_replica(st, sets, b, (sq, q), best);
+            }
+        }
+    }
+
+    /// Partner `b`'s width: a size difference at or above it leaves `b` at `ua` or higher
+    /// (the relative margin of 1e-12 covers the rounding of every quotient involved).
+    fn width(&self, st: &SwapState, b: usize) -> f64 {
+        let (ua, div) = (self.ua, self.rules.div);
+        (div[b] * ((ua - st.util(div, b)) + ua * 1e-12)).ceil() + 2.0
+    }
+
+    /// The widest partner width the size window serves, or `None` when trying every
+    /// replica of every partner is cheaper. The window's size is estimated from a sample
+    /// of the partitions on `a`; partners wider than the cut cost their replica count.
+    fn window_cut(
+        &self,
+        st: &SwapState,
+        by_size: &[(u64, usize)],
+        partners: &[usize],
+    ) -> Option<f64> {
+        let on_a = &st.on[self.a];
+        let mut widths: Vec<(f64, usize)> = partners
+            .iter()
+            .map(|&b| (self.width(st, b), st.on[b].len()))
+            .collect();
+        widths.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let stride = (on_a.len() / 64).max(1);
+        let sample: Vec<u64> = on_a.iter().step_by(stride).map(|&(s, _)| s).collect();
+        let scale = on_a.len() as f64 / sample.len().max(1) as f64;
+        let estimate = |cut: u64| -> f64 {
+            let n: usize = sample
+                .iter()
+                .map(|&sp| {
+                    let lo = by_size.partition_point(|&(s, _)| s.saturating_add(cut) <= sp);
+                    let hi = by_size.partition_point(|&(s, _)| s < sp);
+                    hi.saturating_sub(lo)
+                })
+                .sum();
+            // Each partition in the window is checked on each of its replicas' brokers;
+            // a replica tried directly costs two searches and eight candidates.
+            n as f64 * scale * 3.0 + on_a.len() as f64 * 2.0
+        };
+        let all_direct: f64 = widths.iter().map(|&(_, n)| 8.0 * n as f64).sum();
+        let mut best: Option<(f64, f64)> = None;
+        let mut wide = 0usize;
+        let mut wide_cost = 0.0;
+        while wide < widths.len() {
+            let (cut, _) = widths[widths.len() - 1 - wide];
+            if cut < 1e18 {
+                let cost = estimate(cut as u64) + wide_cost;
+                if best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, cut));
+                }
+                if self.force_window {
+                    break;
+                }
+            }
+            let next = if wide == 0 { 1 } else { wide * 2 };
+            for &(_, n) in &widths[widths.len() - next.min(widths.len())..widths.len() - wide] {
+                wide_cost += 8.0 * n as f64;
+            }
+            wide = next;
+        }
+        match best {
+            Some((cost, cut)) if self.force_window || cost < all_direct => Some(cut),
+            _ => None,
+        }
+    }
+}
+
+/// The swap search itself; returns its state too, so tests can check it against a recount.
+fn swap_search(
+    rules: &SwapRules,
+    sets: &mut [Vec<usize>],
+    base_bytes: Option<&[u64]>,
+    thorough: Thorough,
+) -> (BytesRefinement, SwapState) {
+    let (cluster, topo, div) = (rules.cluster, rules.topo, rules.div);
+    let size = |p: usize| cluster.partitions[p].size_bytes;
+    let mut st = SwapState::new(rules, sets, base_bytes);
+    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
+    // Every partition by (size, index): built when the first search over every partner
+    // runs.
+    let mut by_size: Option<Vec<(u64, usize)>> = None;
     let mut out = BytesRefinement::default();
     let mut added: i64 = 0;
     let iteration_cap = 4 * cluster.partitions.len() + 100;
     for _ in 0..iteration_cap {
-        let Some(a) = (0..nb)
-            .filter(|&b| topo.allowed[b])
-            .max_by(|&x, &y| util(x, &bytes).total_cmp(&util(y, &bytes)).then(y.cmp(&x)))
-        else {
+        let Some(a) = st.fullest() else {
             break;
         };
-        let ua = util(a, &bytes);
-        if stop_at.is_some_and(|s| ua <= s) {
+        let ua = st.util(div, a);
+        if rules.stop_at.is_some_and(|s| ua <= s) {
             break;
         }
-        // (new max utilisation of the pair, move delta, a-partition, b-partition, b)
-        let mut best: Option<(f64, i64, usize, usize, usize)> = None;
+        let step = Step {
+            rules,
+            original: &original,
+            a,
+            ua,
+            added,
+            force_window: thorough == Thorough::Window,
+        };
+        let mut best: Best = None;
         // First the lightest partners and a sample of their replicas across the size range
         // (enough to find a swap near the ideal size difference almost always, and fast on
         // large clusters); only when that finds nothing, every partner and every replica.
-        for thorough in [false, true] {
-            if best.is_some() {
-                break;
+        for b in st.partners(div, ua).take(PARTNERS) {
+            let stride = (st.on[b].len() / SAMPLE).max(1);
+            for &r in st.on[b].iter().step_by(stride) {
+                step.try_replica(&st, sets, b, r, &mut best);
             }
-            let mut partners: Vec<usize> = (0..nb)
-                .filter(|&b| topo.allowed[b] && b != a && util(b, &bytes) < ua)
-                .collect();
-            partners.sort_by(|&x, &y| util(x, &bytes).total_cmp(&util(y, &bytes)).then(x.cmp(&y)));
-            if !thorough {
-                partners.truncate(PARTNERS);
-            }
-            for b in partners {
-                let ub = util(b, &bytes);
-                // The transfer that would equalise a and b (in bytes), split by their divisors.
-                let ideal = ((ua - ub) * div[a] * div[b] / (div[a] + div[b])).max(0.0);
-                let stride = if thorough {
-                    1
-                } else {
-                    (on[b].len() / SAMPLE).max(1)
-                };
-                for (&(sq, q), _) in on[b].iter().step_by(stride) {
-                    // Partitions on `a` larger than q by about `ideal`: a few on either side of
-                    // the target size.
-                    let t = (sq as f64 + ideal) as u64;
-                    let below: Vec<(u64, usize)> = on[a]
-                        .range(..(t, usize::MAX))
-                        .rev()
-                        .take(4)
-                        .map(|(k, _)| *k)
+        }
+        if best.is_none() {
+            st.thorough_passes += 1;
+            let by_size = (thorough != Thorough::Direct).then(|| {
+                &**by_size.get_or_insert_with(|| {
+                    let mut v: Vec<(u64, usize)> = (0..cluster.partitions.len())
+                        .map(|p| (size(p), p))
                         .collect();
-                    let above: Vec<(u64, usize)> = on[a]
-                        .range((t, usize::MAX)..)
-                        .take(4)
-                        .map(|(k, _)| *k)
-                        .collect();
-                    for (sp, p) in below.into_iter().chain(above) {
-                        if sp <= sq {
-                            continue;
-                        }
-                        let delta = sp - sq;
-                        let new_a = bytes[a] - delta;
-                        let new_b = bytes[b] + delta;
-                        let worst = (new_a as f64 / div[a]).max(new_b as f64 / div[b]);
-                        if worst >= ua - 1e-12 || !fits(b, new_b) {
-                            continue;
-                        }
-                        if !rack_ok(sets, p, a, b) || !rack_ok(sets, q, b, a) {
-                            continue;
-                        }
-                        let mc = move_cost(p, a, b) + move_cost(q, b, a);
-                        if let Some(m) = max_added_moves {
-                            if added + mc > m as i64 {
-                                continue;
-                            }
-                        }
-                        let better = match &best {
-                            None => true,
-                            Some((w, m, ..)) => {
-                                worst < *w - 1e-12 || (worst <= *w + 1e-12 && mc < *m)
-                            }
-                        };
-                        if better {
-                            best = Some((worst, mc, p, q, b));
-                        }
-                    }
-                }
-            }
+                    v.sort_unstable();
+                    v
+                })
+            });
+            step.thorough(&st, sets, by_size, &mut best);
         }
         let Some((_, mc, p, q, b)) = best else {
             break;
@@ -214,17 +522,19 @@ fn swap_towards(
                 *x = a;
             }
         }
-        on[a].remove(&(sp, p));
-        on[b].remove(&(sq, q));
-        on[a].insert((sq, q), ());
-        on[b].insert((sp, p), ());
-        bytes[a] = bytes[a] - sp + sq;
-        bytes[b] = bytes[b] - sq + sp;
+        st.take(a, (sp, p));
+        st.take(b, (sq, q));
+        st.put(a, (sq, q));
+        st.put(b, (sp, p));
+        let new_a = st.bytes[a] - sp + sq;
+        let new_b = st.bytes[b] - sq + sp;
+        st.set_bytes(div, a, new_a);
+        st.set_bytes(div, b, new_b);
         added += mc;
         out.swaps += 1;
     }
     out.move_delta = added;
-    out
+    (out, st)
 }
 
 /// What the `bytes` balance did and what it aimed at.
@@ -1024,4 +1334,390 @@ fn undo_copies(
         }
     }
     undone
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Broker, Partition};
+    use std::collections::BTreeMap;
+
+    /// The swap search as it was before its per-broker state was kept incrementally: every
+    /// swap scanned every broker and, when the sample failed, every replica. Kept as the
+    /// reference the search must match swap for swap.
+    #[allow(clippy::too_many_arguments)]
+    fn reference_swap_towards(
+        cluster: &Cluster,
+        topo: &Topology,
+        limits: &[Option<u64>],
+        sets: &mut [Vec<usize>],
+        max_added_moves: Option<usize>,
+        div: &[f64],
+        base_bytes: Option<&[u64]>,
+        stop_at: Option<f64>,
+    ) -> BytesRefinement {
+        let nb = topo.ids.len();
+        let size = |p: usize| cluster.partitions[p].size_bytes;
+        let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+        let mut on: Vec<BTreeMap<(u64, usize), ()>> = vec![BTreeMap::new(); nb];
+        for (p, set) in sets.iter().enumerate() {
+            for &b in set {
+                bytes[b] += size(p);
+                on[b].insert((size(p), p), ());
+            }
+        }
+        let original: Vec<Vec<usize>> = topo.current_sets(cluster);
+        let util = |b: usize, bytes: &[u64]| bytes[b] as f64 / div[b];
+        let fits = |b: usize, new_bytes: u64| {
+            limits
+                .get(b)
+                .copied()
+                .flatten()
+                .is_none_or(|l| new_bytes <= l)
+        };
+        // Can broker `to` take `from`'s place in partition `p`'s set under the rack rule?
+        let rack_ok = |sets: &[Vec<usize>], p: usize, from: usize, to: usize| -> bool {
+            let set = &sets[p];
+            if set.contains(&to) {
+                return false;
+            }
+            let cap = topo.rack_cap(set.len());
+            let r = topo.rack[to];
+            let same = set
+                .iter()
+                .filter(|&&x| x != from && topo.rack[x] == r)
+                .count();
+            same < cap
+        };
+        let move_cost = |p: usize, from: usize, to: usize| -> i64 {
+            // Leaving an original broker adds a move, arriving at one undoes one.
+            let leaves = original[p].contains(&from) as i64;
+            let returns = original[p].contains(&to) as i64;
+            leaves - returns
+        };
+        let mut out = BytesRefinement::default();
+        let mut added: i64 = 0;
+        let iteration_cap = 4 * cluster.partitions.len() + 100;
+        for _ in 0..iteration_cap {
+            let Some(a) = (0..nb)
+                .filter(|&b| topo.allowed[b])
+                .max_by(|&x, &y| util(x, &bytes).total_cmp(&util(y, &bytes)).then(y.cmp(&x)))
+            else {
+                break;
+            };
+            let ua = util(a, &bytes);
+            if stop_at.is_some_and(|s| ua <= s) {
+                break;
+            }
+            // (new max utilisation of the pair, move delta, a-partition, b-partition, b)
+            let mut best: Option<(f64, i64, usize, usize, usize)> = None;
+            // First the lightest partners and a sample of their replicas across the size range
+            // (enough to find a swap near the ideal size difference almost always, and fast on
+            // large clusters); only when that finds nothing, every partner and every replica.
+            for thorough in [false, true] {
+                if best.is_some() {
+                    break;
+                }
+                let mut partners: Vec<usize> = (0..nb)
+                    .filter(|&b| topo.allowed[b] && b != a && util(b, &bytes) < ua)
+                    .collect();
+                partners
+                    .sort_by(|&x, &y| util(x, &bytes).total_cmp(&util(y, &bytes)).then(x.cmp(&y)));
+                if !thorough {
+                    partners.truncate(PARTNERS);
+                }
+                for b in partners {
+                    let ub = util(b, &bytes);
+                    // The transfer that would equalise a and b (in bytes), split by their divisors.
+                    let ideal = ((ua - ub) * div[a] * div[b] / (div[a] + div[b])).max(0.0);
+                    let stride = if thorough {
+                        1
+                    } else {
+                        (on[b].len() / SAMPLE).max(1)
+                    };
+                    for (&(sq, q), _) in on[b].iter().step_by(stride) {
+                        // Partitions on `a` larger than q by about `ideal`: a few on either side of
+                        // the target size.
+                        let t = (sq as f64 + ideal) as u64;
+                        let below: Vec<(u64, usize)> = on[a]
+                            .range(..(t, usize::MAX))
+                            .rev()
+                            .take(4)
+                            .map(|(k, _)| *k)
+                            .collect();
+                        let above: Vec<(u64, usize)> = on[a]
+                            .range((t, usize::MAX)..)
+                            .take(4)
+                            .map(|(k, _)| *k)
+                            .collect();
+                        for (sp, p) in below.into_iter().chain(above) {
+                            if sp <= sq {
+                                continue;
+                            }
+                            let delta = sp - sq;
+                            let new_a = bytes[a] - delta;
+                            let new_b = bytes[b] + delta;
+                            let worst = (new_a as f64 / div[a]).max(new_b as f64 / div[b]);
+                            if worst >= ua - 1e-12 || !fits(b, new_b) {
+                                continue;
+                            }
+                            if !rack_ok(sets, p, a, b) || !rack_ok(sets, q, b, a) {
+                                continue;
+                            }
+                            let mc = move_cost(p, a, b) + move_cost(q, b, a);
+                            if let Some(m) = max_added_moves {
+                                if added + mc > m as i64 {
+                                    continue;
+                                }
+                            }
+                            let better = match &best {
+                                None => true,
+                                Some((w, m, ..)) => {
+                                    worst < *w - 1e-12 || (worst <= *w + 1e-12 && mc < *m)
+                                }
+                            };
+                            if better {
+                                best = Some((worst, mc, p, q, b));
+                            }
+                        }
+                    }
+                }
+            }
+            let Some((_, mc, p, q, b)) = best else {
+                break;
+            };
+            let (sp, sq) = (size(p), size(q));
+            for x in sets[p].iter_mut() {
+                if *x == a {
+                    *x = b;
+                }
+            }
+            for x in sets[q].iter_mut() {
+                if *x == b {
+                    *x = a;
+                }
+            }
+            on[a].remove(&(sp, p));
+            on[b].remove(&(sq, q));
+            on[a].insert((sq, q), ());
+            on[b].insert((sp, p), ());
+            bytes[a] = bytes[a] - sp + sq;
+            bytes[b] = bytes[b] - sq + sp;
+            added += mc;
+            out.swaps += 1;
+        }
+        out.move_delta = added;
+        out
+    }
+
+    /// splitmix64: a seeded generator, so every case is reproducible from its number.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    /// One random case: a cluster (racks, capacities or none, sizes from a narrow or a
+    /// wide range so equal sizes and near-equal sums happen), its topology with some
+    /// brokers excluded, and a layout that differs from the current one.
+    struct Case {
+        cluster: Cluster,
+        topo: Topology,
+        limits: Vec<Option<u64>>,
+        sets: Vec<Vec<usize>>,
+        base: Option<Vec<u64>>,
+        div: Vec<f64>,
+        budget: Option<usize>,
+        stop_at: Option<f64>,
+    }
+
+    fn case(seed: u64) -> Case {
+        let mut rng = Rng(seed);
+        let nb = 3 + rng.below(10) as usize;
+        let nr = 1 + rng.below(4) as usize;
+        let with_caps = rng.below(2) == 0;
+        let narrow = rng.below(3) == 0;
+        let brokers: Vec<Broker> = (0..nb)
+            .map(|i| Broker {
+                id: i as BrokerId + 1,
+                rack: Some(format!("r{}", i % nr)),
+                capacity_bytes: with_caps.then(|| 2_000_000 + rng.below(3) * 1_000_000),
+                log_dirs: Vec::new(),
+            })
+            .collect();
+        let np = 5 + rng.below(60) as usize;
+        let mut partitions = Vec::new();
+        let mut sets = Vec::new();
+        for i in 0..np {
+            let rf = 1 + rng.below(3.min(nb as u64)) as usize;
+            let mut replicas: Vec<BrokerId> = Vec::new();
+            while replicas.len() < rf {
+                let b = rng.below(nb as u64) as BrokerId + 1;
+                if !replicas.contains(&b) {
+                    replicas.push(b);
+                }
+            }
+            // The layout under refinement: some replicas already moved elsewhere.
+            let mut set: Vec<usize> = replicas.iter().map(|&b| b as usize - 1).collect();
+            if rng.below(3) == 0 {
+                let to = rng.below(nb as u64) as usize;
+                if !set.contains(&to) {
+                    set[0] = to;
+                }
+            }
+            sets.push(set);
+            let size = if narrow {
+                1_000 + rng.below(40)
+            } else {
+                1 + rng.below(100_000)
+            };
+            partitions.push(Partition {
+                tp: TopicPartition::new("t", i as i32),
+                replicas,
+                size_bytes: size,
+                leader: None,
+                isr: None,
+                in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
+            });
+        }
+        let cluster = Cluster::new(brokers, partitions);
+        let excluded: BTreeSet<BrokerId> = if rng.below(4) == 0 {
+            [rng.below(nb as u64) as BrokerId + 1].into()
+        } else {
+            BTreeSet::new()
+        };
+        let topo = Topology::new(&cluster, &excluded);
+        // Partitions were created in topic-partition order, so indices line up.
+        let limits: Vec<Option<u64>> = cluster.brokers.iter().map(|b| b.capacity_bytes).collect();
+        let base = (rng.below(3) == 0).then(|| (0..nb).map(|_| rng.below(5_000)).collect());
+        // Either the capacity divisors of `refine` or arbitrary thresholds as the bytes
+        // mode passes them.
+        let div = if rng.below(2) == 0 {
+            divisors(&topo, &limits)
+        } else {
+            (0..nb)
+                .map(|_| (50_000 + rng.below(500_000)) as f64)
+                .collect()
+        };
+        let budget = (rng.below(3) == 0).then(|| rng.below(6) as usize);
+        let stop_at = (rng.below(4) == 0).then_some(0.5);
+        Case {
+            cluster,
+            topo,
+            limits,
+            sets,
+            base,
+            div,
+            budget,
+            stop_at,
+        }
+    }
+
+    fn rules(c: &Case) -> SwapRules<'_> {
+        SwapRules {
+            cluster: &c.cluster,
+            topo: &c.topo,
+            limits: &c.limits,
+            div: &c.div,
+            max_added_moves: c.budget,
+            stop_at: c.stop_at,
+        }
+    }
+
+    #[test]
+    fn incremental_search_makes_the_reference_swaps() {
+        let mut thorough_passes = 0;
+        let mut swaps = 0;
+        for seed in 0..400 {
+            let c = case(seed);
+            let mut want_sets = c.sets.clone();
+            let want = reference_swap_towards(
+                &c.cluster,
+                &c.topo,
+                &c.limits,
+                &mut want_sets,
+                c.budget,
+                &c.div,
+                c.base.as_deref(),
+                c.stop_at,
+            );
+            for thorough in [Thorough::Auto, Thorough::Direct, Thorough::Window] {
+                let mut sets = c.sets.clone();
+                let (got, st) = swap_search(&rules(&c), &mut sets, c.base.as_deref(), thorough);
+                assert_eq!(got, want, "case {seed}, {thorough:?}");
+                assert_eq!(sets, want_sets, "case {seed}, {thorough:?}");
+                if thorough == Thorough::Window {
+                    thorough_passes += st.thorough_passes;
+                }
+            }
+            swaps += want.swaps;
+        }
+        // The cases reach both the sampled search and the search over every partner.
+        assert!(swaps > 400, "{swaps} swaps");
+        assert!(thorough_passes > 400, "{thorough_passes} thorough passes");
+    }
+
+    #[test]
+    fn kept_state_matches_a_recount_after_the_search() {
+        for seed in 0..200 {
+            let c = case(seed);
+            let mut sets = c.sets.clone();
+            let (_, st) = swap_search(&rules(&c), &mut sets, c.base.as_deref(), Thorough::Auto);
+            let fresh = SwapState::new(&rules(&c), &sets, c.base.as_deref());
+            assert_eq!(st.bytes, fresh.bytes, "case {seed}: bytes per broker");
+            assert_eq!(st.on, fresh.on, "case {seed}: replicas per broker");
+            assert_eq!(
+                st.by_util, fresh.by_util,
+                "case {seed}: brokers by utilisation"
+            );
+            // And the recount itself agrees with the layout, broker by broker.
+            let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+            for set in &sets {
+                for &b in set {
+                    *counts.entry(b).or_default() += 1;
+                }
+            }
+            for (b, list) in st.on.iter().enumerate() {
+                assert_eq!(
+                    list.len(),
+                    counts.get(&b).copied().unwrap_or(0),
+                    "case {seed}"
+                );
+                let bytes: u64 = list.iter().map(|&(s, _)| s).sum::<u64>()
+                    + c.base.as_ref().map_or(0, |base| base[b]);
+                assert_eq!(st.bytes[b], bytes, "case {seed}: broker {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn utilisation_keys_order_as_total_cmp() {
+        let values = [
+            0.0,
+            1e-300,
+            0.1,
+            0.5,
+            0.5000000000001,
+            1.0,
+            3.5e12,
+            f64::MAX,
+        ];
+        for &x in &values {
+            for &y in &values {
+                assert_eq!(util_key(x).cmp(&util_key(y)), x.total_cmp(&y), "{x} vs {y}");
+            }
+        }
+    }
 }
