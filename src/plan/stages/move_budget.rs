@@ -31,8 +31,11 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     let bands = &draft.bands;
     let uniform = &draft.uniform;
     let facts = &mut draft.facts;
+    let reached = (0..nb).all(|b| {
+        !topo.allowed[b] || (bands.lo[b]..=bands.hi[b].max(bands.lo[b])).contains(&draft.loads[b])
+    });
     let (mut below, mut above, mut sol, mut widened) =
-        fit_budget(cluster, topo, bands, config, facts)?;
+        fit_budget(cluster, topo, bands, config, reached, facts)?;
     // A second candidate shaped like a greedy cut of the full plan (each move from the
     // fullest brokers to the emptiest); the better-balanced of the two is kept, ties to
     // the uniform widening.
@@ -164,6 +167,186 @@ pub(super) fn tightest_widening<S>(
         Some(tried) => cheapest_split(&splits(hi), tried, &mut solve),
         None => Ok(Some(at_max)),
     }
+}
+
+/// [`tightest_widening`] for a cost that never grows as either side of the band widens
+/// (the move-minimal layout of a band that the unwidened band's layout already reaches:
+/// every widening holds that layout, so the optimum can only fall), with `budget` as the
+/// fit test (`cost <= budget`) and `bound(below, above)` a lower bound on the cost that
+/// needs no flow. Same answer as [`tightest_widening`] on such a cost: the least widening
+/// `s` where some split fits, its cheapest fitting split (the first of equal costs), and
+/// the layout `solve` gives for it.
+///
+/// How it needs fewer solves: a split that fails at `s` fails at every smaller widening and
+/// one that fits fits at every larger one (each side of a split only grows with `s`), and
+/// more generally a failing band proves every band inside it failing, a fitting band every
+/// band around it fitting. The bound proves a split failing wherever it exceeds the budget,
+/// so each split starts at the least widening the bound allows; each probe of a split then
+/// goes where its measured cost says the budget is reached (the bound shifted by the gap
+/// measured last, or the line through its last two failing costs, whichever is further;
+/// every third probe halves the split's open interval, so the probes stay bracketed). The
+/// search ends when one widening fits and every split is proven failing below it, then
+/// solves the splits of that widening not proven failing, as [`tightest_widening`] does.
+pub(super) fn tightest_widening_bounded<S>(
+    max_s: usize,
+    budget: usize,
+    bound: impl Fn(usize, usize) -> usize,
+    mut solve: impl FnMut(usize, usize) -> Result<(S, usize), PlanError>,
+) -> Result<Option<(usize, usize, S)>, PlanError> {
+    let split = |s: usize, k: usize| (s * k / SPLITS, s - s * k / SPLITS);
+    let inside = |p: (usize, usize), q: (usize, usize)| p.0 <= q.0 && p.1 <= q.1;
+    let splits = SPLITS + 1;
+    // Per split: every widening below `fails_below[k]` fails; `fits_from[k]` fits (max_s + 1:
+    // none known); the costs measured at failing widenings, in the order measured.
+    let mut fails_below = vec![0usize; splits];
+    let mut fits_from = vec![max_s + 1; splits];
+    let mut failed: Vec<Vec<(usize, usize)>> = vec![Vec::new(); splits];
+    let mut probes = vec![0usize; splits];
+    // The least widening whose split `k` the bound does not prove failing (`max_s + 1`: the
+    // bound fails it everywhere); the binary search only ever concludes from a bound that
+    // was evaluated, so a bound that is not monotone still proves what it proves.
+    let least_unbounded = |k: usize, from: usize, to: usize, gap: usize| -> usize {
+        let (mut lo, mut hi) = (from, to + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (b, a) = split(mid, k);
+            if bound(b, a).saturating_add(gap) <= budget {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    };
+    // Like [`tightest_widening`], the search looks at widenings from 1 on (none at all is
+    // the full plan, which did not fit), unless there is nothing else.
+    let first = max_s.min(1);
+    for k in 0..splits {
+        let t = least_unbounded(k, first, max_s, 0);
+        // Proven only where the bound was seen over the budget: at t - 1 (or t = 0).
+        fails_below[k] = if t == first {
+            first
+        } else {
+            let (b, a) = split(t - 1, k);
+            if bound(b, a) > budget {
+                t
+            } else {
+                first
+            }
+        };
+    }
+    let mut costs: std::collections::BTreeMap<(usize, usize), usize> = Default::default();
+    // Layouts of fitting bands at the least fitting widening found so far.
+    let mut layouts: Vec<((usize, usize), S)> = Vec::new();
+    loop {
+        let best = fits_from.iter().copied().min().unwrap_or(max_s + 1);
+        let open = (0..splits)
+            .filter(|&k| fails_below[k] < best.min(max_s + 1))
+            .min_by_key(|&k| (fails_below[k], k));
+        let Some(k) = open else { break };
+        let (lo, hi) = (fails_below[k], best.min(max_s + 1) - 1);
+        probes[k] += 1;
+        let s = if probes[k] % 3 == 0 {
+            lo + (hi - lo) / 2
+        } else {
+            let mut guess = lo;
+            if let Some(&(sf, cf)) = failed[k].last() {
+                let (b, a) = split(sf, k);
+                let gap = cf.saturating_sub(bound(b, a));
+                guess = guess.max(least_unbounded(k, lo, hi, gap).min(hi));
+                if let Some(&(s0, c0)) = failed[k].len().checked_sub(2).map(|i| &failed[k][i]) {
+                    if c0 > cf && sf > s0 {
+                        // Where the line through the last two failing costs meets the budget.
+                        let step = (cf - budget).saturating_mul(sf - s0).div_ceil(c0 - cf);
+                        guess = guess.max(sf.saturating_add(step).min(hi));
+                    }
+                }
+            }
+            guess
+        };
+        let q = split(s, k);
+        let cost = match costs.get(&q) {
+            Some(&c) => c,
+            None => {
+                let (sol, c) = solve(q.0, q.1)?;
+                costs.insert(q, c);
+                if c <= budget && s <= best {
+                    layouts.push((q, sol));
+                }
+                c
+            }
+        };
+        if cost <= budget {
+            for j in 0..splits {
+                // The least widening whose split j holds the fitting band q.
+                let (mut lo_s, mut hi_s) = (0usize, fits_from[j]);
+                while lo_s < hi_s {
+                    let mid = lo_s + (hi_s - lo_s) / 2;
+                    if inside(q, split(mid, j)) {
+                        hi_s = mid;
+                    } else {
+                        lo_s = mid + 1;
+                    }
+                }
+                fits_from[j] = lo_s;
+            }
+            let best = fits_from.iter().copied().min().unwrap_or(max_s + 1);
+            layouts.retain(|&((b, a), _)| b + a <= best);
+        } else {
+            failed[k].push((s, cost));
+            for j in 0..splits {
+                // The least widening whose split j is not inside the failing band q.
+                let (mut lo_s, mut hi_s) = (fails_below[j], max_s + 1);
+                while lo_s < hi_s {
+                    let mid = lo_s + (hi_s - lo_s) / 2;
+                    if inside(split(mid, j), q) {
+                        lo_s = mid + 1;
+                    } else {
+                        hi_s = mid;
+                    }
+                }
+                fails_below[j] = lo_s;
+            }
+        }
+    }
+    let best = fits_from.iter().copied().min().unwrap_or(max_s + 1);
+    if best > max_s {
+        return Ok(None);
+    }
+    // The splits of `best` as `tightest_widening` solves them, without repeats.
+    let mut candidates: Vec<(usize, (usize, usize))> =
+        (0..splits).map(|k| (k, split(best, k))).collect();
+    candidates.dedup_by_key(|c| c.1);
+    let mut chosen: Option<((usize, usize), usize)> = None;
+    for &(k, q) in &candidates {
+        if fails_below[k] > best {
+            continue;
+        }
+        let cost = match costs.get(&q) {
+            Some(&c) => c,
+            None => {
+                let (sol, c) = solve(q.0, q.1)?;
+                costs.insert(q, c);
+                if c <= budget {
+                    layouts.push((q, sol));
+                }
+                c
+            }
+        };
+        if cost <= budget && chosen.is_none_or(|(_, c)| cost < c) {
+            chosen = Some((q, cost));
+        }
+    }
+    let Some((q, _)) = chosen else {
+        return Err(PlanError::Internal(
+            "the budget search lost the band it found fitting".to_string(),
+        ));
+    };
+    let sol = match layouts.iter().position(|(p, _)| *p == q) {
+        Some(i) => layouts.swap_remove(i).1,
+        None => solve(q.0, q.1)?.0,
+    };
+    Ok(Some((q.0, q.1, sol)))
 }
 
 /// Solves the `splits` not solved yet (`tried[i]` holds split i's answer once solved) and
@@ -358,23 +541,43 @@ fn water_level_budget(
 
 /// The tightest widening of the replica `bands` whose move-minimal layout fits the budget
 /// (`tightest_widening`). Fails when even no band at all (only the hard rules) does not fit.
+/// `reached`: the count flow's layout lies inside `bands`, so every widening holds a layout
+/// and its move optimum can only fall as the band widens; a move budget alone then takes the
+/// bounded search ([`tightest_widening_bounded`], the same answer with fewer flows). A bytes
+/// budget keeps the plain search: the bytes of the move-minimal layout need not fall.
 fn fit_budget(
     cluster: &Cluster,
     topo: &Topology,
     bands: &Bands,
     config: &PlanConfig,
+    reached: bool,
     facts: &mut SolverFacts,
 ) -> Result<(usize, usize, replicas::FlowSolution, Bands), PlanError> {
-    let mut solve = |below: usize, above: usize| {
+    let mut flow = |below: usize, above: usize| {
         let sol = replicas::solve_flow(cluster, topo, &widen_bands(bands, topo, below, above))
             .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
         facts.phases += sol.phases;
         facts.rounds += 1;
         let (moves, bytes) = solution_copies(cluster, topo, &sol.replicas);
-        Ok(within_budget(config, moves, bytes).then_some((sol, moves)))
+        Ok((sol, moves, bytes))
     };
     let total = cluster.total_replicas();
-    match tightest_widening(2 * total, &mut solve)? {
+    let found = match (config.max_moves, config.max_bytes) {
+        (Some(max_moves), None) if reached => {
+            let current = current_loads(cluster, topo);
+            tightest_widening_bounded(
+                2 * total,
+                max_moves,
+                |below, above| moves_bound(topo, bands, &current, total, below, above),
+                |below, above| flow(below, above).map(|(sol, moves, _)| (sol, moves)),
+            )?
+        }
+        _ => tightest_widening(2 * total, |below, above| {
+            let (sol, moves, bytes) = flow(below, above)?;
+            Ok(within_budget(config, moves, bytes).then_some((sol, moves)))
+        })?,
+    };
+    match found {
         Some((below, above, sol)) => {
             Ok((below, above, sol, widen_bands(bands, topo, below, above)))
         }
@@ -390,6 +593,41 @@ fn fit_budget(
             }]))
         }
     }
+}
+
+/// Replicas on each broker (by index) now.
+fn current_loads(cluster: &Cluster, topo: &Topology) -> Vec<usize> {
+    let mut loads = vec![0usize; topo.ids.len()];
+    for p in &cluster.partitions {
+        for id in &p.replicas {
+            if let Some(b) = topo.index_of(*id) {
+                loads[b] += 1;
+            }
+        }
+    }
+    loads
+}
+
+/// The fewest moves any layout inside `bands` widened by `below`/`above` can make, from the
+/// current `loads` (`total` replicas in all): every replica the allowed brokers cannot keep
+/// (those on excluded or unknown brokers, and those over an upper limit) moves, and so does
+/// every replica an allowed broker lacks to reach its lower limit.
+fn moves_bound(
+    topo: &Topology,
+    bands: &Bands,
+    loads: &[usize],
+    total: usize,
+    below: usize,
+    above: usize,
+) -> usize {
+    let (mut kept, mut lacking) = (0usize, 0usize);
+    for b in (0..loads.len()).filter(|&b| topo.allowed[b]) {
+        let lo = bands.lo[b].saturating_sub(below);
+        let hi = (bands.hi[b] + above).max(lo);
+        kept += loads[b].min(hi);
+        lacking += lo.saturating_sub(loads[b]);
+    }
+    (total - kept.min(total)).max(lacking)
 }
 
 #[cfg(test)]
@@ -441,6 +679,7 @@ mod tests {
             seed % m
         };
         let (mut lazy_solves, mut full_solves) = (0usize, 0usize);
+        let mut bounded_solves = [0usize; 3];
         for case in 0..400 {
             // Cost of a widening: falls as either side widens, at rates and from offsets
             // drawn per case; every fourth case adds noise so that it is not monotone.
@@ -474,10 +713,80 @@ mod tests {
                 (below, above, cost(b, a))
             });
             assert_eq!(got, want, "case {case}: max_s {max_s}, budget {budget}");
+            if noisy {
+                continue;
+            }
+            // The bounded search, on the monotone cases, with bounds from none to exact.
+            let weak = move |below: usize, above: usize| {
+                (need_b.saturating_sub(below) * wb).max(need_a.saturating_sub(above) * wa) / 2
+            };
+            let bounds: [&dyn Fn(usize, usize) -> usize; 3] = [&|_, _| 0, &weak, &cost];
+            for (which, bound) in bounds.into_iter().enumerate() {
+                let mut solves = 0usize;
+                let got = tightest_widening_bounded(max_s, budget, bound, |b, a| {
+                    solves += 1;
+                    Ok(((b, a), cost(b, a)))
+                })
+                .unwrap()
+                .map(|(below, above, (b, a))| {
+                    assert_eq!((below, above), (b, a));
+                    (below, above, cost(b, a))
+                });
+                assert_eq!(
+                    got, want,
+                    "case {case} bound {which}: max_s {max_s}, budget {budget}"
+                );
+                bounded_solves[which] += solves;
+            }
         }
         assert!(
             lazy_solves < full_solves,
             "{lazy_solves} solves, {full_solves} when every split is solved"
         );
+        // The exact bound needs at most the final widening's splits, the others far fewer
+        // than the plain search.
+        assert!(bounded_solves[2] <= 9 * 300, "{bounded_solves:?}");
+        assert!(
+            bounded_solves[0] < lazy_solves && bounded_solves[1] < bounded_solves[0],
+            "{bounded_solves:?} bounded solves, {lazy_solves} plain"
+        );
+    }
+
+    #[test]
+    fn the_bounded_search_ends_where_solving_every_split_ends_on_staircase_costs() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        for case in 0..300 {
+            // Costs that fall in steps and with a kink, as flows over racks do: monotone in
+            // each side, neither convex nor a sum.
+            let (need_b, need_a) = (rnd(2000) as usize, rnd(2000) as usize);
+            let (step, rise, floor) = (
+                1 + rnd(40) as usize,
+                1 + rnd(90) as usize,
+                rnd(500) as usize,
+            );
+            let cost = move |below: usize, above: usize| -> usize {
+                let b = need_b.saturating_sub(below);
+                let a = need_a.saturating_sub(above);
+                floor + (b / step) * rise + a.max(b / 2)
+            };
+            let budget = rnd(6000) as usize;
+            let max_s = 1 + rnd(8000) as usize;
+            let want = every_split(max_s, &mut |b, a| Some(cost(b, a)).filter(|&c| c <= budget));
+            let got = tightest_widening_bounded(
+                max_s,
+                budget,
+                |b, a| cost(b, a) / 3,
+                |b, a| Ok(((b, a), cost(b, a))),
+            )
+            .unwrap()
+            .map(|(below, above, _)| (below, above, cost(below, above)));
+            assert_eq!(got, want, "case {case}: max_s {max_s}, budget {budget}");
+        }
     }
 }
