@@ -459,7 +459,28 @@ pub fn balance_disk(
         }
     }
     if chains {
-        out.undone = undo_copies(topo, &thr, base_bytes, &original, sets, &size);
+        // With several replicas per undo more copies go back, but the room they take can
+        // block a larger undo later (greedy): both passes run and the one that copies
+        // fewer bytes is kept (the single-replica pass on a tie). Neither takes a broker
+        // over its threshold, so the balance reached holds either way.
+        let mut single: Vec<Vec<usize>> = sets.to_vec();
+        let undone_single =
+            undo_copies(topo, &thr, base_bytes, &original, &mut single, &size, false);
+        let undone_several = undo_copies(topo, &thr, base_bytes, &original, sets, &size, true);
+        let copied = |sets: &[Vec<usize>]| -> u64 {
+            sets.iter()
+                .enumerate()
+                .map(|(p, set)| {
+                    set.iter().filter(|b| !original[p].contains(b)).count() as u64 * size(p)
+                })
+                .sum()
+        };
+        if copied(&single) <= copied(sets) {
+            sets.clone_from_slice(&single);
+            out.undone = undone_single;
+        } else {
+            out.undone = undone_several;
+        }
     }
     out
 }
@@ -919,8 +940,11 @@ fn chain_for(
 /// original broker now has room for it goes back there (the largest first), which saves its
 /// size in bytes copied; where the original broker lacks the room, a smaller replica that was
 /// there before (at least the missing room, less than the copy) goes to a broker with room
-/// instead, which saves the difference. No broker goes over its threshold, so the balance
-/// reached holds. Returns the copies undone.
+/// instead, which saves the difference. With `several`, the room is made instead by
+/// re-routing replicas this plan moved onto that broker (for nothing) and by several
+/// smaller ones that were there before, together under the copy's size
+/// ([`undo_making_room`]). No broker goes over its threshold, so the balance reached
+/// holds. Returns the copies undone.
 fn undo_copies(
     topo: &Topology,
     thr: &[u64],
@@ -928,6 +952,7 @@ fn undo_copies(
     original: &[Vec<usize>],
     sets: &mut [Vec<usize>],
     size: &impl Fn(usize) -> u64,
+    several: bool,
 ) -> usize {
     let BrokerLoads {
         mut bytes,
@@ -966,6 +991,28 @@ fn undo_copies(
                 continue;
             }
             let need = s as i64 - room(o, &bytes);
+            if need > 0 && several {
+                // Replicas this plan moved onto `o` can be re-routed for nothing, and several
+                // smaller ones that were there before may make the room for less than `s`.
+                if undo_making_room(
+                    topo,
+                    thr,
+                    original,
+                    sets,
+                    &mut guests,
+                    &mut natives,
+                    &mut by_room,
+                    &mut bytes,
+                    &mut counts,
+                    p,
+                    s,
+                    d,
+                    o,
+                ) {
+                    undone += 1;
+                }
+                continue;
+            }
             if need > 0 {
                 // A smaller replica that was on `o` before makes the room, if one can go.
                 let mut freed = None;
@@ -1024,4 +1071,85 @@ fn undo_copies(
         }
     }
     undone
+}
+
+/// Replicas re-routed or moved per undo that needs several of them to make its room.
+const SEVERAL_TRIES: usize = 64;
+
+/// For [`undo_copies`] with `several`: sends the copy of `p` (size `s`) on `d` back to `o`,
+/// the broker it left, and makes the room that takes on `o` by sending other replicas on:
+/// first ones this plan moved onto `o` (re-routing a copy copies nothing new, and sending
+/// it to its own original broker undoes it), then ones that were there before as long as
+/// together they stay under `s` (undoing the copy saves the difference). Each step takes
+/// the smallest replica that clears what is still missing, else the largest below it, to a
+/// broker with room for it (`destination`: never over its threshold), so when it succeeds
+/// every broker ends under its threshold. When the room is not made within that budget,
+/// every move is taken back (a move swaps one broker index in place, so moving back
+/// restores the layout exactly) and it returns false.
+#[allow(clippy::too_many_arguments)]
+fn undo_making_room(
+    topo: &Topology,
+    thr: &[u64],
+    original: &[Vec<usize>],
+    sets: &mut [Vec<usize>],
+    guests: &mut [BTreeSet<(u64, usize)>],
+    natives: &mut [BTreeSet<(u64, usize)>],
+    by_room: &mut [BTreeSet<(i64, usize)>],
+    bytes: &mut [u64],
+    counts: &mut [usize],
+    p: usize,
+    s: u64,
+    d: usize,
+    o: usize,
+) -> bool {
+    move_replica(
+        topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, d, o,
+    );
+    let mut moved: Vec<(usize, u64, usize)> = Vec::new();
+    let mut copied = 0u64;
+    while bytes[o] > thr[o] && moved.len() < SEVERAL_TRIES {
+        let missing = bytes[o] - thr[o];
+        let pick_from = |pool: &BTreeSet<(u64, usize)>, budget: u64| {
+            let fits = |&&(sq, q): &&(u64, usize)| q != p && sq > 0 && sq < budget;
+            let go = |&(sq, q): &(u64, usize)| {
+                destination(topo, sets, original, by_room, q, sq, o, None, None).map(|e| (q, sq, e))
+            };
+            pool.range((missing, 0)..)
+                .take(CHAIN_WALK)
+                .filter(fits)
+                .find_map(go)
+                .or_else(|| {
+                    pool.range(..(missing, 0))
+                        .rev()
+                        .take(SEVERAL_TRIES)
+                        .filter(fits)
+                        .find_map(go)
+                })
+        };
+        let pick = pick_from(&guests[o], u64::MAX)
+            .map(|x| (x, false))
+            .or_else(|| pick_from(&natives[o], s - copied).map(|x| (x, true)));
+        let Some(((q, sq, e), native)) = pick else {
+            break;
+        };
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, q, sq, o, e,
+        );
+        moved.push((q, sq, e));
+        if native {
+            copied += sq;
+        }
+    }
+    if bytes[o] <= thr[o] && copied < s {
+        return true;
+    }
+    for (q, sq, e) in moved.into_iter().rev() {
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, q, sq, e, o,
+        );
+    }
+    move_replica(
+        topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, o, d,
+    );
+    false
 }
