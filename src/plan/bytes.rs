@@ -976,6 +976,9 @@ fn undo_copies(
             }
         }
         copies.sort_by(|x, y| y.0.cmp(&x.0).then((x.1, x.2, x.3).cmp(&(y.1, y.2, y.3))));
+        // Partners for taking two copies back at once (stale ones are skipped by the check).
+        let counter: Vec<(u64, usize, usize, usize)> =
+            if several { copies.clone() } else { Vec::new() };
         let before = undone;
         for (s, p, d, o) in copies {
             if !sets[p].contains(&d) || sets[p].contains(&o) {
@@ -1004,12 +1007,52 @@ fn undo_copies(
                     &mut by_room,
                     &mut bytes,
                     &mut counts,
-                    p,
-                    s,
-                    d,
-                    o,
+                    &[(p, s, d, o)],
                 ) {
                     undone += 1;
+                    continue;
+                }
+                // Alone it does not fit; with a copy the other way (from `d`'s rack into
+                // `o`'s) taken back too, each side's overflow can go into the room the
+                // other copy leaves.
+                let back_fits = |sets: &[Vec<usize>], q: usize, from: usize, to: usize| {
+                    let cap = topo.rack_cap(sets[q].len());
+                    let r = topo.rack[to];
+                    sets[q].contains(&from)
+                        && !sets[q].contains(&to)
+                        && sets[q]
+                            .iter()
+                            .filter(|&&x| x != from && topo.allowed[x] && topo.rack[x] == r)
+                            .count()
+                            < cap
+                };
+                let partners: Vec<(u64, usize, usize, usize)> = counter
+                    .iter()
+                    .filter(|&&(_, q, d2, o2)| {
+                        q != p
+                            && topo.rack[d2] == topo.rack[o]
+                            && topo.rack[o2] == topo.rack[d]
+                            && back_fits(sets, q, d2, o2)
+                    })
+                    .take(PAIR_TRIES)
+                    .copied()
+                    .collect();
+                for (s2, q, d2, o2) in partners {
+                    if undo_making_room(
+                        topo,
+                        thr,
+                        original,
+                        sets,
+                        &mut guests,
+                        &mut natives,
+                        &mut by_room,
+                        &mut bytes,
+                        &mut counts,
+                        &[(p, s, d, o), (q, s2, d2, o2)],
+                    ) {
+                        undone += 2;
+                        break;
+                    }
                 }
                 continue;
             }
@@ -1075,6 +1118,8 @@ fn undo_copies(
 
 /// Replicas re-routed or moved per undo that needs several of them to make its room.
 const SEVERAL_TRIES: usize = 64;
+/// Copies the other way tried as partners of a copy that cannot go back alone.
+const PAIR_TRIES: usize = 8;
 
 /// For [`undo_copies`] with `several`: sends the copy of `p` (size `s`) on `d` back to `o`,
 /// the broker it left, and makes the room that takes on `o` by sending other replicas on:
@@ -1097,20 +1142,29 @@ fn undo_making_room(
     by_room: &mut [BTreeSet<(i64, usize)>],
     bytes: &mut [u64],
     counts: &mut [usize],
-    p: usize,
-    s: u64,
-    d: usize,
-    o: usize,
+    items: &[(usize, u64, usize, usize)],
 ) -> bool {
-    move_replica(
-        topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, d, o,
-    );
-    let mut moved: Vec<(usize, u64, usize)> = Vec::new();
+    for &(p, s, d, o) in items {
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, d, o,
+        );
+    }
+    let budget: u64 = items.iter().map(|&(_, s, _, _)| s).sum();
+    let mut moved: Vec<(usize, u64, usize, usize)> = Vec::new();
     let mut copied = 0u64;
-    while bytes[o] > thr[o] && moved.len() < SEVERAL_TRIES {
+    while moved.len() < SEVERAL_TRIES {
+        let Some(o) = items
+            .iter()
+            .map(|&(_, _, _, o)| o)
+            .find(|&o| bytes[o] > thr[o])
+        else {
+            break;
+        };
         let missing = bytes[o] - thr[o];
         let pick_from = |pool: &BTreeSet<(u64, usize)>, budget: u64| {
-            let fits = |&&(sq, q): &&(u64, usize)| q != p && sq > 0 && sq < budget;
+            let fits = |&&(sq, q): &&(u64, usize)| {
+                items.iter().all(|&(p, _, _, _)| q != p) && sq > 0 && sq < budget
+            };
             let go = |&(sq, q): &(u64, usize)| {
                 destination(topo, sets, original, by_room, q, sq, o, None, None).map(|e| (q, sq, e))
             };
@@ -1128,28 +1182,30 @@ fn undo_making_room(
         };
         let pick = pick_from(&guests[o], u64::MAX)
             .map(|x| (x, false))
-            .or_else(|| pick_from(&natives[o], s - copied).map(|x| (x, true)));
+            .or_else(|| pick_from(&natives[o], budget - copied).map(|x| (x, true)));
         let Some(((q, sq, e), native)) = pick else {
             break;
         };
         move_replica(
             topo, thr, original, sets, guests, natives, by_room, bytes, counts, q, sq, o, e,
         );
-        moved.push((q, sq, e));
+        moved.push((q, sq, o, e));
         if native {
             copied += sq;
         }
     }
-    if bytes[o] <= thr[o] && copied < s {
+    if items.iter().all(|&(_, _, _, o)| bytes[o] <= thr[o]) && copied < budget {
         return true;
     }
-    for (q, sq, e) in moved.into_iter().rev() {
+    for (q, sq, o, e) in moved.into_iter().rev() {
         move_replica(
             topo, thr, original, sets, guests, natives, by_room, bytes, counts, q, sq, e, o,
         );
     }
-    move_replica(
-        topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, o, d,
-    );
+    for &(p, s, d, o) in items.iter().rev() {
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, o, d,
+        );
+    }
     false
 }
