@@ -1121,16 +1121,19 @@ const SEVERAL_TRIES: usize = 64;
 /// Copies the other way tried as partners of a copy that cannot go back alone.
 const PAIR_TRIES: usize = 8;
 
-/// For [`undo_copies`] with `several`: sends the copy of `p` (size `s`) on `d` back to `o`,
-/// the broker it left, and makes the room that takes on `o` by sending other replicas on:
-/// first ones this plan moved onto `o` (re-routing a copy copies nothing new, and sending
-/// it to its own original broker undoes it), then ones that were there before as long as
-/// together they stay under `s` (undoing the copy saves the difference). Each step takes
-/// the smallest replica that clears what is still missing, else the largest below it, to a
+/// For [`undo_copies`] with `several`: sends each copy `(p, s, d, o)` of `items` (partition
+/// `p`'s replica of size `s` on `d`) back to `o`, the broker it left, and makes the room
+/// that takes on every such `o` by sending other replicas on: first ones this plan moved
+/// onto `o` (re-routing a copy copies nothing new, and sending it to its own original
+/// broker undoes it), then ones that were there before as long as together they stay under
+/// the sizes of the copies undone (undoing them saves the difference). Each step takes the
+/// smallest replica that clears what is still missing, else the largest below it, to a
 /// broker with room for it (`destination`: never over its threshold), so when it succeeds
-/// every broker ends under its threshold. When the room is not made within that budget,
-/// every move is taken back (a move swaps one broker index in place, so moving back
-/// restores the layout exactly) and it returns false.
+/// every broker ends under its threshold. Two copies the opposite way between two racks go
+/// back together where neither fits alone: each side's overflow can use the room the other
+/// leaves. When the room is not made within that budget, every move is taken back (a move
+/// swaps one broker index in place, so moving back restores the layout exactly) and it
+/// returns false.
 #[allow(clippy::too_many_arguments)]
 fn undo_making_room(
     topo: &Topology,
