@@ -769,7 +769,28 @@ pub fn balance_disk(
         }
     }
     if chains {
-        out.undone = undo_copies(topo, &thr, base_bytes, &original, sets, &size);
+        // With several replicas per undo more copies go back, but the room they take can
+        // block a larger undo later (greedy): both passes run and the one that copies
+        // fewer bytes is kept (the single-replica pass on a tie). Neither takes a broker
+        // over its threshold, so the balance reached holds either way.
+        let mut single: Vec<Vec<usize>> = sets.to_vec();
+        let undone_single =
+            undo_copies(topo, &thr, base_bytes, &original, &mut single, &size, false);
+        let undone_several = undo_copies(topo, &thr, base_bytes, &original, sets, &size, true);
+        let copied = |sets: &[Vec<usize>]| -> u64 {
+            sets.iter()
+                .enumerate()
+                .map(|(p, set)| {
+                    set.iter().filter(|b| !original[p].contains(b)).count() as u64 * size(p)
+                })
+                .sum()
+        };
+        if copied(&single) <= copied(sets) {
+            sets.clone_from_slice(&single);
+            out.undone = undone_single;
+        } else {
+            out.undone = undone_several;
+        }
     }
     out
 }
@@ -1229,8 +1250,11 @@ fn chain_for(
 /// original broker now has room for it goes back there (the largest first), which saves its
 /// size in bytes copied; where the original broker lacks the room, a smaller replica that was
 /// there before (at least the missing room, less than the copy) goes to a broker with room
-/// instead, which saves the difference. No broker goes over its threshold, so the balance
-/// reached holds. Returns the copies undone.
+/// instead, which saves the difference. With `several`, the room is made instead by
+/// re-routing replicas this plan moved onto that broker (for nothing) and by several
+/// smaller ones that were there before, together under the copy's size
+/// ([`undo_making_room`]). No broker goes over its threshold, so the balance reached
+/// holds. Returns the copies undone.
 fn undo_copies(
     topo: &Topology,
     thr: &[u64],
@@ -1238,6 +1262,7 @@ fn undo_copies(
     original: &[Vec<usize>],
     sets: &mut [Vec<usize>],
     size: &impl Fn(usize) -> u64,
+    several: bool,
 ) -> usize {
     let BrokerLoads {
         mut bytes,
@@ -1261,6 +1286,9 @@ fn undo_copies(
             }
         }
         copies.sort_by(|x, y| y.0.cmp(&x.0).then((x.1, x.2, x.3).cmp(&(y.1, y.2, y.3))));
+        // Partners for taking two copies back at once (stale ones are skipped by the check).
+        let counter: Vec<(u64, usize, usize, usize)> =
+            if several { copies.clone() } else { Vec::new() };
         let before = undone;
         for (s, p, d, o) in copies {
             if !sets[p].contains(&d) || sets[p].contains(&o) {
@@ -1276,6 +1304,68 @@ fn undo_copies(
                 continue;
             }
             let need = s as i64 - room(o, &bytes);
+            if need > 0 && several {
+                // Replicas this plan moved onto `o` can be re-routed for nothing, and several
+                // smaller ones that were there before may make the room for less than `s`.
+                if undo_making_room(
+                    topo,
+                    thr,
+                    original,
+                    sets,
+                    &mut guests,
+                    &mut natives,
+                    &mut by_room,
+                    &mut bytes,
+                    &mut counts,
+                    &[(p, s, d, o)],
+                ) {
+                    undone += 1;
+                    continue;
+                }
+                // Alone it does not fit; with a copy the other way (from `d`'s rack into
+                // `o`'s) taken back too, each side's overflow can go into the room the
+                // other copy leaves.
+                let back_fits = |sets: &[Vec<usize>], q: usize, from: usize, to: usize| {
+                    let cap = topo.rack_cap(sets[q].len());
+                    let r = topo.rack[to];
+                    sets[q].contains(&from)
+                        && !sets[q].contains(&to)
+                        && sets[q]
+                            .iter()
+                            .filter(|&&x| x != from && topo.allowed[x] && topo.rack[x] == r)
+                            .count()
+                            < cap
+                };
+                let partners: Vec<(u64, usize, usize, usize)> = counter
+                    .iter()
+                    .filter(|&&(_, q, d2, o2)| {
+                        q != p
+                            && topo.rack[d2] == topo.rack[o]
+                            && topo.rack[o2] == topo.rack[d]
+                            && back_fits(sets, q, d2, o2)
+                    })
+                    .take(PAIR_TRIES)
+                    .copied()
+                    .collect();
+                for (s2, q, d2, o2) in partners {
+                    if undo_making_room(
+                        topo,
+                        thr,
+                        original,
+                        sets,
+                        &mut guests,
+                        &mut natives,
+                        &mut by_room,
+                        &mut bytes,
+                        &mut counts,
+                        &[(p, s, d, o), (q, s2, d2, o2)],
+                    ) {
+                        undone += 2;
+                        break;
+                    }
+                }
+                continue;
+            }
             if need > 0 {
                 // A smaller replica that was on `o` before makes the room, if one can go.
                 let mut freed = None;
@@ -1334,6 +1424,103 @@ fn undo_copies(
         }
     }
     undone
+}
+
+/// Replicas re-routed or moved per undo that needs several of them to make its room.
+const SEVERAL_TRIES: usize = 64;
+/// Copies the other way tried as partners of a copy that cannot go back alone.
+const PAIR_TRIES: usize = 8;
+
+/// For [`undo_copies`] with `several`: sends each copy `(p, s, d, o)` of `items` (partition
+/// `p`'s replica of size `s` on `d`) back to `o`, the broker it left, and makes the room
+/// that takes on every such `o` by sending other replicas on: first ones this plan moved
+/// onto `o` (re-routing a copy copies nothing new, and sending it to its own original
+/// broker undoes it), then ones that were there before as long as together they stay under
+/// the sizes of the copies undone (undoing them saves the difference). Each step takes the
+/// smallest replica that clears what is still missing, else the largest below it, to a
+/// broker with room for it (`destination`: never over its threshold), so when it succeeds
+/// every broker ends under its threshold. Two copies the opposite way between two racks go
+/// back together where neither fits alone: each side's overflow can use the room the other
+/// leaves. When the room is not made within that budget, every move is taken back (a move
+/// swaps one broker index in place, so moving back restores the layout exactly) and it
+/// returns false.
+#[allow(clippy::too_many_arguments)]
+fn undo_making_room(
+    topo: &Topology,
+    thr: &[u64],
+    original: &[Vec<usize>],
+    sets: &mut [Vec<usize>],
+    guests: &mut [BTreeSet<(u64, usize)>],
+    natives: &mut [BTreeSet<(u64, usize)>],
+    by_room: &mut [BTreeSet<(i64, usize)>],
+    bytes: &mut [u64],
+    counts: &mut [usize],
+    items: &[(usize, u64, usize, usize)],
+) -> bool {
+    for &(p, s, d, o) in items {
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, d, o,
+        );
+    }
+    let budget: u64 = items.iter().map(|&(_, s, _, _)| s).sum();
+    let mut moved: Vec<(usize, u64, usize, usize)> = Vec::new();
+    let mut copied = 0u64;
+    while moved.len() < SEVERAL_TRIES {
+        let Some(o) = items
+            .iter()
+            .map(|&(_, _, _, o)| o)
+            .find(|&o| bytes[o] > thr[o])
+        else {
+            break;
+        };
+        let missing = bytes[o] - thr[o];
+        let pick_from = |pool: &BTreeSet<(u64, usize)>, budget: u64| {
+            let fits = |&&(sq, q): &&(u64, usize)| {
+                items.iter().all(|&(p, _, _, _)| q != p) && sq > 0 && sq < budget
+            };
+            let go = |&(sq, q): &(u64, usize)| {
+                destination(topo, sets, original, by_room, q, sq, o, None, None).map(|e| (q, sq, e))
+            };
+            pool.range((missing, 0)..)
+                .take(CHAIN_WALK)
+                .filter(fits)
+                .find_map(go)
+                .or_else(|| {
+                    pool.range(..(missing, 0))
+                        .rev()
+                        .take(SEVERAL_TRIES)
+                        .filter(fits)
+                        .find_map(go)
+                })
+        };
+        let pick = pick_from(&guests[o], u64::MAX)
+            .map(|x| (x, false))
+            .or_else(|| pick_from(&natives[o], budget - copied).map(|x| (x, true)));
+        let Some(((q, sq, e), native)) = pick else {
+            break;
+        };
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, q, sq, o, e,
+        );
+        moved.push((q, sq, o, e));
+        if native {
+            copied += sq;
+        }
+    }
+    if items.iter().all(|&(_, _, _, o)| bytes[o] <= thr[o]) && copied < budget {
+        return true;
+    }
+    for (q, sq, o, e) in moved.into_iter().rev() {
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, q, sq, e, o,
+        );
+    }
+    for &(p, s, d, o) in items.iter().rev() {
+        move_replica(
+            topo, thr, original, sets, guests, natives, by_room, bytes, counts, p, s, o, d,
+        );
+    }
+    false
 }
 
 #[cfg(test)]

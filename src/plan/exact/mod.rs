@@ -263,15 +263,23 @@ pub fn prove(
         band: rows.band,
         ceilings: &ceilings,
     };
-    match lp::solve(
-        cluster,
-        &topo,
-        &bytes_rows,
-        Objective::Bytes,
-        false,
-        t,
-        MAX_VARIABLES,
-    ) {
+    // Without a count band (bytes mode) partitions of one RF on one current broker set are
+    // interchangeable in the relaxation: the grouped LP has the same value with far fewer
+    // variables. The count modes keep the per-partition model their reports were built on.
+    let bytes_lp = if bytes_rows.band.is_none() && !count_mode {
+        lp::solve_bytes_grouped(cluster, &topo, &ceilings, t, MAX_VARIABLES)
+    } else {
+        lp::solve(
+            cluster,
+            &topo,
+            &bytes_rows,
+            Objective::Bytes,
+            false,
+            t,
+            MAX_VARIABLES,
+        )
+    };
+    match bytes_lp {
         Solved::Optimal { objective, .. } => {
             // Float rounding must not lift the bound above the truth: shave a millionth.
             proof.bytes_lp_bound = Some((objective * (1.0 - 1e-6)).max(0.0) as u64);
