@@ -6,10 +6,13 @@ xlarge tiers when they have been generated into bench-out/suite with
 `gen.py --suite --tiers large,xlarge --out-dir bench-out/suite`) and on a few generated
 10k-100k partition snapshots, in each planning mode, and compares the plan JSON, the
 rollback JSON, the election JSON and the report JSON (only the report's wall-clock
-`solver.seconds` is masked), and the exit code and error text when the plan is refused.
+`solver.seconds` is masked; `--mask-flow-counts` also masks `solver.rounds` and
+`solver.phases`, for a change that solves fewer flows to the same plan), and the exit code
+and error text when the plan is refused.
 
     scripts/compare-outputs.py [--baseline /work/kafka-replan-baseline]
                                [--candidate target/release/kafka-replan] [--quick]
+                               [--modes count,max-moves,...] [--mask-flow-counts]
 
 Prints one line per difference and a summary; exits 1 when anything differs.
 """
@@ -38,6 +41,15 @@ MODES = {
     "max-disk-util": lambda n: ["--max-disk-util", "0.8"],
     "leader-budget": lambda n: ["--max-leader-changes", str(max(1, n // 50))],
     "tradeoff": lambda n: ["--tradeoff", "{tmp}/tradeoff.json"],
+    # Budgets at their edges: none at all, tight, loose, above what the plan needs, both.
+    "max-moves-zero": lambda n: ["--max-moves", "0"],
+    "max-moves-tight": lambda n: ["--max-moves", str(max(1, n // 200))],
+    "max-moves-loose": lambda n: ["--max-moves", str(max(1, n // 4))],
+    "max-moves-above": lambda n: ["--max-moves", str(10 * n)],
+    "leader-budget-zero": lambda n: ["--max-leader-changes", "0"],
+    "leader-budget-loose": lambda n: ["--max-leader-changes", str(max(1, n // 5))],
+    "both-budgets": lambda n: ["--max-moves", str(max(1, n // 20)),
+                               "--max-leader-changes", str(max(1, n // 50))],
 }
 # Modes too slow for the biggest snapshots on a shared 2-core machine.
 SLOW = {"bytes-max-bytes", "tradeoff", "topic-spread", "leader-budget"}
@@ -105,6 +117,11 @@ def snapshots(quick):
     return out
 
 
+# Report keys masked in every comparison (wall-clock); --mask-flow-counts adds the
+# solver's flow counters, for changes that solve fewer flows to the same plan.
+MASKED = ["seconds"]
+
+
 def run(binary, snap, flags, tmp):
     files = {k: os.path.join(tmp, k + ".json") for k in ("plan", "rollback", "election", "report")}
     cmd = [binary, "plan", "-q", "--snapshot", snap, "--output", files["plan"],
@@ -118,7 +135,8 @@ def run(binary, snap, flags, tmp):
             data = open(p, "rb").read()
             if k == "report":
                 rep = json.loads(data)
-                rep.get("solver", {}).pop("seconds", None)
+                for key in MASKED:
+                    rep.get("solver", {}).pop(key, None)
                 data = json.dumps(rep, sort_keys=True).encode()
             got[k] = data
     extra = os.path.join(tmp, "tradeoff.json")
@@ -134,7 +152,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fixtures, small and medium only")
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
     ap.add_argument("--only", default="", help="only snapshots whose name contains this")
+    ap.add_argument("--mask-flow-counts", action="store_true",
+                    help="also mask the report's solver.rounds and solver.phases")
     args = ap.parse_args()
+    if args.mask_flow_counts:
+        MASKED.extend(["rounds", "phases"])
     modes = args.modes.split(",")
     same = differ = 0
     for name, snap, fixed in snapshots(args.quick):
