@@ -2201,6 +2201,81 @@ mod tests {
         }
     }
 
+    /// Racks r0 = {1, 2}, r1 = {3}, r2 = {4}. Broker 1 is over its threshold; its only
+    /// replica (RF 3, one per rack) may go only to broker 2, which is full and whose RF-2
+    /// replica (the other one on broker 4) may go only to broker 3, full too, whose RF-1
+    /// replica may go to broker 4, the only one with room: a chain of three moves, which
+    /// the two-move search cannot find.
+    #[test]
+    fn the_deep_chain_search_finds_a_three_move_chain() {
+        let brokers: Vec<Broker> = [(1, "r0"), (2, "r0"), (3, "r1"), (4, "r2")]
+            .iter()
+            .map(|&(id, rack)| Broker {
+                id,
+                rack: Some(rack.into()),
+                capacity_bytes: None,
+                log_dirs: Vec::new(),
+            })
+            .collect();
+        let partitions: Vec<Partition> = [vec![1, 3, 4], vec![2, 4], vec![3]]
+            .into_iter()
+            .enumerate()
+            .map(|(i, replicas)| Partition {
+                tp: TopicPartition::new("t", i as i32),
+                replicas,
+                size_bytes: 10,
+                leader: None,
+                isr: None,
+                in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
+            })
+            .collect();
+        let cluster = Cluster::new(brokers, partitions);
+        let topo = Topology::new(&cluster, &BTreeSet::new());
+        let original = topo.current_sets(&cluster);
+        let sets = original.clone();
+        let size = |p: usize| cluster.partitions[p].size_bytes;
+        let thr = [5, 10, 20, 120];
+        let loads = BrokerLoads::new(&topo, &thr, None, &original, &sets, &size);
+        let args = (&loads.by_room, &loads.guests, &loads.natives);
+        assert_eq!(
+            chain_for(
+                &topo,
+                &sets,
+                &original,
+                args.0,
+                args.1,
+                args.2,
+                &thr,
+                &loads.bytes,
+                0,
+                5
+            ),
+            None
+        );
+        let moves = deep_chain_for(&topo, &sets, &original, args.0, args.1, args.2, 0, 5);
+        assert_eq!(
+            moves,
+            Some(vec![(0, 10, 0, 1), (1, 10, 1, 2), (2, 10, 2, 3)])
+        );
+        // The chain keeps the rack rule and leaves every broker but the first under its
+        // threshold.
+        let mut after = sets.clone();
+        let mut bytes = loads.bytes.clone();
+        for &(p, s, from, to) in moves.iter().flatten() {
+            for x in after[p].iter_mut() {
+                if *x == from {
+                    *x = to;
+                }
+            }
+            bytes[from] -= s;
+            bytes[to] += s;
+        }
+        assert_eq!(after, vec![vec![1, 2, 3], vec![2, 3], vec![3]]);
+        assert_eq!(bytes, vec![0, 10, 20, 30]);
+    }
+
     #[test]
     fn several_replica_undo_is_kept_only_for_more_than_one_percent_fewer_bytes() {
         // Exactly 1 % fewer is not enough; one byte more saved is.
