@@ -143,9 +143,10 @@ struct State<'a> {
     /// Per topic, its partitions by (size, index): the order in which replicas that add a
     /// move are ranked, so that ranking stops once enough pairs are found.
     by_size: Vec<Vec<usize>>,
-    /// Per broker: per topic on it, its partitions there in increasing order (no empty
-    /// lists), so the broker's topics are walked in order without a search per topic.
-    on: Vec<BTreeMap<usize, Vec<usize>>>,
+    /// Partitions of topic `t` on broker `b` in increasing order, at `b * nt + t` like
+    /// `by_broker`: found by index (no map lookup per source broker), and the partner search
+    /// walks one broker's topics in order, skipping those `by_broker` says are absent.
+    on: Vec<Vec<usize>>,
     bytes: Vec<u64>,
     /// The brokers each partition is on now (before the plan), as indices.
     original: Vec<Vec<usize>>,
@@ -166,7 +167,7 @@ impl<'a> State<'a> {
         let nb = topo.ids.len();
         let mut count = vec![0u32; nt * nb];
         let mut by_broker = vec![0u32; nt * nb];
-        let mut on: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); nb];
+        let mut on: Vec<Vec<usize>> = vec![Vec::new(); nt * nb];
         let mut bytes = vec![0u64; nb];
         let mut by_size: Vec<Vec<usize>> = vec![Vec::new(); nt];
         // Partitions are visited in increasing order, so every list is built sorted.
@@ -175,7 +176,7 @@ impl<'a> State<'a> {
             for &b in set {
                 count[t * nb + b] += 1;
                 by_broker[b * nt + t] += 1;
-                on[b].entry(t).or_default().push(p);
+                on[b * nt + t].push(p);
                 bytes[b] = bytes[b].saturating_add(cluster.partitions[p].size_bytes);
             }
         }
@@ -460,9 +461,10 @@ impl<'a> State<'a> {
         left: Option<i64>,
         sc: &mut Scratch,
     ) {
-        let Some(parts) = self.on[a].get(&t) else {
+        let parts = &self.on[a * self.nt + t];
+        if parts.is_empty() {
             return;
-        };
+        }
         // A rack's emptiest broker not holding a partition is among its first `max_rf + 1`:
         // racks with none of those at the level cannot give a destination.
         sc.racks.clear();
@@ -532,8 +534,8 @@ impl<'a> State<'a> {
         let mut scanned = 0;
         let row = |x: usize| &self.by_broker[x * self.nt..(x + 1) * self.nt];
         let (on_b, on_a) = (row(b), row(a));
-        for (&u, qs) in &self.on[b] {
-            let (cub, cua) = (on_b[u], on_a[u]);
+        let lists = &self.on[b * self.nt..(b + 1) * self.nt];
+        for (u, (qs, (&cub, &cua))) in lists.iter().zip(on_b.iter().zip(on_a)).enumerate() {
             if u == t || cub <= cua {
                 continue;
             }
@@ -590,15 +592,12 @@ impl<'a> State<'a> {
     /// Moves partition `p` of topic `t` from broker `from` to broker `to` in the per-broker
     /// lists.
     fn relist(&mut self, t: usize, p: usize, from: usize, to: usize) {
-        if let Some(list) = self.on[from].get_mut(&t) {
-            if let Ok(i) = list.binary_search(&p) {
-                list.remove(i);
-            }
-            if list.is_empty() {
-                self.on[from].remove(&t);
-            }
+        let nt = self.nt;
+        let list = &mut self.on[from * nt + t];
+        if let Ok(i) = list.binary_search(&p) {
+            list.remove(i);
         }
-        let list = self.on[to].entry(t).or_default();
+        let list = &mut self.on[to * nt + t];
         if let Err(i) = list.binary_search(&p) {
             list.insert(i, p);
         }
@@ -952,13 +951,13 @@ mod tests {
         let nb = st.nb;
         let mut count = vec![0u32; nt * nb];
         let mut by_broker = vec![0u32; nt * nb];
-        let mut on: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); nb];
+        let mut on: Vec<Vec<usize>> = vec![Vec::new(); nt * nb];
         let mut bytes = vec![0u64; nb];
         for (p, set) in sets.iter().enumerate() {
             for &b in set {
                 count[topic_of[p] * nb + b] += 1;
                 by_broker[b * nt + topic_of[p]] += 1;
-                on[b].entry(topic_of[p]).or_default().push(p);
+                on[b * nt + topic_of[p]].push(p);
                 bytes[b] += st.cluster.partitions[p].size_bytes;
             }
         }
