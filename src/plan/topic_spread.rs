@@ -90,14 +90,19 @@ struct Pair {
     key: PairKey,
 }
 
-/// The two passes over a level's pairs: first the replicas whose move costs no move (it
-/// undoes one or moves a replica that had moved already), then, only when those are not
-/// enough, the ones that add a move. Every pair of the first has a smaller rank than every
-/// pair of the second, so the ranking is the same as one pass over both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Free,
-    Costly,
+/// The partner searches of one swap search so far: pairs tried, pairs that had a partner, and
+/// the cheapest swap among them.
+#[derive(Default)]
+struct Tries {
+    tried: usize,
+    found: usize,
+    best: Option<Swap>,
+}
+
+impl Tries {
+    fn done(&self) -> bool {
+        self.tried >= PAIRS_TRIED || self.found >= PAIRS_FOUND
+    }
 }
 
 /// Buffers of the swap search, kept from one swap to the next so a search allocates nothing.
@@ -107,10 +112,14 @@ struct Scratch {
     /// Racks where a broker at the destination level can be the emptiest one a replica may
     /// go to.
     racks: Vec<usize>,
-    /// The pairs of one unevenness level and stage.
+    /// The pairs of one unevenness level and stage (costly: of one replica size).
     pairs: Vec<Pair>,
     /// (Source, destination) of the level's free pairs, sorted.
     seen: Vec<(usize, usize)>,
+    /// Costly candidates (source, destination, partition) of one replica size.
+    batch: Vec<(usize, usize, usize)>,
+    /// (Source, destination) of the level's costly pairs ranked so far.
+    ranked: Vec<(usize, usize)>,
     /// Per destination broker: the cheapest replica found so far from the current source.
     to: Vec<Option<PairKey>>,
     /// Destinations set in `to` for the current source.
@@ -124,11 +133,20 @@ struct State<'a> {
     nb: usize,
     /// Allowed broker indices.
     allowed: Vec<usize>,
-    /// Replicas of topic `t` on broker `b` at `t * nb + b`.
+    nt: usize,
+    /// Replicas of topic `t` on broker `b` at `t * nb + b`: one topic's brokers side by side,
+    /// for the searches over a topic's brokers.
     count: Vec<u32>,
-    /// Per broker: per topic on it, its partitions there in increasing order (no empty
-    /// lists), so the broker's topics are walked in order without a search per topic.
-    on: Vec<BTreeMap<usize, Vec<usize>>>,
+    /// The same counts broker-major, at `b * nt + t`: the partner search walks the topics of
+    /// two brokers in increasing order, so it reads two rows front to back.
+    by_broker: Vec<u32>,
+    /// Per topic, its partitions by (size, index): the order in which replicas that add a
+    /// move are ranked, so that ranking stops once enough pairs are found.
+    by_size: Vec<Vec<usize>>,
+    /// Partitions of topic `t` on broker `b` in increasing order, at `b * nt + t` like
+    /// `by_broker`: found by index (no map lookup per source broker), and the partner search
+    /// walks one broker's topics in order, skipping those `by_broker` says are absent.
+    on: Vec<Vec<usize>>,
     bytes: Vec<u64>,
     /// The brokers each partition is on now (before the plan), as indices.
     original: Vec<Vec<usize>>,
@@ -148,15 +166,22 @@ impl<'a> State<'a> {
     ) -> Self {
         let nb = topo.ids.len();
         let mut count = vec![0u32; nt * nb];
-        let mut on: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); nb];
+        let mut by_broker = vec![0u32; nt * nb];
+        let mut on: Vec<Vec<usize>> = vec![Vec::new(); nt * nb];
         let mut bytes = vec![0u64; nb];
+        let mut by_size: Vec<Vec<usize>> = vec![Vec::new(); nt];
         // Partitions are visited in increasing order, so every list is built sorted.
         for (p, (set, &t)) in sets.iter().zip(topic_of).enumerate() {
+            by_size[t].push(p);
             for &b in set {
                 count[t * nb + b] += 1;
-                on[b].entry(t).or_default().push(p);
+                by_broker[b * nt + t] += 1;
+                on[b * nt + t].push(p);
                 bytes[b] = bytes[b].saturating_add(cluster.partitions[p].size_bytes);
             }
+        }
+        for parts in &mut by_size {
+            parts.sort_by_key(|&p| (cluster.partitions[p].size_bytes, p));
         }
         State {
             cluster,
@@ -164,7 +189,10 @@ impl<'a> State<'a> {
             limits,
             nb,
             allowed: (0..nb).filter(|&b| topo.allowed[b]).collect(),
+            nt,
             count,
+            by_broker,
+            by_size,
             on,
             bytes,
             original: topo.current_sets(cluster),
@@ -178,6 +206,8 @@ impl<'a> State<'a> {
             racks: Vec::with_capacity(self.topo.racks.len()),
             pairs: Vec::new(),
             seen: Vec::new(),
+            batch: Vec::new(),
+            ranked: Vec::new(),
             to: vec![None; self.nb],
             touched: Vec::new(),
         }
@@ -263,89 +293,178 @@ impl<'a> State<'a> {
             v.clone_from(members);
             v.sort_unstable_by_key(|&b| (self.c(t, b), b));
         }
-        let mut tried = 0;
-        let mut found = 0;
-        let mut best: Option<Swap> = None;
-        'levels: for d_t in (2..=max_t - min_t).rev() {
-            for stage in [Stage::Free, Stage::Costly] {
-                sc.pairs.clear();
-                for &a in &self.allowed {
-                    let ca = self.c(t, a);
-                    if ca >= min_t + d_t {
-                        self.add_pairs(sets, t, a, ca - d_t, stage, left, sc);
-                    }
-                }
-                if stage == Stage::Costly {
-                    // A pair with a free replica was ranked (and tried) with that one.
-                    let seen = &sc.seen;
-                    sc.pairs
-                        .retain(|x| seen.binary_search(&(x.a, x.b)).is_err());
-                }
-                sc.pairs
-                    .sort_unstable_by_key(|x| (x.key.0, x.key.1, x.a, x.b));
-                for &Pair {
-                    a,
-                    b,
-                    key: (mc_p, by_p, p),
-                } in &sc.pairs
-                {
-                    if tried >= PAIRS_TRIED || found >= PAIRS_FOUND {
-                        break 'levels;
-                    }
-                    tried += 1;
-                    let Some((q, u, mc_q, by_q, d_u)) =
-                        self.partner(sets, t, p, a, b, left.map(|l| l - mc_p))
-                    else {
-                        continue;
-                    };
-                    let swap = Swap {
-                        p,
-                        q,
-                        t,
-                        u,
-                        a,
-                        b,
-                        moves: mc_p + mc_q,
-                        bytes: by_p + by_q,
-                        gain: d_t as usize + d_u,
-                    };
-                    let key = |s: &Swap| (s.moves, s.bytes, Reverse(s.gain));
-                    if best.as_ref().is_none_or(|s| key(&swap) < key(s)) {
-                        best = Some(swap);
-                    }
-                    found += 1;
-                }
-                if tried >= PAIRS_TRIED || found >= PAIRS_FOUND {
-                    break 'levels;
-                }
-                if stage == Stage::Free {
-                    sc.seen.clear();
-                    sc.seen.extend(sc.pairs.iter().map(|x| (x.a, x.b)));
-                    sc.seen.sort_unstable();
+        let mut tries = Tries::default();
+        for d_t in (2..=max_t - min_t).rev() {
+            // First the replicas whose move costs no move (it undoes one or moves a replica
+            // that had moved already), then, only when those are not enough, the ones that
+            // add a move. Every pair of the first has a smaller rank than every pair of the
+            // second, so the ranking is the same as one pass over both.
+            sc.pairs.clear();
+            for &a in &self.allowed {
+                let ca = self.c(t, a);
+                if ca >= min_t + d_t {
+                    self.free_pairs(sets, t, a, ca - d_t, left, sc);
                 }
             }
+            sc.pairs
+                .sort_unstable_by_key(|x| (x.key.0, x.key.1, x.a, x.b));
+            self.try_pairs(sets, t, d_t, left, &sc.pairs, &mut tries);
+            if tries.done() {
+                break;
+            }
+            sc.seen.clear();
+            sc.seen.extend(sc.pairs.iter().map(|x| (x.a, x.b)));
+            sc.seen.sort_unstable();
+            self.costly_pairs(sets, t, min_t, d_t, left, sc, &mut tries);
+            if tries.done() {
+                break;
+            }
         }
-        best
+        tries.best
+    }
+
+    /// Searches a partner for each pair in turn (in the order given) until enough pairs are
+    /// tried or have a partner, keeping the cheapest swap (moves, bytes, larger gain; the
+    /// first of equals).
+    fn try_pairs(
+        &self,
+        sets: &[Vec<usize>],
+        t: usize,
+        d_t: u32,
+        left: Option<i64>,
+        pairs: &[Pair],
+        tries: &mut Tries,
+    ) {
+        for &Pair {
+            a,
+            b,
+            key: (mc_p, by_p, p),
+        } in pairs
+        {
+            if tries.done() {
+                return;
+            }
+            tries.tried += 1;
+            let Some((q, u, mc_q, by_q, d_u)) =
+                self.partner(sets, t, p, a, b, left.map(|l| l - mc_p))
+            else {
+                continue;
+            };
+            let swap = Swap {
+                p,
+                q,
+                t,
+                u,
+                a,
+                b,
+                moves: mc_p + mc_q,
+                bytes: by_p + by_q,
+                gain: d_t as usize + d_u,
+            };
+            let key = |s: &Swap| (s.moves, s.bytes, Reverse(s.gain));
+            if tries.best.as_ref().is_none_or(|s| key(&swap) < key(s)) {
+                tries.best = Some(swap);
+            }
+            tries.found += 1;
+        }
+    }
+
+    /// Ranks and tries the level's pairs whose replica adds a move (it leaves an original
+    /// broker for the emptiest broker of a rack, not an original one), pairs with a free
+    /// replica excepted (they were ranked with that one). All of them cost one move and the
+    /// replica's bytes, so they rank by the replica's size, then source and destination, with
+    /// the smallest partition of that size as the pair's replica: the topic's partitions are
+    /// walked by size, one size at a time, and the walk stops once enough pairs were tried.
+    #[allow(clippy::too_many_arguments)]
+    fn costly_pairs(
+        &self,
+        sets: &[Vec<usize>],
+        t: usize,
+        min_t: u32,
+        d_t: u32,
+        left: Option<i64>,
+        sc: &mut Scratch,
+        tries: &mut Tries,
+    ) {
+        let parts = &self.by_size[t];
+        let size = |p: usize| self.cluster.partitions[p].size_bytes;
+        sc.ranked.clear();
+        let mut i = 0;
+        while i < parts.len() && !tries.done() {
+            let sp = size(parts[i]);
+            let same = parts[i..].iter().take_while(|&&p| size(p) == sp).count();
+            let run = &parts[i..i + same];
+            i += same;
+            sc.batch.clear();
+            for &p in run {
+                let set = &sets[p];
+                let original = &self.original[p];
+                for &a in set {
+                    let ca = self.c(t, a);
+                    if ca < min_t + d_t || !original.contains(&a) {
+                        continue;
+                    }
+                    let level = ca - d_t;
+                    for members in &sc.by_rack {
+                        let Some(&b) = members.iter().find(|b| !set.contains(b)) else {
+                            continue;
+                        };
+                        if self.c(t, b) != level
+                            || original.contains(&b)
+                            || !self.rack_ok(set, a, b)
+                        {
+                            continue;
+                        }
+                        let mc = self.move_cost(p, a, b);
+                        if left.is_some_and(|l| mc - 1 > l) {
+                            continue;
+                        }
+                        sc.batch.push((a, b, p));
+                    }
+                }
+            }
+            if sc.batch.is_empty() {
+                continue;
+            }
+            // Per pair the smallest partition of this size; pairs of a smaller size or with a
+            // free replica were ranked before.
+            sc.batch.sort_unstable();
+            sc.batch.dedup_by_key(|x| (x.0, x.1));
+            sc.pairs.clear();
+            for &(a, b, p) in &sc.batch {
+                if sc.seen.binary_search(&(a, b)).is_ok() || sc.ranked.contains(&(a, b)) {
+                    continue;
+                }
+                let mc = self.move_cost(p, a, b);
+                sc.pairs.push(Pair {
+                    a,
+                    b,
+                    key: (mc, self.moved_bytes(p, mc), p),
+                });
+            }
+            sc.ranked.extend(sc.pairs.iter().map(|x| (x.a, x.b)));
+            self.try_pairs(sets, t, d_t, left, &sc.pairs, tries);
+        }
     }
 
     /// Adds to `sc.pairs` the pairs (`a`, destination at count `level` of topic `t`) for the
-    /// replicas of `t` on source `a` whose move cost is in `stage`: per replica the emptiest
-    /// broker of each rack it may go to, and its original brokers (sending it back undoes a
-    /// move), where those are at that level; per pair the cheapest replica is kept.
-    #[allow(clippy::too_many_arguments)]
-    fn add_pairs(
+    /// replicas of `t` on source `a` whose move costs no move: a replica off its original
+    /// brokers goes to the emptiest broker of each rack it may go to or back to an original
+    /// one (undoing a move), a replica on an original broker only to another original one,
+    /// where those are at that level; per pair the cheapest replica is kept.
+    fn free_pairs(
         &self,
         sets: &[Vec<usize>],
         t: usize,
         a: usize,
         level: u32,
-        stage: Stage,
         left: Option<i64>,
         sc: &mut Scratch,
     ) {
-        let Some(parts) = self.on[a].get(&t) else {
+        let parts = &self.on[a * self.nt + t];
+        if parts.is_empty() {
             return;
-        };
+        }
         // A rack's emptiest broker not holding a partition is among its first `max_rf + 1`:
         // racks with none of those at the level cannot give a destination.
         sc.racks.clear();
@@ -361,21 +480,12 @@ impl<'a> State<'a> {
             // Leaving an original broker costs a move unless the replica goes to another
             // original one: a replica on an original broker is free only towards those.
             let leaves = original.contains(&a);
-            let (to_racks, to_originals) = match stage {
-                Stage::Free => (!leaves, true),
-                Stage::Costly => (leaves, false),
-            };
             let emptiest = sc
                 .racks
                 .iter()
-                .take(if to_racks { sc.racks.len() } else { 0 })
-                .filter_map(|&r| sc.by_rack[r].iter().find(|b| !set.contains(b)))
-                // Costly: the original ones were ranked as free.
-                .filter(|b| stage == Stage::Free || !original.contains(b));
-            let originals = original
-                .iter()
-                .take(if to_originals { original.len() } else { 0 });
-            for &b in emptiest.chain(originals) {
+                .take(if leaves { 0 } else { sc.racks.len() })
+                .filter_map(|&r| sc.by_rack[r].iter().find(|b| !set.contains(b)));
+            for &b in emptiest.chain(original) {
                 if self.c(t, b) != level || !self.rack_ok(set, a, b) {
                     continue;
                 }
@@ -422,30 +532,19 @@ impl<'a> State<'a> {
         let sp = self.cluster.partitions[p].size_bytes;
         let mut best: Option<(i64, i128, Reverse<usize>, usize, usize)> = None;
         let mut scanned = 0;
-        for (&u, qs) in &self.on[b] {
-            let (cub, cua) = (self.c(u, b), self.c(u, a));
+        let row = |x: usize| &self.by_broker[x * self.nt..(x + 1) * self.nt];
+        let (on_b, on_a) = (row(b), row(a));
+        let lists = &self.on[b * self.nt..(b + 1) * self.nt];
+        for (u, (qs, (&cub, &cua))) in lists.iter().zip(on_b.iter().zip(on_a)).enumerate() {
             if u == t || cub <= cua {
                 continue;
             }
             let d_u = (cub - cua) as usize;
             for &q in qs {
-                if !self.rack_ok(&sets[q], b, a) {
+                let Some((mc, by)) = self.partner_cost(sets, sp, q, a, b, left) else {
                     continue;
-                }
-                let mc = self.move_cost(q, b, a);
-                if left.is_some_and(|l| mc > l) {
-                    continue;
-                }
-                let sq = self.cluster.partitions[q].size_bytes;
-                let fits = if sp > sq {
-                    self.fits(b, self.bytes[b].saturating_add(sp - sq))
-                } else {
-                    self.fits(a, self.bytes[a].saturating_add(sq - sp))
                 };
-                if !fits {
-                    continue;
-                }
-                let key = (mc, self.moved_bytes(q, mc), Reverse(d_u), q, u);
+                let key = (mc, by, Reverse(d_u), q, u);
                 if best.is_none_or(|k| key < k) {
                     best = Some(key);
                 }
@@ -462,18 +561,43 @@ impl<'a> State<'a> {
         best.map(|(mc, by, Reverse(d), q, u)| (q, u, mc, by, d))
     }
 
+    /// What sending partner `q` from `b` to `a` in exchange for a replica of `sp` bytes costs
+    /// (moves, bytes), or `None` when the rack rule, the move budget `left` or the byte limit
+    /// of the broker whose bytes grow forbids it.
+    fn partner_cost(
+        &self,
+        sets: &[Vec<usize>],
+        sp: u64,
+        q: usize,
+        a: usize,
+        b: usize,
+        left: Option<i64>,
+    ) -> Option<(i64, i128)> {
+        if !self.rack_ok(&sets[q], b, a) {
+            return None;
+        }
+        let mc = self.move_cost(q, b, a);
+        if left.is_some_and(|l| mc > l) {
+            return None;
+        }
+        let sq = self.cluster.partitions[q].size_bytes;
+        let fits = if sp > sq {
+            self.fits(b, self.bytes[b].saturating_add(sp - sq))
+        } else {
+            self.fits(a, self.bytes[a].saturating_add(sq - sp))
+        };
+        fits.then(|| (mc, self.moved_bytes(q, mc)))
+    }
+
     /// Moves partition `p` of topic `t` from broker `from` to broker `to` in the per-broker
     /// lists.
     fn relist(&mut self, t: usize, p: usize, from: usize, to: usize) {
-        if let Some(list) = self.on[from].get_mut(&t) {
-            if let Ok(i) = list.binary_search(&p) {
-                list.remove(i);
-            }
-            if list.is_empty() {
-                self.on[from].remove(&t);
-            }
+        let nt = self.nt;
+        let list = &mut self.on[from * nt + t];
+        if let Ok(i) = list.binary_search(&p) {
+            list.remove(i);
         }
-        let list = self.on[to].entry(t).or_default();
+        let list = &mut self.on[to * nt + t];
         if let Err(i) = list.binary_search(&p) {
             list.insert(i, p);
         }
@@ -493,10 +617,15 @@ impl<'a> State<'a> {
         }
         self.relist(s.t, s.p, s.a, s.b);
         self.relist(s.u, s.q, s.b, s.a);
+        let nt = self.nt;
         self.count[s.t * nb + s.a] -= 1;
         self.count[s.t * nb + s.b] += 1;
         self.count[s.u * nb + s.b] -= 1;
         self.count[s.u * nb + s.a] += 1;
+        self.by_broker[s.a * nt + s.t] -= 1;
+        self.by_broker[s.b * nt + s.t] += 1;
+        self.by_broker[s.b * nt + s.u] -= 1;
+        self.by_broker[s.a * nt + s.u] += 1;
         let sp = self.cluster.partitions[s.p].size_bytes;
         let sq = self.cluster.partitions[s.q].size_bytes;
         self.bytes[s.a] = self.bytes[s.a].saturating_sub(sp).saturating_add(sq);
@@ -800,29 +929,10 @@ mod tests {
                 continue;
             }
             for &(_, q) in topic {
-                if !st.rack_ok(&sets[q], b, a) {
+                let Some((mc, by)) = st.partner_cost(sets, sp, q, a, b, left) else {
                     continue;
-                }
-                let mc = st.move_cost(q, b, a);
-                if left.is_some_and(|l| mc > l) {
-                    continue;
-                }
-                let sq = st.cluster.partitions[q].size_bytes;
-                let fits = if sp > sq {
-                    st.fits(b, st.bytes[b].saturating_add(sp - sq))
-                } else {
-                    st.fits(a, st.bytes[a].saturating_add(sq - sp))
                 };
-                if !fits {
-                    continue;
-                }
-                let key = (
-                    mc,
-                    st.moved_bytes(q, mc),
-                    Reverse((cub - cua) as usize),
-                    q,
-                    u,
-                );
+                let key = (mc, by, Reverse((cub - cua) as usize), q, u);
                 best = Some(best.map_or(key, |k| k.min(key)));
                 scanned += 1;
                 if mc < 0 || scanned >= PARTNERS_SCANNED {
@@ -840,16 +950,27 @@ mod tests {
     fn assert_state_matches(st: &State, sets: &[Vec<usize>], topic_of: &[usize], nt: usize) {
         let nb = st.nb;
         let mut count = vec![0u32; nt * nb];
-        let mut on: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); nb];
+        let mut by_broker = vec![0u32; nt * nb];
+        let mut on: Vec<Vec<usize>> = vec![Vec::new(); nt * nb];
         let mut bytes = vec![0u64; nb];
         for (p, set) in sets.iter().enumerate() {
             for &b in set {
                 count[topic_of[p] * nb + b] += 1;
-                on[b].entry(topic_of[p]).or_default().push(p);
+                by_broker[b * nt + topic_of[p]] += 1;
+                on[b * nt + topic_of[p]].push(p);
                 bytes[b] += st.cluster.partitions[p].size_bytes;
             }
         }
         assert_eq!(st.count, count, "per-topic per-broker counts went stale");
+        assert_eq!(
+            st.by_broker, by_broker,
+            "per-broker per-topic counts went stale"
+        );
+        for (t, parts) in st.by_size.iter().enumerate() {
+            let mut want: Vec<usize> = (0..sets.len()).filter(|&p| topic_of[p] == t).collect();
+            want.sort_by_key(|&p| (st.cluster.partitions[p].size_bytes, p));
+            assert_eq!(parts, &want, "topic {t}: partitions out of size order");
+        }
         assert_eq!(st.on, on, "per-broker partition lists went stale");
         assert_eq!(st.bytes, bytes, "per-broker bytes went stale");
     }
