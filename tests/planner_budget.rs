@@ -246,3 +246,63 @@ fn a_bytes_budget_in_count_mode_moves_small_replicas() {
     assert_eq!(spread(&c, &out.after, &none), 0);
     assert_eq!(out.moves, full.moves);
 }
+
+#[test]
+fn a_move_budget_that_the_capacity_repair_overruns_is_met_by_the_candidate_that_fits_after_it() {
+    // The public small-scale-out snapshot with disk limits at 57 % of capacity: the tightest
+    // widening within 100 moves leaves brokers over their limits, and the capacity repair
+    // then needs 107 moves. The greedy-cut candidate searched until it fits after the
+    // repair is within 100, so the budget must be met, not refused; every budget from the
+    // smallest that fits up to the full plan must be met, so a bigger budget is never
+    // refused where a smaller one fits.
+    let path = format!(
+        "{}/fixtures/capacity-tight/small-scale-out.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let c = kafka_replan::formats::snapshot::parse_snapshot(&path, std::fs::read(&path).unwrap())
+        .unwrap();
+    let limits = kafka_replan::plan::capacity::limits(&c, 0.57);
+    let mut fitted_once = false;
+    for budget in [40, 60, 80, 100, 130, 160, 200, 240, 280] {
+        let cfg = PlanConfig {
+            max_disk_util: 0.57,
+            max_moves: Some(budget),
+            ..PlanConfig::default()
+        };
+        match plan(&c, &cfg) {
+            Ok(out) => {
+                assert!(out.moves <= budget, "{} moves over {budget}", out.moves);
+                let ids: Vec<BrokerId> = c.brokers.iter().map(|b| b.id).collect();
+                for (b, id) in ids.iter().enumerate() {
+                    let bytes: u64 = c
+                        .partitions
+                        .iter()
+                        .zip(&out.after.replicas)
+                        .filter(|(_, set)| set.contains(id))
+                        .map(|(p, _)| p.size_bytes)
+                        .sum();
+                    if let Some(l) = limits[b] {
+                        assert!(bytes <= l, "broker {id}: {bytes} over its limit {l}");
+                    }
+                }
+                fitted_once = true;
+            }
+            Err(e) => assert!(
+                !fitted_once,
+                "budget {budget} refused after a smaller one fit: {e}"
+            ),
+        }
+    }
+    assert!(
+        plan(
+            &c,
+            &PlanConfig {
+                max_disk_util: 0.57,
+                max_moves: Some(100),
+                ..PlanConfig::default()
+            }
+        )
+        .is_ok(),
+        "100 moves fit after the capacity repair"
+    );
+}

@@ -3,7 +3,9 @@
 //! room, relocations that give the band up; otherwise names each broker over its limit (or
 //! the budget, when it is the budget that leaves no room).
 
-use super::{budget_text, run_from, solution_copies, within_budget, Draft, Halt, Problem};
+use super::{
+    budget_text, run_from, solution_copies, within_budget, Draft, Halt, Problem, ShedChoice,
+};
 use crate::plan::replicas;
 use crate::plan::{bytes, capacity, Infeasible, PlanConfig, PlanError};
 
@@ -70,6 +72,7 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
             })
             .collect();
         if !over.is_empty() {
+            retry_fitting_after_capacity(problem)?;
             if config.max_moves.is_some() || config.max_bytes.is_some() {
                 // Under a budget the layout the budget allowed may be what leaves no room:
                 // when the unbudgeted plan keeps every broker under its limit, the budget is
@@ -95,6 +98,7 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
         }
         let (moved, bytes) = solution_copies(cluster, topo, new_sets);
         if !within_budget(config, moved, bytes) {
+            retry_fitting_after_capacity(problem)?;
             return Err(Halt::Failed(PlanError::Infeasible(vec![
                 Infeasible::OverBudget {
                     budget: budget_text(config),
@@ -121,6 +125,22 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
 /// The capacity repair with the move-neutral exchanges first, or the plain one when that
 /// leaves a broker over its limit or is not strictly better (fewer moves, then fewer
 /// bytes): the default plan never gets worse than the plain repair made it.
+/// Under a move budget alone, a layout the capacity repair takes over the budget (or cannot
+/// fit) asks once for the run again with the budget candidate that fits after the repair
+/// ([`ShedChoice::fit_after_capacity`]); the refusal stands only when that fails too.
+/// Plans that fit the first time are not touched.
+fn retry_fitting_after_capacity(problem: &Problem) -> Result<(), Halt> {
+    let config = problem.config;
+    if config.max_moves.is_some() && config.max_bytes.is_none() && !problem.shed.fit_after_capacity
+    {
+        return Err(Halt::Retry(ShedChoice {
+            fit_after_capacity: true,
+            ..problem.shed
+        }));
+    }
+    Ok(())
+}
+
 fn best_repair(problem: &Problem, sets: &mut [Vec<usize>], hi: &[usize]) -> capacity::Repair {
     let (cluster, topo, limits) = (problem.cluster, &problem.topo, &problem.limits);
     let nb = topo.ids.len();

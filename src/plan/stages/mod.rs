@@ -99,6 +99,11 @@ pub(super) struct ShedChoice {
     pub followers: bool,
     /// The smallest first: tried when the full balance is over a bytes budget.
     pub small: bool,
+    /// Under a move budget alone, the greedy-cut candidate searched (with more rounds)
+    /// until it fits after the capacity repair, and taken when it does: tried when the
+    /// budget stage's layout needs more moves than the budget once the capacity repair has
+    /// run, so such a budget is refused only when that candidate does not fit either.
+    pub fit_after_capacity: bool,
 }
 
 /// What is fixed for a whole run: the input, the allowed brokers, the disk limits and the

@@ -31,6 +31,40 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     let bands = &draft.bands;
     let uniform = &draft.uniform;
     let facts = &mut draft.facts;
+    // The retry after a refusal by the capacity stage: the greedy-cut candidate, searched
+    // until it fits once the capacity repair has run, is the layout (the first run's
+    // candidate is what the capacity repair took over the budget).
+    if let (true, Some(max_moves), None, true) = (
+        shed.fit_after_capacity,
+        config.max_moves,
+        config.max_bytes,
+        capacity_checked,
+    ) {
+        if let Some((level_bands, level_sol)) = water_level_budget(
+            cluster,
+            topo,
+            bands,
+            max_moves,
+            Some(limits.as_slice()),
+            WATER_LEVEL_RETRY_ROUNDS,
+            facts,
+        )? {
+            let (below, above) = widening_of(topo, bands, &level_bands);
+            draft.budget = Some(BudgetOutcome {
+                max_moves: config.max_moves,
+                max_bytes: config.max_bytes,
+                below,
+                above,
+                full_moves: optimum_moves,
+                full_bytes,
+            });
+            draft.sets = level_sol.replicas;
+            draft.loads = replicas::loads(nb, &draft.sets);
+            draft.bands = level_bands;
+            draft.replica_band_reached = false;
+            return Ok(());
+        }
+    }
     let reached = (0..nb).all(|b| {
         !topo.allowed[b] || (bands.lo[b]..=bands.hi[b].max(bands.lo[b])).contains(&draft.loads[b])
     });
@@ -41,24 +75,21 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     // the uniform widening.
     if let (Some(max_moves), None) = (config.max_moves, config.max_bytes) {
         let capacity = capacity_checked.then_some(limits.as_slice());
-        if let Some((level_bands, level_sol)) =
-            water_level_budget(cluster, topo, bands, max_moves, capacity, facts)?
-        {
+        if let Some((level_bands, level_sol)) = water_level_budget(
+            cluster,
+            topo,
+            bands,
+            max_moves,
+            capacity,
+            WATER_LEVEL_ROUNDS,
+            facts,
+        )? {
             let quality = |sets: &[Vec<usize>]| {
                 let loads = replicas::loads(nb, sets);
                 budget_quality(topo, uniform, &loads)
             };
             if quality(&level_sol.replicas) < quality(&sol.replicas) {
-                below = (0..nb)
-                    .filter(|&b| topo.allowed[b])
-                    .map(|b| bands.lo[b].saturating_sub(level_bands.lo[b]))
-                    .max()
-                    .unwrap_or(0);
-                above = (0..nb)
-                    .filter(|&b| topo.allowed[b])
-                    .map(|b| level_bands.hi[b].saturating_sub(bands.hi[b]))
-                    .max()
-                    .unwrap_or(0);
+                (below, above) = widening_of(topo, bands, &level_bands);
                 sol = level_sol;
                 widened = level_bands;
             }
@@ -77,6 +108,26 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     draft.bands = widened;
     draft.replica_band_reached = false;
     Ok(())
+}
+
+/// Rounds of the greedy-cut candidate's search in a first run, and in the retry after the
+/// capacity stage refused the first run's layout (each round is a flow; the first rounds
+/// of both are the same, so the retry only goes on where the first run gave up).
+const WATER_LEVEL_ROUNDS: usize = 8;
+const WATER_LEVEL_RETRY_ROUNDS: usize = 24;
+
+/// How far `widened` reaches below and above `bands` on the allowed brokers.
+fn widening_of(topo: &Topology, bands: &Bands, widened: &Bands) -> (usize, usize) {
+    let allowed = || (0..topo.ids.len()).filter(|&b| topo.allowed[b]);
+    let below = allowed()
+        .map(|b| bands.lo[b].saturating_sub(widened.lo[b]))
+        .max()
+        .unwrap_or(0);
+    let above = allowed()
+        .map(|b| widened.hi[b].saturating_sub(bands.hi[b]))
+        .max()
+        .unwrap_or(0);
+    (below, above)
 }
 
 /// `bands` widened by `below` under each allowed broker's lower limit and `above` over its
@@ -490,13 +541,14 @@ fn water_level_bands(bands: &Bands, topo: &Topology, loads: &[usize], k: usize) 
 /// The budget candidate from [`water_level_bands`]: the levels are set for `k` moves and
 /// lowered by what the rules add (excluded brokers, rack repairs, rack-bound chains) until
 /// the move-minimal layout fits — after the capacity repair that follows the budget, when
-/// `limits` are given. `None` when a few rounds do not fit.
+/// `limits` are given. `None` when `rounds` rounds do not fit.
 fn water_level_budget(
     cluster: &Cluster,
     topo: &Topology,
     bands: &Bands,
     max_moves: usize,
     limits: Option<&[Option<u64>]>,
+    rounds: usize,
     facts: &mut SolverFacts,
 ) -> Result<Option<(Bands, replicas::FlowSolution)>, PlanError> {
     let nb = topo.ids.len();
@@ -509,7 +561,7 @@ fn water_level_budget(
         }
     }
     let mut k = max_moves;
-    for _ in 0..8 {
+    for _ in 0..rounds {
         let level = water_level_bands(bands, topo, &loads, k);
         let sol = replicas::solve_flow(cluster, topo, &level)
             .map_err(|e| PlanError::Internal(format!("{e:?}")))?;
