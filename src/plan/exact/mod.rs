@@ -142,9 +142,9 @@ pub fn prove(
     let nb = topo.ids.len();
     let limits = capacity::limits(cluster, config.max_disk_util);
     let repair = &outcome.capacity_repair;
-    let binds = outcome.capacity_checked
-        && (repair.redirected + repair.swaps + repair.extra_moves > 0
-            || outcome.moves > outcome.optimum_moves);
+    let repaired =
+        outcome.capacity_checked && repair.redirected + repair.swaps + repair.extra_moves > 0;
+    let binds = repaired || (outcome.capacity_checked && outcome.moves > outcome.optimum_moves);
     proof.repair_added = outcome.moves.saturating_sub(outcome.optimum_moves);
     let count_mode = matches!(config.balance, Balance::Count | Balance::CountBytes);
     let band = if count_mode {
@@ -244,7 +244,12 @@ pub fn prove(
                 proof.moves_lp_bound = Some((objective - 1e-6).ceil().max(0.0) as usize);
             }
         }
-        if proof.moves_lp_bound.is_none() && lp::variable_count(cluster, &topo) > MAX_VARIABLES {
+        // Only where the capacity repair changed the layout (or with --exact): `count+bytes`
+        // plans above the count optimum for their bytes balance keep their reports.
+        if proof.moves_lp_bound.is_none()
+            && (options.exact || repaired)
+            && lp::variable_count(cluster, &topo) > MAX_VARIABLES
+        {
             // The per-partition model is too big for the solver: the size-class relaxation
             // still gives a valid bound (never above the per-partition LP's).
             let (classing, solved) =
