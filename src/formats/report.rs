@@ -258,6 +258,13 @@ impl PlanReport {
                 "solver": proof.solver,
             }),
         );
+        // Only where the size-class relaxation gave the moves bound: other reports keep
+        // their fields.
+        if let (Some(model), Some(Value::Object(p))) =
+            (&proof.moves_lp_model, summary.get_mut("proof"))
+        {
+            p.insert("moves_lp_model".into(), json!(model));
+        }
         if let (Some(lp), Some(Value::Object(bound))) =
             (proof.bytes_lp_bound, summary.get_mut("bytes_lower_bound"))
         {

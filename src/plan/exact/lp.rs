@@ -338,6 +338,343 @@ pub fn solve_bytes_grouped(
     }
 }
 
+/// Which partitions may share a class of the size-class moves LP ([`solve_moves_classes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassKey {
+    /// Same replication factor and the same current broker set: the class's partitions are
+    /// interchangeable but for their sizes (with one size per class the LP equals the
+    /// per-partition LP).
+    CurrentSet,
+    /// Same replication factor and the same number of current replicas in each rack (and off
+    /// the allowed brokers): far fewer classes, a weaker but still valid relaxation.
+    RackProfile,
+}
+
+/// How the partitions were aggregated: the key, the geometric size ratio within a class
+/// (`None`: one size class) and the resulting model size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classing {
+    pub key: ClassKey,
+    pub ratio: Option<f64>,
+    pub classes: usize,
+    pub variables: usize,
+}
+
+impl Classing {
+    /// For reports: "412 classes (replication factor, current brokers, sizes within ×1.05),
+    /// 11,004 variables".
+    pub fn describe(&self) -> String {
+        let key = match self.key {
+            ClassKey::CurrentSet => "current brokers",
+            ClassKey::RackProfile => "current replicas per rack",
+        };
+        let sizes = match self.ratio {
+            Some(r) => format!("sizes within ×{r}"),
+            None => "any size".to_string(),
+        };
+        format!(
+            "{} classes of partitions (replication factor, {key}, {sizes}), {} variables",
+            self.classes, self.variables
+        )
+    }
+}
+
+/// One class of the size-class moves LP.
+#[derive(Debug, Clone)]
+struct SizeClass {
+    rf: usize,
+    /// Partitions in the class.
+    members: usize,
+    /// Per broker index: the class's partitions currently on it.
+    on: Vec<usize>,
+    /// The smallest partition size in the class: every replica of the class weighs at least
+    /// this on its broker.
+    smin: u64,
+}
+
+/// Geometric size bucket: sizes `s` and `s'` share it when `⌊ln s / ln ratio⌋` agree; size 0
+/// has a bucket of its own.
+fn size_bucket(size: u64, ratio: Option<f64>) -> i64 {
+    match ratio {
+        None => 0,
+        Some(_) if size == 0 => i64::MIN,
+        Some(r) => ((size as f64).ln() / r.ln()).floor() as i64,
+    }
+}
+
+/// The classes of `key` and `ratio`, in first-seen order (deterministic).
+fn size_classes(
+    cluster: &Cluster,
+    topo: &Topology,
+    key: ClassKey,
+    ratio: Option<f64>,
+) -> Vec<SizeClass> {
+    let nb = topo.ids.len();
+    let mut index: std::collections::BTreeMap<(usize, Vec<usize>, i64), usize> =
+        std::collections::BTreeMap::new();
+    let mut out: Vec<SizeClass> = Vec::new();
+    for (p, mut current) in cluster.partitions.iter().zip(topo.current_sets(cluster)) {
+        current.sort_unstable();
+        current.dedup();
+        let rf = p.replicas.len();
+        let shape = match key {
+            ClassKey::CurrentSet => current.clone(),
+            ClassKey::RackProfile => {
+                // Rack of each current replica on an allowed broker, `usize::MAX` for the
+                // rest (excluded or unknown brokers: those replicas must move).
+                let mut racks: Vec<usize> = current
+                    .iter()
+                    .map(|&b| {
+                        if topo.allowed[b] {
+                            topo.rack[b]
+                        } else {
+                            usize::MAX
+                        }
+                    })
+                    .collect();
+                racks.extend(std::iter::repeat_n(
+                    usize::MAX,
+                    rf.saturating_sub(current.len()),
+                ));
+                racks.sort_unstable();
+                racks
+            }
+        };
+        let k = (rf, shape, size_bucket(p.size_bytes, ratio));
+        let c = match index.get(&k) {
+            Some(&c) => c,
+            None => {
+                index.insert(k, out.len());
+                out.push(SizeClass {
+                    rf,
+                    members: 0,
+                    on: vec![0; nb],
+                    smin: u64::MAX,
+                });
+                out.len() - 1
+            }
+        };
+        let class = &mut out[c];
+        class.members += 1;
+        class.smin = class.smin.min(p.size_bytes);
+        for b in current {
+            class.on[b] += 1;
+        }
+    }
+    out
+}
+
+/// Variables of the size-class model: per class and allowed broker one for the class's
+/// replicas kept there (when some are there now) and one for new ones (when some of the
+/// class are not there now).
+fn class_variable_count(classes: &[SizeClass], topo: &Topology) -> usize {
+    classes
+        .iter()
+        .map(|c| {
+            (0..topo.ids.len())
+                .filter(|&b| topo.allowed[b])
+                .map(|b| usize::from(c.on[b] > 0) + usize::from(c.on[b] < c.members))
+                .sum::<usize>()
+        })
+        .sum()
+}
+
+/// Size ratios tried, finest first.
+const CLASS_RATIOS: [Option<f64>; 9] = [
+    Some(1.01),
+    Some(1.02),
+    Some(1.05),
+    Some(1.1),
+    Some(1.25),
+    Some(1.5),
+    Some(2.0),
+    Some(4.0),
+    None,
+];
+
+/// The finest classing that fits `max_variables`: current broker sets with sizes within
+/// ×1.1 where that fits, else current rack profiles with the finest ratio that fits, else
+/// current broker sets with a coarser one. `None` when even one size class per rack profile
+/// is too big.
+fn choose_classing(
+    cluster: &Cluster,
+    topo: &Topology,
+    max_variables: usize,
+) -> Option<(Classing, Vec<SizeClass>)> {
+    let fine = CLASS_RATIOS
+        .iter()
+        .take_while(|r| r.is_some_and(|r| r <= 1.1));
+    let order = fine
+        .map(|&r| (ClassKey::CurrentSet, r))
+        .chain(CLASS_RATIOS.iter().map(|&r| (ClassKey::RackProfile, r)));
+    for (key, ratio) in order {
+        let classes = size_classes(cluster, topo, key, ratio);
+        let variables = class_variable_count(&classes, topo);
+        if variables <= max_variables {
+            let classing = Classing {
+                key,
+                ratio,
+                classes: classes.len(),
+                variables,
+            };
+            return Some((classing, classes));
+        }
+    }
+    None
+}
+
+/// The moves LP over classes of partitions: a relaxation of the per-partition LP of
+/// [`solve`] with `Objective::Moves`, small enough for the default solver where that one is
+/// not (docs/exactness.md §2, "size-class moves LP"). Per class `c` and allowed broker `b`,
+/// `k[c][b] ∈ [0, on[c][b]]` of the class's partitions keep their replica on `b` and
+/// `n[c][b] ∈ [0, |c| − on[c][b]]` gain one there:
+///
+/// - `Σ_b (k + n)[c][b] = RF_c · |c|`;
+/// - `Σ_{b ∈ r} (k + n)[c][b] ≤ ⌈RF_c / racks⌉ · |c|` (racks larger than the cap);
+/// - `lo_b ≤ Σ_c (k + n)[c][b] ≤ hi_b` (each partition counts 1: exact);
+/// - `Σ_c smin(c) · (k + n)[c][b] ≤ C_b` (every replica of `c` weighs at least `smin(c)`);
+/// - minimise `Σ n`.
+///
+/// A per-partition solution `x` maps to `k[c][b] = Σ_{p ∈ c, b ∈ cur(p)} x[p][b]`,
+/// `n[c][b] = Σ_{p ∈ c, b ∉ cur(p)} x[p][b]`, which keeps every row with the same
+/// objective, so the optimum is a lower bound on the per-partition LP's and on every plan's
+/// moves. Returns the classing used with the result.
+pub fn solve_moves_classes(
+    cluster: &Cluster,
+    topo: &Topology,
+    rows: &ModelRows<'_>,
+    time_limit_secs: f64,
+    max_variables: usize,
+) -> (Option<Classing>, Solved) {
+    match choose_classing(cluster, topo, max_variables) {
+        Some((classing, classes)) => {
+            let solved = solve_classes(&classes, topo, rows, time_limit_secs);
+            (Some(classing), solved)
+        }
+        None => (
+            None,
+            Solved::Skipped(format!(
+                "more than {max_variables} variables even with one size class per replication factor and rack profile"
+            )),
+        ),
+    }
+}
+
+/// [`solve_moves_classes`] with a given classing (tests compare classings).
+pub fn solve_moves_classed(
+    cluster: &Cluster,
+    topo: &Topology,
+    rows: &ModelRows<'_>,
+    key: ClassKey,
+    ratio: Option<f64>,
+    time_limit_secs: f64,
+) -> Solved {
+    let classes = size_classes(cluster, topo, key, ratio);
+    solve_classes(&classes, topo, rows, time_limit_secs)
+}
+
+fn solve_classes(
+    classes: &[SizeClass],
+    topo: &Topology,
+    rows: &ModelRows<'_>,
+    time_limit_secs: f64,
+) -> Solved {
+    let nb = topo.ids.len();
+    let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
+    let scale = classes.iter().map(|c| c.smin).max().unwrap_or(1).max(1) as f64;
+    let mut vars = ProblemVariables::new();
+    // Per class, per allowed broker (in `allowed` order): (kept, new) variables.
+    let mut kn: Vec<Vec<(Option<Variable>, Option<Variable>)>> = Vec::with_capacity(classes.len());
+    let mut obj = Expression::default();
+    let mut news: Vec<Variable> = Vec::new();
+    for c in classes {
+        let row = allowed
+            .iter()
+            .map(|&b| {
+                let kept = (c.on[b] > 0).then(|| vars.add(variable().min(0.0).max(c.on[b] as f64)));
+                let new = (c.on[b] < c.members)
+                    .then(|| vars.add(variable().min(0.0).max((c.members - c.on[b]) as f64)));
+                if let Some(v) = new {
+                    obj.add_mul(1.0, v);
+                    news.push(v);
+                }
+                (kept, new)
+            })
+            .collect();
+        kn.push(row);
+    }
+    let held = |cell: &(Option<Variable>, Option<Variable>)| -> Expression {
+        let mut e = Expression::default();
+        if let Some(k) = cell.0 {
+            e.add_mul(1.0, k);
+        }
+        if let Some(n) = cell.1 {
+            e.add_mul(1.0, n);
+        }
+        e
+    };
+    let mut model = vars.minimise(obj).using(default_solver);
+    for (c, class) in classes.iter().enumerate() {
+        let all: Expression = kn[c].iter().map(held).sum();
+        model.add_constraint(all.eq((class.rf * class.members) as f64));
+        let cap = topo.rack_cap(class.rf);
+        for members in &topo.racks {
+            if members.len() <= cap {
+                continue;
+            }
+            let r = topo.rack[members[0]];
+            let in_rack: Expression = allowed
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| topo.rack[b] == r)
+                .map(|(i, _)| held(&kn[c][i]))
+                .sum();
+            model.add_constraint(in_rack.leq((cap * class.members) as f64));
+        }
+    }
+    for (i, &b) in allowed.iter().enumerate() {
+        if let Some((lo, hi)) = rows.band {
+            let load: Expression = kn.iter().map(|row| held(&row[i])).sum();
+            model.add_constraint(load.clone().leq(hi[b] as f64));
+            if lo[b] > 0 {
+                model.add_constraint(load.geq(lo[b] as f64));
+            }
+        }
+        if let Some(ceiling) = rows.ceilings.get(b).copied().flatten() {
+            let mut bytes = Expression::with_capacity(2 * classes.len());
+            for (c, class) in classes.iter().enumerate() {
+                if class.smin > 0 {
+                    let w = class.smin as f64 / scale;
+                    if let Some(k) = kn[c][i].0 {
+                        bytes.add_mul(w, k);
+                    }
+                    if let Some(n) = kn[c][i].1 {
+                        bytes.add_mul(w, n);
+                    }
+                }
+            }
+            model.add_constraint(bytes.leq(ceiling as f64 / scale));
+        }
+    }
+    let model = with_limit(model, time_limit_secs);
+    let solution = match model.solve() {
+        Ok(s) => s,
+        Err(good_lp::ResolutionError::Infeasible) => return Solved::Infeasible,
+        Err(e) => return Solved::Skipped(format!("{} stopped: {e}", solver_name())),
+    };
+    let value: f64 = news.iter().map(|&v| solution.value(v)).sum();
+    match solution.status() {
+        good_lp::SolutionStatus::Optimal => Solved::Optimal {
+            objective: value,
+            sets: None,
+        },
+        _ => Solved::Skipped(format!(
+            "{} stopped at the time limit before the LP optimum",
+            solver_name()
+        )),
+    }
+}
+
 #[cfg(not(feature = "highs"))]
 use good_lp::microlp as default_solver;
 
@@ -550,6 +887,180 @@ mod tests {
         // A layout under the ceilings: P1 (50) 1 -> 2, P3 (25) 1 -> 2, P0 (30) 3 -> 4 copies
         // 105 bytes (1: 90, 2: 85, 3: 95, 4: 80), so the bound is at most 105.
         assert!(grouped <= 105.0 + 1e-6, "{grouped}");
+    }
+
+    fn lp_value(solved: Solved) -> f64 {
+        match solved {
+            Solved::Optimal { objective, .. } => objective,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// By hand, on the 4-broker case (RF 2 on brokers 1 and 3, sizes 10, 20, 30, 40; racks
+    /// a = {1, 2}, b = {3, 4}, so every move stays in its rack):
+    /// - band [2, 2]: brokers 1 and 3 shed 2 replicas each, 4 moves, whatever the classes
+    ///   (the count rows are exact);
+    /// - no band, 50-byte ceilings: brokers 1 and 3 hold 100 and shed 50 each. With one size
+    ///   per class (ratio 1.01) the LP sheds the 40 and a third of the 30: 2 × 4/3 = 8/3
+    ///   moves, the per-partition LP's value. With ratio 2 the classes are {10}, {20, 30}
+    ///   (counted as 20 each) and {40}: a broker "holds" 90 and sheds the 40, 2 moves. With one
+    ///   class every replica counts as 10: a broker "holds" 40, nothing must move.
+    #[test]
+    fn size_class_moves_lp_counted_by_hand() {
+        let c = four_brokers(Some(50));
+        let topo = Topology::new(&c, &BTreeSet::new());
+        let band = (vec![2; 4], vec![2; 4]);
+        let banded = ModelRows {
+            band: Some((&band.0, &band.1)),
+            ceilings: &[None; 4],
+        };
+        let ceilings = [Some(50); 4];
+        let ceiled = ModelRows {
+            band: None,
+            ceilings: &ceilings,
+        };
+        for key in [ClassKey::CurrentSet, ClassKey::RackProfile] {
+            for (ratio, by_hand) in [(Some(1.01), 8.0 / 3.0), (Some(2.0), 2.0), (None, 0.0)] {
+                let b = lp_value(solve_moves_classed(&c, &topo, &banded, key, ratio, 10.0));
+                assert!((b - 4.0).abs() < 1e-6, "{key:?} {ratio:?}: {b}");
+                let v = lp_value(solve_moves_classed(&c, &topo, &ceiled, key, ratio, 10.0));
+                assert!((v - by_hand).abs() < 1e-6, "{key:?} {ratio:?}: {v}");
+            }
+        }
+        let per_partition = lp_value(solve(
+            &c,
+            &topo,
+            &ceiled,
+            Objective::Moves,
+            false,
+            10.0,
+            1000,
+        ));
+        assert!((per_partition - 8.0 / 3.0).abs() < 1e-6, "{per_partition}");
+        // The chooser takes the finest classing that fits and says what it took.
+        let (classing, solved) = solve_moves_classes(&c, &topo, &ceiled, 10.0, 1000);
+        let classing = classing.unwrap();
+        assert_eq!(classing.key, ClassKey::CurrentSet);
+        assert_eq!(classing.ratio, Some(1.01));
+        assert_eq!(classing.classes, 4);
+        // 4 classes × (kept on 1 and 3, new on 2 and 4).
+        assert_eq!(classing.variables, 16);
+        assert!((lp_value(solved) - 8.0 / 3.0).abs() < 1e-6);
+        // One variable short of even the coarsest classing: skipped, with the reason.
+        match solve_moves_classes(&c, &topo, &ceiled, 10.0, 3) {
+            (None, Solved::Skipped(why)) => assert!(why.contains("more than 3 variables"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A random rack-safe cluster: 6 to 8 brokers in 3 racks, 12 to 24 partitions of RF 2
+    /// or 3, sizes drawn from `sizes`; returns it with a count band and disk ceilings loose
+    /// enough that the per-partition LP is usually feasible and tight enough to bind.
+    fn random_case(
+        seed: u64,
+        sizes: &[u64],
+    ) -> (Cluster, Vec<usize>, Vec<usize>, Vec<Option<u64>>) {
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let nb = 6 + next(3) as usize;
+        let brokers: Vec<Broker> = (0..nb)
+            .map(|i| Broker {
+                id: i as i32 + 1,
+                rack: Some(["a", "b", "c"][i % 3].to_string()),
+                capacity_bytes: None,
+                log_dirs: Vec::new(),
+            })
+            .collect();
+        let np = 12 + next(13) as usize;
+        let mut partitions = Vec::new();
+        for i in 0..np {
+            let rf = 2 + next(2) as usize;
+            // One broker per rack, skewed towards the low ids so the band must move some.
+            let mut racks = [0usize, 1, 2];
+            racks.swap(0, next(3) as usize);
+            let replicas = racks[..rf]
+                .iter()
+                .map(|&r| {
+                    let in_rack: Vec<usize> = (0..nb).filter(|b| b % 3 == r).collect();
+                    let pick = next(in_rack.len() as u64).min(next(in_rack.len() as u64));
+                    in_rack[pick as usize] as i32 + 1
+                })
+                .collect();
+            partitions.push(Partition {
+                tp: TopicPartition::new("t", i as i32),
+                replicas,
+                size_bytes: sizes[next(sizes.len() as u64) as usize],
+                leader: None,
+                isr: None,
+                in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
+            });
+        }
+        let replicas: usize = partitions.iter().map(|p| p.replicas.len()).sum();
+        let bytes: u64 = partitions
+            .iter()
+            .map(|p| p.size_bytes * p.replicas.len() as u64)
+            .sum();
+        let lo = vec![replicas / nb; nb];
+        let hi = vec![replicas.div_ceil(nb); nb];
+        let ceiling = Some(bytes / nb as u64 * 5 / 4);
+        (Cluster::new(brokers, partitions), lo, hi, vec![ceiling; nb])
+    }
+
+    /// The size-class LP is a relaxation: never above the per-partition LP, on either key
+    /// and any ratio; with one size per class of current broker sets it is the same LP.
+    #[test]
+    fn size_class_moves_lp_never_above_the_per_partition_lp() {
+        let mut compared = 0;
+        for seed in 0..40 {
+            // Distinct sizes far apart (×2), so ratio 1.01 gives one size per class.
+            let (c, lo, hi, ceilings) = random_case(seed, &[10, 20, 40, 80, 160]);
+            let topo = Topology::new(&c, &BTreeSet::new());
+            let rows = ModelRows {
+                band: Some((&lo, &hi)),
+                ceilings: &ceilings,
+            };
+            let per_partition = match solve(&c, &topo, &rows, Objective::Moves, false, 10.0, 10_000)
+            {
+                Solved::Optimal { objective, .. } => objective,
+                Solved::Infeasible => continue,
+                other => panic!("seed {seed}: {other:?}"),
+            };
+            compared += 1;
+            let exact = lp_value(solve_moves_classed(
+                &c,
+                &topo,
+                &rows,
+                ClassKey::CurrentSet,
+                Some(1.01),
+                10.0,
+            ));
+            assert!(
+                (exact - per_partition).abs() < 1e-6,
+                "seed {seed}: {exact} against {per_partition}"
+            );
+            for key in [ClassKey::CurrentSet, ClassKey::RackProfile] {
+                for ratio in [Some(1.01), Some(1.5), Some(4.0), None] {
+                    let v = match solve_moves_classed(&c, &topo, &rows, key, ratio, 10.0) {
+                        Solved::Optimal { objective, .. } => objective,
+                        other => panic!("seed {seed} {key:?} {ratio:?}: {other:?}"),
+                    };
+                    assert!(
+                        v <= per_partition + 1e-6,
+                        "seed {seed} {key:?} {ratio:?}: {v} above {per_partition}"
+                    );
+                }
+            }
+        }
+        assert!(compared >= 20, "only {compared} feasible cases");
     }
 
     #[test]

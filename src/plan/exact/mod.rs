@@ -53,6 +53,9 @@ pub struct Proof {
     pub repair_added: usize,
     /// LP lower bound on moves (rounded up), when solved.
     pub moves_lp_bound: Option<usize>,
+    /// Set when `moves_lp_bound` is the size-class relaxation's (the per-partition model was
+    /// too big): how the partitions were classed.
+    pub moves_lp_model: Option<String>,
     /// LP lower bound on bytes copied, when solved.
     pub bytes_lp_bound: Option<u64>,
     /// Models not solved and why.
@@ -139,9 +142,9 @@ pub fn prove(
     let nb = topo.ids.len();
     let limits = capacity::limits(cluster, config.max_disk_util);
     let repair = &outcome.capacity_repair;
-    let binds = outcome.capacity_checked
-        && (repair.redirected + repair.swaps + repair.extra_moves > 0
-            || outcome.moves > outcome.optimum_moves);
+    let repaired =
+        outcome.capacity_checked && repair.redirected + repair.swaps + repair.extra_moves > 0;
+    let binds = repaired || (outcome.capacity_checked && outcome.moves > outcome.optimum_moves);
     proof.repair_added = outcome.moves.saturating_sub(outcome.optimum_moves);
     let count_mode = matches!(config.balance, Balance::Count | Balance::CountBytes);
     let band = if count_mode {
@@ -239,6 +242,40 @@ pub fn prove(
                 MAX_VARIABLES,
             ) {
                 proof.moves_lp_bound = Some((objective - 1e-6).ceil().max(0.0) as usize);
+            }
+        }
+        // Only where the capacity repair changed the layout (or with --exact): `count+bytes`
+        // plans above the count optimum for their bytes balance keep their reports.
+        if proof.moves_lp_bound.is_none()
+            && (options.exact || repaired)
+            && lp::variable_count(cluster, &topo) > MAX_VARIABLES
+        {
+            // The per-partition model is too big for the solver: the size-class relaxation
+            // still gives a valid bound (never above the per-partition LP's).
+            let (classing, solved) =
+                lp::solve_moves_classes(cluster, &topo, &rows, t, MAX_VARIABLES);
+            match (solved, classing) {
+                (Solved::Optimal { objective, .. }, Some(classing)) => {
+                    // Float rounding must not lift the bound above the truth.
+                    let bound = (objective * (1.0 - 1e-9) - 1e-6).ceil().max(0.0) as usize;
+                    proof.moves_lp_bound = Some(bound);
+                    let model = classing.describe();
+                    for why in proof.skipped.iter_mut() {
+                        if why.starts_with("moves model: ") {
+                            why.push_str(&format!(
+                                "; the moves LP bound is the size-class relaxation's ({model})"
+                            ));
+                        }
+                    }
+                    proof.moves_lp_model = Some(format!("size classes: {model}"));
+                }
+                (Solved::Infeasible, _) => proof
+                    .skipped
+                    .push("size-class moves LP: infeasible for the solver".to_string()),
+                (Solved::Skipped(why), _) => {
+                    proof.skipped.push(format!("size-class moves LP: {why}"))
+                }
+                _ => {}
             }
         }
     }
