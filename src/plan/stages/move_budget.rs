@@ -34,67 +34,60 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     // The retry after a refusal by the capacity stage: the greedy-cut candidate, searched
     // until it fits once the capacity repair has run, is the layout (the first run's
     // candidate is what the capacity repair took over the budget).
-    if let (true, Some(max_moves), None, true) = (
-        shed.fit_after_capacity,
-        config.max_moves,
-        config.max_bytes,
-        capacity_checked,
-    ) {
-        if let Some((level_bands, level_sol)) = water_level_budget(
-            cluster,
-            topo,
-            bands,
-            max_moves,
-            Some(limits.as_slice()),
-            WATER_LEVEL_RETRY_ROUNDS,
-            facts,
-        )? {
+    let retried = match (config.max_moves, config.max_bytes) {
+        (Some(max_moves), None) if shed.fit_after_capacity && capacity_checked => {
+            water_level_budget(
+                cluster,
+                topo,
+                bands,
+                max_moves,
+                Some(limits.as_slice()),
+                WATER_LEVEL_RETRY_ROUNDS,
+                facts,
+            )?
+        }
+        _ => None,
+    };
+    let (below, above, sol, widened) = match retried {
+        Some((level_bands, level_sol)) => {
             let (below, above) = widening_of(topo, bands, &level_bands);
-            draft.budget = Some(BudgetOutcome {
-                max_moves: config.max_moves,
-                max_bytes: config.max_bytes,
-                below,
-                above,
-                full_moves: optimum_moves,
-                full_bytes,
+            (below, above, level_sol, level_bands)
+        }
+        None => {
+            let reached = (0..nb).all(|b| {
+                !topo.allowed[b]
+                    || (bands.lo[b]..=bands.hi[b].max(bands.lo[b])).contains(&draft.loads[b])
             });
-            draft.sets = level_sol.replicas;
-            draft.loads = replicas::loads(nb, &draft.sets);
-            draft.bands = level_bands;
-            draft.replica_band_reached = false;
-            return Ok(());
-        }
-    }
-    let reached = (0..nb).all(|b| {
-        !topo.allowed[b] || (bands.lo[b]..=bands.hi[b].max(bands.lo[b])).contains(&draft.loads[b])
-    });
-    let (mut below, mut above, mut sol, mut widened) =
-        fit_budget(cluster, topo, bands, config, reached, facts)?;
-    // A second candidate shaped like a greedy cut of the full plan (each move from the
-    // fullest brokers to the emptiest); the better-balanced of the two is kept, ties to
-    // the uniform widening.
-    if let (Some(max_moves), None) = (config.max_moves, config.max_bytes) {
-        let capacity = capacity_checked.then_some(limits.as_slice());
-        if let Some((level_bands, level_sol)) = water_level_budget(
-            cluster,
-            topo,
-            bands,
-            max_moves,
-            capacity,
-            WATER_LEVEL_ROUNDS,
-            facts,
-        )? {
-            let quality = |sets: &[Vec<usize>]| {
-                let loads = replicas::loads(nb, sets);
-                budget_quality(topo, uniform, &loads)
-            };
-            if quality(&level_sol.replicas) < quality(&sol.replicas) {
-                (below, above) = widening_of(topo, bands, &level_bands);
-                sol = level_sol;
-                widened = level_bands;
+            let (mut below, mut above, mut sol, mut widened) =
+                fit_budget(cluster, topo, bands, config, reached, facts)?;
+            // A second candidate shaped like a greedy cut of the full plan (each move from
+            // the fullest brokers to the emptiest); the better-balanced of the two is kept,
+            // ties to the uniform widening.
+            if let (Some(max_moves), None) = (config.max_moves, config.max_bytes) {
+                let capacity = capacity_checked.then_some(limits.as_slice());
+                if let Some((level_bands, level_sol)) = water_level_budget(
+                    cluster,
+                    topo,
+                    bands,
+                    max_moves,
+                    capacity,
+                    WATER_LEVEL_ROUNDS,
+                    facts,
+                )? {
+                    let quality = |sets: &[Vec<usize>]| {
+                        let loads = replicas::loads(nb, sets);
+                        budget_quality(topo, uniform, &loads)
+                    };
+                    if quality(&level_sol.replicas) < quality(&sol.replicas) {
+                        (below, above) = widening_of(topo, bands, &level_bands);
+                        sol = level_sol;
+                        widened = level_bands;
+                    }
+                }
             }
+            (below, above, sol, widened)
         }
-    }
+    };
     draft.budget = Some(BudgetOutcome {
         max_moves: config.max_moves,
         max_bytes: config.max_bytes,
