@@ -152,11 +152,9 @@ pub fn solve(
             model.add_constraint(bytes.leq(ceiling as f64 / scale));
         }
     }
-    let model = with_limit(model, time_limit_secs);
-    let solution = match model.solve() {
+    let solution = match solve_within(model, time_limit_secs) {
         Ok(s) => s,
-        Err(good_lp::ResolutionError::Infeasible) => return Solved::Infeasible,
-        Err(e) => return Solved::Skipped(format!("{} stopped: {e}", solver_name())),
+        Err(stopped) => return stopped,
     };
     let unscale = match objective {
         Objective::Moves => 1.0,
@@ -312,11 +310,9 @@ pub fn solve_bytes_grouped(
             model.add_constraint(bytes.leq(ceiling as f64 / scale));
         }
     }
-    let model = with_limit(model, time_limit_secs);
-    let solution = match model.solve() {
+    let solution = match solve_within(model, time_limit_secs) {
         Ok(s) => s,
-        Err(good_lp::ResolutionError::Infeasible) => return Solved::Infeasible,
-        Err(e) => return Solved::Skipped(format!("{} stopped: {e}", solver_name())),
+        Err(stopped) => return stopped,
     };
     let mut value = 0.0;
     for (g, group) in groups.iter().enumerate() {
@@ -656,11 +652,9 @@ fn solve_classes(
             model.add_constraint(bytes.leq(ceiling as f64 / scale));
         }
     }
-    let model = with_limit(model, time_limit_secs);
-    let solution = match model.solve() {
+    let solution = match solve_within(model, time_limit_secs) {
         Ok(s) => s,
-        Err(good_lp::ResolutionError::Infeasible) => return Solved::Infeasible,
-        Err(e) => return Solved::Skipped(format!("{} stopped: {e}", solver_name())),
+        Err(stopped) => return stopped,
     };
     let value: f64 = news.iter().map(|&v| solution.value(v)).sum();
     match solution.status() {
@@ -690,8 +684,17 @@ pub fn solver_name() -> &'static str {
     }
 }
 
-fn with_limit<M: good_lp::solvers::WithTimeLimit>(model: M, secs: f64) -> M {
-    model.with_time_limit(secs.max(0.0))
+/// Solves `model` within `secs`; an infeasible model or a solver error is the [`Solved`]
+/// the caller returns as it is.
+fn solve_within<M>(model: M, secs: f64) -> Result<M::Solution, Solved>
+where
+    M: good_lp::SolverModel<Error = good_lp::ResolutionError> + good_lp::solvers::WithTimeLimit,
+{
+    match model.with_time_limit(secs.max(0.0)).solve() {
+        Ok(solution) => Ok(solution),
+        Err(good_lp::ResolutionError::Infeasible) => Err(Solved::Infeasible),
+        Err(e) => Err(Solved::Skipped(format!("{} stopped: {e}", solver_name()))),
+    }
 }
 
 #[cfg(test)]
