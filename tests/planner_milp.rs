@@ -96,6 +96,35 @@ fn without_exact_a_certified_count_plan_says_so() {
 }
 
 #[test]
+fn count_bytes_moves_of_the_disk_balancing_are_not_called_capacity_repair() {
+    // Nothing binds on the skewed fixture: every move beyond the count optimum is one the
+    // disk-balancing swaps added, and the statement must say so (it once credited them to
+    // the capacity repair and printed a "gap" against the count optimum).
+    let c = fixture("skewed");
+    let config = PlanConfig {
+        balance: kafka_replan::plan::Balance::CountBytes,
+        ..PlanConfig::default()
+    };
+    let out = plan(&c, &config).unwrap();
+    let refined = out.bytes_refinement.clone().unwrap();
+    assert!(refined.move_delta > 0, "{refined:?}");
+    assert_eq!(
+        out.moves as i64,
+        out.optimum_moves as i64 + refined.move_delta
+    );
+    let (_, proof) = prove(&c, &config, out, &ProveOptions::default()).unwrap();
+    assert_eq!(proof.repair_added, 0);
+    assert_eq!(proof.disk_balance_added, Some(refined.move_delta));
+    assert_eq!(
+        proof.statement,
+        Some(format!(
+            "optimum for counts (flow, certified); disk balancing added {} moves",
+            refined.move_delta
+        ))
+    );
+}
+
+#[test]
 fn cli_exact_reports_the_proof_in_text_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let snapshot = format!(

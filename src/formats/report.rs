@@ -258,6 +258,12 @@ impl PlanReport {
                 "solver": proof.solver,
             }),
         );
+        // Only in count+bytes, where the disk-balancing swaps add moves of their own.
+        if let (Some(n), Some(Value::Object(p))) =
+            (proof.disk_balance_added, summary.get_mut("proof"))
+        {
+            p.insert("disk_balance_added_moves".into(), json!(n));
+        }
         // Only where the size-class relaxation gave the moves bound: other reports keep
         // their fields.
         if let (Some(model), Some(Value::Object(p))) =

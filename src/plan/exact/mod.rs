@@ -51,6 +51,9 @@ pub struct Proof {
     pub flow_moves: usize,
     /// The capacity repair's moves beyond the count optimum.
     pub repair_added: usize,
+    /// `count+bytes`: replica moves the disk-balancing swaps added (negative: undid).
+    /// They are not the capacity repair's: the swaps keep every count and limit.
+    pub disk_balance_added: Option<i64>,
     /// LP lower bound on moves (rounded up), when solved.
     pub moves_lp_bound: Option<usize>,
     /// Set when `moves_lp_bound` is the size-class relaxation's (the per-partition model was
@@ -144,8 +147,13 @@ pub fn prove(
     let repair = &outcome.capacity_repair;
     let repaired =
         outcome.capacity_checked && repair.redirected + repair.swaps + repair.extra_moves > 0;
-    let binds = repaired || (outcome.capacity_checked && outcome.moves > outcome.optimum_moves);
-    proof.repair_added = outcome.moves.saturating_sub(outcome.optimum_moves);
+    // In count+bytes the disk-balancing swaps add moves of their own after the capacity
+    // stage; only the rest beyond the count optimum is the capacity repair's.
+    let disk_balance_added = outcome.bytes_refinement.as_ref().map(|r| r.move_delta);
+    let beyond_optimum = outcome.moves as i64 - outcome.optimum_moves as i64;
+    proof.repair_added = (beyond_optimum - disk_balance_added.unwrap_or(0)).max(0) as usize;
+    proof.disk_balance_added = disk_balance_added;
+    let binds = repaired || (outcome.capacity_checked && proof.repair_added > 0);
     let count_mode = matches!(config.balance, Balance::Count | Balance::CountBytes);
     let band = if count_mode {
         plan_band(&topo, &outcome)
@@ -334,6 +342,13 @@ pub fn prove(
                 "; capacity repair added {} moves",
                 proof.repair_added
             ));
+        }
+        match proof.disk_balance_added {
+            Some(n) if n > 0 => s.push_str(&format!("; disk balancing added {n} moves")),
+            Some(n) if n < 0 => s.push_str(&format!("; disk balancing undid {} moves", -n)),
+            _ => {}
+        }
+        if binds {
             match proof.moves_lp_bound {
                 Some(m) => s.push_str(&format!(
                     "; LP bound {m}, gap {:.1} %",
