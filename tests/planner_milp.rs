@@ -214,3 +214,39 @@ fn the_milp_layout_gets_its_leaders_balanced_like_any_plan() {
     let (again, _) = prove(&c, &config, normal, &exact()).unwrap();
     assert_eq!(again.plan, exact_out.plan);
 }
+
+#[test]
+fn a_repaired_plan_that_meets_its_lp_bound_is_called_optimal() {
+    // small-scale-out at 57 %: the capacity repair exchanges replicas without adding moves,
+    // and the LP bound equals the plan's moves, so the plan is proven optimal without the
+    // MILP; at 65 % on the capacity-bound fixture the repair's moves stay above the bound.
+    let path = format!(
+        "{}/fixtures/capacity-tight/small-scale-out.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let c = parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap();
+    let config = PlanConfig {
+        max_disk_util: 0.57,
+        ..PlanConfig::default()
+    };
+    let out = plan(&c, &config).unwrap();
+    let moves = out.moves;
+    let (_, proof) = prove(&c, &config, out, &ProveOptions::default()).unwrap();
+    assert_eq!(proof.moves_lp_bound, Some(moves), "{proof:?}");
+    let statement = proof.statement.unwrap();
+    assert!(
+        statement.ends_with("; the plan meets the bound: proven optimum under the disk limits"),
+        "{statement}"
+    );
+
+    let c = fixture("capacity-bound");
+    let config = PlanConfig {
+        max_disk_util: 0.65,
+        ..PlanConfig::default()
+    };
+    let out = plan(&c, &config).unwrap();
+    let (_, proof) = prove(&c, &config, out, &ProveOptions::default()).unwrap();
+    let statement = proof.statement.unwrap();
+    assert!(statement.contains("gap 20.0 %"), "{statement}");
+    assert!(!statement.contains("proven optimum"), "{statement}");
+}
