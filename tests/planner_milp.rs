@@ -18,6 +18,15 @@ fn fixture(case: &str) -> Cluster {
     parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap()
 }
 
+/// The public small-scale-out snapshot, kept with the fixtures for the capacity-tight tests.
+fn capacity_tight_small_scale_out() -> Cluster {
+    let path = format!(
+        "{}/fixtures/capacity-tight/small-scale-out.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap()
+}
+
 fn exact() -> ProveOptions {
     ProveOptions {
         exact: true,
@@ -183,11 +192,7 @@ fn the_milp_layout_gets_its_leaders_balanced_like_any_plan() {
     // The public small-scale-out snapshot at the tightest disk limit the default plan fits
     // under: the capacity repair adds 4 moves the MILP shows unnecessary, so --exact
     // replaces the layout; its preferred leaders must be as balanced as the default plan's.
-    let path = format!(
-        "{}/fixtures/capacity-tight/small-scale-out.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let c = parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap();
+    let c = capacity_tight_small_scale_out();
     let config = PlanConfig {
         max_disk_util: 0.51,
         ..PlanConfig::default()
@@ -220,11 +225,7 @@ fn a_repaired_plan_that_meets_its_lp_bound_is_called_optimal() {
     // small-scale-out at 57 %: the capacity repair exchanges replicas without adding moves,
     // and the LP bound equals the plan's moves, so the plan is proven optimal without the
     // MILP; at 65 % on the capacity-bound fixture the repair's moves stay above the bound.
-    let path = format!(
-        "{}/fixtures/capacity-tight/small-scale-out.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let c = parse_snapshot(&path, std::fs::read(&path).unwrap()).unwrap();
+    let c = capacity_tight_small_scale_out();
     let config = PlanConfig {
         max_disk_util: 0.57,
         ..PlanConfig::default()
