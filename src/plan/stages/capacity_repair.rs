@@ -3,9 +3,7 @@
 //! room, relocations that give the band up; otherwise names each broker over its limit (or
 //! the budget, when it is the budget that leaves no room).
 
-use super::{
-    budget_text, run_from, solution_copies, within_budget, Draft, Halt, Problem, ShedChoice,
-};
+use super::{budget_text, solution_copies, within_budget, Draft, Halt, Problem, ShedChoice};
 use crate::plan::replicas;
 use crate::plan::{bytes, capacity, Infeasible, PlanConfig, PlanError};
 
@@ -13,13 +11,8 @@ use crate::plan::{bytes, capacity, Infeasible, PlanConfig, PlanError};
 const CAPACITY_ONLY_TOLERANCE: f64 = 1e6;
 
 pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
-    let (cluster, config, topo, base, shed) = (
-        problem.cluster,
-        problem.config,
-        &problem.topo,
-        problem.base,
-        problem.shed,
-    );
+    let (cluster, config, topo, base) =
+        (problem.cluster, problem.config, &problem.topo, problem.base);
     let limits = &problem.limits;
     let nb = topo.ids.len();
     let (bands, new_sets, final_loads) = (&draft.bands, &mut draft.sets, &mut draft.loads);
@@ -76,13 +69,16 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
             if config.max_moves.is_some() || config.max_bytes.is_some() {
                 // Under a budget the layout the budget allowed may be what leaves no room:
                 // when the unbudgeted plan keeps every broker under its limit, the budget is
-                // the problem, and saying so is what the operator can act on.
+                // the problem, and saying so is what the operator can act on. The unbudgeted
+                // plan starts from the default shed choice: the choices made to shed for the
+                // budget (smallest first, ...) are not the full plan's and can fail where it
+                // does not.
                 let unbudgeted = PlanConfig {
                     max_moves: None,
                     max_bytes: None,
                     ..config.clone()
                 };
-                if let Ok(full) = run_from(cluster, &unbudgeted, base, shed) {
+                if let Ok(full) = super::run(cluster, &unbudgeted, base) {
                     return Err(Halt::Failed(PlanError::Infeasible(vec![
                         Infeasible::OverBudget {
                             budget: budget_text(config),
