@@ -41,6 +41,13 @@ MODES = {
     "max-disk-util": lambda n: ["--max-disk-util", "0.8"],
     "leader-budget": lambda n: ["--max-leader-changes", str(max(1, n // 50))],
     "tradeoff": lambda n: ["--tradeoff", "{tmp}/tradeoff.json"],
+    # The disk swaps under a move budget, down to its last moves.
+    "count+bytes-max-moves": lambda n: ["--balance", "count+bytes",
+                                        "--max-moves", str(max(1, n // 20))],
+    "count+bytes-max-moves-tight": lambda n: ["--balance", "count+bytes",
+                                              "--max-moves", str(max(1, n // 200))],
+    "count+bytes-tradeoff": lambda n: ["--balance", "count+bytes", "--max-moves",
+                                       str(max(1, n // 20)), "--tradeoff", "{tmp}/tradeoff.json"],
     # Budgets at their edges: none at all, tight, loose, above what the plan needs, both.
     "max-moves-zero": lambda n: ["--max-moves", "0"],
     "max-moves-tight": lambda n: ["--max-moves", str(max(1, n // 200))],
@@ -52,7 +59,7 @@ MODES = {
                                "--max-leader-changes", str(max(1, n // 50))],
 }
 # Modes too slow for the biggest snapshots on a shared 2-core machine.
-SLOW = {"bytes-max-bytes", "tradeoff", "topic-spread", "leader-budget"}
+SLOW = {"bytes-max-bytes", "tradeoff", "topic-spread", "leader-budget", "count+bytes-tradeoff"}
 
 
 def load_json(path):

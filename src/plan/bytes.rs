@@ -120,27 +120,42 @@ struct SwapState {
     bytes: Vec<u64>,
     /// Per broker: its replicas as (size, partition), sorted ascending.
     on: Vec<Vec<(u64, usize)>>,
+    /// Per broker: the replicas of `on` it did not hold before the plan, in the same order
+    /// (under an exhausted move budget only these, and the ones `a` held, can leave for `a`
+    /// without a move added: [`BudgetPrune`]).
+    arrived: Vec<Vec<(u64, usize)>>,
     /// Allowed brokers by (utilisation key, index): the fullest is found and the partners
     /// are listed lightest first without a scan of every broker.
     by_util: BTreeSet<(i64, usize)>,
     /// Searches over every partner run (the sample found no swap).
     thorough_passes: usize,
+    /// Of those, the ones run with the budget nearly used up ([`BudgetPrune`]).
+    pruned_passes: usize,
 }
 
 impl SwapState {
-    fn new(rules: &SwapRules, sets: &[Vec<usize>], base_bytes: Option<&[u64]>) -> SwapState {
+    fn new(
+        rules: &SwapRules,
+        sets: &[Vec<usize>],
+        original: &[Vec<usize>],
+        base_bytes: Option<&[u64]>,
+    ) -> SwapState {
         let nb = rules.topo.ids.len();
         let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
         bytes.resize(nb, 0);
         let mut on: Vec<Vec<(u64, usize)>> = vec![Vec::new(); nb];
+        let mut arrived: Vec<Vec<(u64, usize)>> = vec![Vec::new(); nb];
         for (p, set) in sets.iter().enumerate() {
             let s = rules.cluster.partitions[p].size_bytes;
             for &b in set {
                 bytes[b] += s;
                 on[b].push((s, p));
+                if original.get(p).is_none_or(|o| !o.contains(&b)) {
+                    arrived[b].push((s, p));
+                }
             }
         }
-        for list in &mut on {
+        for list in on.iter_mut().chain(arrived.iter_mut()) {
             list.sort_unstable();
         }
         let by_util = (0..nb)
@@ -150,8 +165,10 @@ impl SwapState {
         SwapState {
             bytes,
             on,
+            arrived,
             by_util,
             thorough_passes: 0,
+            pruned_passes: 0,
         }
     }
 
@@ -182,14 +199,25 @@ impl SwapState {
     }
 
     fn take(&mut self, b: usize, key: (u64, usize)) {
-        if let Ok(i) = self.on[b].binary_search(&key) {
-            self.on[b].remove(i);
+        for list in [&mut self.on[b], &mut self.arrived[b]] {
+            if let Ok(i) = list.binary_search(&key) {
+                list.remove(i);
+            }
         }
     }
 
-    fn put(&mut self, b: usize, key: (u64, usize)) {
-        if let Err(i) = self.on[b].binary_search(&key) {
-            self.on[b].insert(i, key);
+    /// Puts the replica `key` on `b`; `returned`: `b` held it before the plan.
+    fn put(&mut self, b: usize, key: (u64, usize), returned: bool) {
+        let (on, arrived) = (&mut self.on[b], &mut self.arrived[b]);
+        let lists: &mut [&mut Vec<(u64, usize)>] = if returned {
+            &mut [on]
+        } else {
+            &mut [on, arrived]
+        };
+        for list in lists.iter_mut() {
+            if let Err(i) = list.binary_search(&key) {
+                list.insert(i, key);
+            }
         }
     }
 }
@@ -207,6 +235,120 @@ struct Step<'a> {
     added: i64,
     /// Serve partners from the size window whenever it can be (tests: both ways agree).
     force_window: bool,
+    /// Set when the move budget leaves fewer than two moves (see [`BudgetPrune`]).
+    prune: Option<BudgetPrune>,
+}
+
+/// Under a move budget with fewer than two added moves left (no exchange adds more), most
+/// exchanges break it, and finding that out after the size and rack checks made a search
+/// over every partner cost every replica of every partner. An exchange's move cost is
+/// `cost_a(p, b) + cost_b(q, a)`: `p` leaving `a` for `b` costs `[a held p] - [b held p]`
+/// ("held" = before the plan), and `q` leaving `b` for `a` likewise. Both are read from
+/// sorted lists (no lookup of a partition's original brokers per replica):
+/// - `q`'s: `[b held q]` is "not in [`SwapState::arrived`]`[b]`", `[a held q]` is "in
+///   `a_held_on[b]`";
+/// - `p`'s: -1 exactly for the replicas in `back_from[b]`, 0 for the other arrived ones and
+///   for those in `held_by_b[b]`, 1 for the rest.
+///
+/// A replica `q` whose cost leaves no `p` cheap enough is skipped, and the `p` tried against
+/// it are only the cheap enough ones. Every exchange skipped is one the candidate check
+/// refuses, and the rest are tried in the same order: the swap found is the same.
+struct BudgetPrune {
+    /// Added moves the budget still allows.
+    left: i64,
+    /// Per broker `b`: the least `cost_a(p, b)` of any replica `p` on `a`.
+    leave_a_for: Vec<i64>,
+    /// Per broker `b`: the replicas that arrived on `a` which `b` held, sorted.
+    back_from: Vec<Vec<(u64, usize)>>,
+    /// Per broker `b`: the replicas `a` held and still holds which `b` held too, sorted.
+    held_by_b: Vec<Vec<(u64, usize)>>,
+    /// Per broker: the replicas `a` held before the plan that are on it now, sorted.
+    a_held_on: Vec<Vec<(u64, usize)>>,
+}
+
+impl BudgetPrune {
+    fn new(
+        st: &SwapState,
+        rules: &SwapRules,
+        sets: &[Vec<usize>],
+        original: &[Vec<usize>],
+        held_by: &[Vec<usize>],
+        (a, left): (usize, i64),
+    ) -> BudgetPrune {
+        let nb = st.bytes.len();
+        let mut back_from: Vec<Vec<(u64, usize)>> = vec![Vec::new(); nb];
+        let mut held_by_b: Vec<Vec<(u64, usize)>> = vec![Vec::new(); nb];
+        for &key in &st.on[a] {
+            let arrived = st.arrived[a].binary_search(&key).is_ok();
+            let lists = if arrived {
+                &mut back_from
+            } else {
+                &mut held_by_b
+            };
+            for &o in &original[key.1] {
+                if o != a {
+                    if let Some(list) = lists.get_mut(o) {
+                        list.push(key);
+                    }
+                }
+            }
+        }
+        let any_arrived = !st.arrived[a].is_empty();
+        let leave_a_for: Vec<i64> = (0..nb)
+            .map(|b| {
+                if !back_from[b].is_empty() {
+                    -1
+                } else if any_arrived || !held_by_b[b].is_empty() {
+                    0
+                } else {
+                    1
+                }
+            })
+            .collect();
+        let mut a_held_on: Vec<Vec<(u64, usize)>> = vec![Vec::new(); nb];
+        for &p in held_by.get(a).map_or(&[][..], Vec::as_slice) {
+            if sets[p].contains(&a) {
+                continue;
+            }
+            let key = (rules.cluster.partitions[p].size_bytes, p);
+            for &b in &sets[p] {
+                if let Some(list) = a_held_on.get_mut(b) {
+                    list.push(key);
+                }
+            }
+        }
+        // `on[a]` is sorted, so are the lists built from it in its order.
+        for list in &mut a_held_on {
+            list.sort_unstable();
+        }
+        BudgetPrune {
+            left,
+            leave_a_for,
+            back_from,
+            held_by_b,
+            a_held_on,
+        }
+    }
+
+    /// Whether `p` (on `a`, as `key`) may go to `b` at a cost of at most `most`.
+    fn cheap_enough(
+        &self,
+        st: &SwapState,
+        a: usize,
+        b: usize,
+        key: (u64, usize),
+        most: i64,
+    ) -> bool {
+        match most {
+            m if m >= 1 => true,
+            0 => {
+                st.arrived[a].binary_search(&key).is_ok()
+                    || self.held_by_b[b].binary_search(&key).is_ok()
+            }
+            -1 => self.back_from[b].binary_search(&key).is_ok(),
+            _ => false,
+        }
+    }
 }
 
 impl Step<'_> {
@@ -261,16 +403,26 @@ impl Step<'_> {
         if worst >= self.ua - 1e-12 || !fits {
             return None;
         }
-        if !self.rack_ok(sets, p, a, b) || !self.rack_ok(sets, q, b, a) {
-            return None;
-        }
+        // The budget before the rack rule: it is the cheaper check, and under an exhausted
+        // budget the one that refuses.
         let mc = self.move_cost(p, a, b) + self.move_cost(q, b, a);
         if let Some(m) = self.rules.max_added_moves {
             if self.added + mc > m as i64 {
                 return None;
             }
         }
+        if !self.rack_ok(sets, p, a, b) || !self.rack_ok(sets, q, b, a) {
+            return None;
+        }
         Some((worst, mc))
+    }
+
+    /// False when exchanging replica `q` of partner `b` with any replica on `a` adds more
+    /// moves than the budget has left ([`BudgetPrune`]).
+    fn within_budget(&self, b: usize, q: usize) -> bool {
+        self.prune
+            .as_ref()
+            .is_none_or(|pr| pr.leave_a_for[b] + self.move_cost(q, b, self.a) <= pr.left)
     }
 
     /// Tries replica `q` of partner `b` against the partitions on `a` larger than it by
@@ -280,8 +432,21 @@ impl Step<'_> {
         st: &SwapState,
         sets: &[Vec<usize>],
         b: usize,
+        r: (u64, usize),
+        best: &mut Best,
+    ) {
+        self.try_replica_against(st, sets, b, r, best, |_| true);
+    }
+
+    /// [`Step::try_replica`] with only the replicas on `a` that `p_ok` accepts.
+    fn try_replica_against(
+        &self,
+        st: &SwapState,
+        sets: &[Vec<usize>],
+        b: usize,
         (sq, q): (u64, usize),
         best: &mut Best,
+        p_ok: impl Fn((u64, usize)) -> bool,
     ) {
         let (a, ua, div) = (self.a, self.ua, self.rules.div);
         let ub = st.util(div, b);
@@ -293,6 +458,9 @@ impl Step<'_> {
         let below = on_a[..split].iter().rev().take(4);
         let above = on_a[split..].iter().take(4);
         for &(sp, p) in below.chain(above) {
+            if !p_ok((sp, p)) {
+                continue;
+            }
             let Some((worst, mc)) = self.candidate(st, sets, (sp, p), (sq, q), b) else {
                 continue;
             };
@@ -322,8 +490,51 @@ impl Step<'_> {
                 return;
             }
         }
+        let Some(pr) = &self.prune else {
+            for &r in &st.on[b] {
+                self.try_replica(st, sets, b, r, best);
+            }
+            return;
+        };
+        let (a, lb, left) = (self.a, pr.leave_a_for[b], pr.left);
+        // No replica of `b` costs less than -1 on its way to `a`, nor more than 1.
+        if lb - 1 > left {
+            return;
+        }
+        let (arrived, held) = (&st.arrived[b], &pr.a_held_on[b]);
+        let mut try_costing = |r: (u64, usize), cost: i64| {
+            if lb + cost <= left {
+                let most = left - cost;
+                self.try_replica_against(st, sets, b, r, best, |k| {
+                    pr.cheap_enough(st, a, b, k, most)
+                });
+            }
+        };
+        if lb + 1 > left {
+            // Only replicas costing at most 0 can keep the budget: those arrived on `b` and
+            // those `a` held, merged in `on[b]`'s order.
+            let mut few: Vec<(u64, usize)> = arrived.iter().chain(held).copied().collect();
+            few.sort_unstable();
+            few.dedup();
+            for r in few {
+                let cost = 1
+                    - arrived.binary_search(&r).is_ok() as i64
+                    - held.binary_search(&r).is_ok() as i64;
+                try_costing(r, cost);
+            }
+            return;
+        }
+        // Every replica, its cost read off the two sorted lists as they are walked.
+        let (mut i, mut j) = (0, 0);
         for &r in &st.on[b] {
-            self.try_replica(st, sets, b, r, best);
+            while arrived.get(i).is_some_and(|&x| x < r) {
+                i += 1;
+            }
+            while held.get(j).is_some_and(|&x| x < r) {
+                j += 1;
+            }
+            let cost = 1 - (arrived.get(i) == Some(&r)) as i64 - (held.get(j) == Some(&r)) as i64;
+            try_costing(r, cost);
         }
     }
 
@@ -345,6 +556,9 @@ impl Step<'_> {
     ) {
         let (a, ua, div, topo) = (self.a, self.ua, self.rules.div, self.rules.topo);
         let partners: Vec<usize> = st.partners(div, ua).collect();
+        // Under a budget that is nearly used up, the direct scan lists only the replicas
+        // that can keep it ([`BudgetPrune`]), where the window would walk every size.
+        let by_size = by_size.filter(|_| self.prune.is_none() || self.force_window);
         let cut = by_size.and_then(|by_size| self.window_cut(st, by_size, &partners));
         let Some((by_size, cut)) = by_size.zip(cut) else {
             for &b in &partners {
@@ -363,7 +577,7 @@ impl Step<'_> {
             let hi = by_size.partition_point(|&(s, _)| s < sp);
             for &(sq, q) in by_size.get(lo..hi).unwrap_or(&[]) {
                 for &b in &sets[q] {
-                    if !narrow.get(b).copied().unwrap_or(false) {
+                    if !narrow.get(b).copied().unwrap_or(false) || !self.within_budget(b, q) {
                         continue;
                     }
                     if self.candidate(st, sets, (sp, p), (sq, q), b).is_some() {
@@ -461,8 +675,11 @@ fn swap_search(
 ) -> (BytesRefinement, SwapState) {
     let (cluster, topo, div) = (rules.cluster, rules.topo, rules.div);
     let size = |p: usize| cluster.partitions[p].size_bytes;
-    let mut st = SwapState::new(rules, sets, base_bytes);
     let original: Vec<Vec<usize>> = topo.current_sets(cluster);
+    let mut st = SwapState::new(rules, sets, &original, base_bytes);
+    // Per broker, the partitions it held before the plan (for [`BudgetPrune`]), built when
+    // a budget first runs low.
+    let mut held_by: Option<Vec<Vec<usize>>> = None;
     // Every partition by (size, index): built when the first search over every partner
     // runs.
     let mut by_size: Option<Vec<(u64, usize)>> = None;
@@ -477,6 +694,24 @@ fn swap_search(
         if rules.stop_at.is_some_and(|s| ua <= s) {
             break;
         }
+        let prune = rules
+            .max_added_moves
+            .map(|m| m as i64 - added)
+            .filter(|&left| left < 2)
+            .map(|left| {
+                let held_by = held_by.get_or_insert_with(|| {
+                    let mut held = vec![Vec::new(); topo.ids.len()];
+                    for (p, set) in original.iter().enumerate() {
+                        for &b in set {
+                            if let Some(list) = held.get_mut(b) {
+                                list.push(p);
+                            }
+                        }
+                    }
+                    held
+                });
+                BudgetPrune::new(&st, rules, sets, &original, held_by, (a, left))
+            });
         let step = Step {
             rules,
             original: &original,
@@ -484,6 +719,7 @@ fn swap_search(
             ua,
             added,
             force_window: thorough == Thorough::Window,
+            prune,
         };
         let mut best: Best = None;
         // First the lightest partners and a sample of their replicas across the size range
@@ -492,11 +728,14 @@ fn swap_search(
         for b in st.partners(div, ua).take(PARTNERS) {
             let stride = (st.on[b].len() / SAMPLE).max(1);
             for &r in st.on[b].iter().step_by(stride) {
-                step.try_replica(&st, sets, b, r, &mut best);
+                if step.within_budget(b, r.1) {
+                    step.try_replica(&st, sets, b, r, &mut best);
+                }
             }
         }
         if best.is_none() {
             st.thorough_passes += 1;
+            st.pruned_passes += step.prune.is_some() as usize;
             let by_size = (thorough != Thorough::Direct).then(|| {
                 &**by_size.get_or_insert_with(|| {
                     let mut v: Vec<(u64, usize)> = (0..cluster.partitions.len())
@@ -524,8 +763,8 @@ fn swap_search(
         }
         st.take(a, (sp, p));
         st.take(b, (sq, q));
-        st.put(a, (sq, q));
-        st.put(b, (sp, p));
+        st.put(a, (sq, q), original[q].contains(&a));
+        st.put(b, (sp, p), original[p].contains(&b));
         let new_a = st.bytes[a] - sp + sq;
         let new_b = st.bytes[b] - sq + sp;
         st.set_bytes(div, a, new_a);
@@ -2138,6 +2377,7 @@ mod tests {
     #[test]
     fn incremental_search_makes_the_reference_swaps() {
         let mut thorough_passes = 0;
+        let mut pruned_passes = 0;
         let mut swaps = 0;
         for seed in 0..400 {
             let c = case(seed);
@@ -2160,12 +2400,20 @@ mod tests {
                 if thorough == Thorough::Window {
                     thorough_passes += st.thorough_passes;
                 }
+                if thorough == Thorough::Direct {
+                    pruned_passes += st.pruned_passes;
+                }
             }
             swaps += want.swaps;
         }
         // The cases reach both the sampled search and the search over every partner.
         assert!(swaps > 400, "{swaps} swaps");
         assert!(thorough_passes > 400, "{thorough_passes} thorough passes");
+        // And searches over every partner under a budget with fewer than two moves left.
+        assert!(
+            pruned_passes > 100,
+            "{pruned_passes} passes under a nearly used budget"
+        );
     }
 
     #[test]
@@ -2174,9 +2422,11 @@ mod tests {
             let c = case(seed);
             let mut sets = c.sets.clone();
             let (_, st) = swap_search(&rules(&c), &mut sets, c.base.as_deref(), Thorough::Auto);
-            let fresh = SwapState::new(&rules(&c), &sets, c.base.as_deref());
+            let original = c.topo.current_sets(&c.cluster);
+            let fresh = SwapState::new(&rules(&c), &sets, &original, c.base.as_deref());
             assert_eq!(st.bytes, fresh.bytes, "case {seed}: bytes per broker");
             assert_eq!(st.on, fresh.on, "case {seed}: replicas per broker");
+            assert_eq!(st.arrived, fresh.arrived, "case {seed}: arrived replicas");
             assert_eq!(
                 st.by_util, fresh.by_util,
                 "case {seed}: brokers by utilisation"
