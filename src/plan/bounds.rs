@@ -281,56 +281,137 @@ pub fn bytes_bound_for_band(cluster: &Cluster, topo: &Topology, lo: &[usize], hi
 }
 
 /// Bytes any rack-safe plan that leaves no allowed broker above `ceiling[b]` bytes must
-/// copy, the largest of three bounds:
+/// copy, the largest of three bounds. A partition of `s` bytes can only end on the allowed
+/// brokers whose ceiling is at least `s` (its eligible brokers); for a partition no larger
+/// than the smallest ceiling that is every allowed broker. A partition with as many
+/// eligible brokers as replicas, at most the rack cap in each rack, is pinned: it must end
+/// on exactly those, so the room it takes there is gone for every other partition, which is
+/// eligible for a broker only where its ceiling less the pinned bytes is at least its size
+/// (a broker whose ceiling is one giant partition must give up everything else).
 /// - what leaves the brokers. Bytes copied = bytes that leave their broker (every replica
 ///   that leaves a broker lands on one that did not hold it). An excluded broker sheds
-///   everything. Per rack `r`: a broker ends at `load + arrive - leave <= ceiling`, and the
-///   rack rule forces arrivals `A_r` into `r` (per partition, the replicas `r` must hold
-///   because the other racks' slots `min(brokers, ceil(RF / racks))` cannot take them, less
-///   those it holds). Those arrivals land somewhere in `r`: what fits under the ceilings (the
-///   rack's room) costs nothing there, the rest must be matched by bytes leaving, so
-///   `sum over b in r of leave_b >= over_r + max(0, A_r - room_r)`, `over_r` / `room_r` the
-///   sums of `max(0, load - ceiling)` / `max(0, ceiling - load)` over the rack's brokers.
-///   Racks hold disjoint brokers, so the per-rack bounds add up. (With RF 3 over 3 racks, a
-///   rack that must take a drained broker's replicas sheds everything else it holds above
-///   its ceilings, though none of its brokers is above its own ceiling before the plan.)
-/// - what arrives: the forced arrivals of every rack, and a rack the rule makes hold more
-///   than it has receives the difference;
+///   everything, and a broker sheds every replica it is not eligible for. Per rack `r`: a
+///   broker ends at `load + arrive - leave <= ceiling`, and the rack rule forces arrivals
+///   `A_r` into `r` (per partition, the replicas `r` must hold because the other racks'
+///   eligible slots `min(eligible brokers, ceil(RF / racks))` cannot take them, less the
+///   eligible brokers of `r` that hold it). Those arrivals land somewhere in `r`: what fits
+///   under the ceilings (the rack's room) costs nothing there, the rest must be matched by
+///   bytes leaving, so `sum over b in r of leave_b >= over_r + A_r - room_r`, `over_r` /
+///   `room_r` the sums of `max(0, load - ceiling)` / `max(0, ceiling - load)` over the
+///   rack's brokers; and each broker sheds at least `max(load - ceiling, its ineligible
+///   bytes)`. Racks hold disjoint brokers, so the per-rack bounds add up. (With RF 3 over 3
+///   racks, a rack that must take a drained broker's replicas sheds everything else it holds
+///   above its ceilings, though none of its brokers is above its own ceiling before the
+///   plan.)
+/// - what arrives: per partition, the larger of its forced arrivals over the racks and the
+///   replicas its eligible holders lack (`RF - eligible holders`: a partition only two
+///   brokers have room for must end on those two); and a rack the rule makes hold more than
+///   it has receives the difference;
 /// - the forced moves.
 pub fn bytes_bound_for_ceilings(cluster: &Cluster, topo: &Topology, ceiling: &[u64]) -> u64 {
     let nb = topo.ids.len();
     let nr = topo.racks.len();
+    let ceiling_of = |b: usize| ceiling.get(b).copied().unwrap_or(u64::MAX);
+    // Per rack, its brokers' ceilings in ascending order: the eligible brokers of a size
+    // are a suffix.
+    let sorted_per_rack = |room: &dyn Fn(usize) -> u64| -> Vec<Vec<u64>> {
+        topo.racks
+            .iter()
+            .map(|members| {
+                let mut c: Vec<u64> = members.iter().map(|&b| room(b)).collect();
+                c.sort_unstable();
+                c
+            })
+            .collect()
+    };
+    let smallest = |per_rack: &[Vec<u64>]| per_rack.iter().filter_map(|c| c.first()).min().copied();
+    let rack_ceilings = sorted_per_rack(&ceiling_of);
+    let smallest_ceiling = smallest(&rack_ceilings);
+    // The pinned partitions and the bytes they take on each broker.
+    let mut pinned = vec![false; cluster.partitions.len()];
+    let mut pinned_bytes = vec![0u64; nb];
+    for (i, p) in cluster.partitions.iter().enumerate() {
+        let s = p.size_bytes;
+        if smallest_ceiling.is_none_or(|c| s <= c) {
+            continue;
+        }
+        let cap = topo.rack_cap(p.replicas.len());
+        let counts = rack_ceilings
+            .iter()
+            .map(|c| c.len() - c.partition_point(|&x| x < s));
+        if counts.clone().all(|n| n <= cap) && counts.sum::<usize>() == p.replicas.len() {
+            pinned[i] = true;
+            for b in (0..nb).filter(|&b| topo.allowed[b] && ceiling_of(b) >= s) {
+                pinned_bytes[b] += s;
+            }
+        }
+    }
+    let room_of = |b: usize| ceiling_of(b).saturating_sub(pinned_bytes[b]);
+    let rack_rooms = sorted_per_rack(&room_of);
+    let smallest_room = smallest(&rack_rooms);
     let mut load = vec![0u64; nb];
+    let mut ineligible = vec![0u64; nb];
     let mut lost = 0u64;
-    // Per replication factor: the replicas each rack must hold.
+    // Per replication factor: the replicas each rack must hold when every broker is
+    // eligible.
     let mut must_hold: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut need_of_size = vec![0usize; nr];
     let mut forced_in = vec![0u64; nr];
+    let mut arrivals = 0u64;
     let mut in_rack = vec![0usize; nr];
-    for p in &cluster.partitions {
+    for (i, p) in cluster.partitions.iter().enumerate() {
+        let s = p.size_bytes;
+        // What a broker may hold of this partition: its ceiling for a pinned one, what the
+        // pinned ones leave for the rest.
+        let (limit_of, per_rack, least): (&dyn Fn(usize) -> u64, _, _) = if pinned[i] {
+            (&ceiling_of, &rack_ceilings, smallest_ceiling)
+        } else {
+            (&room_of, &rack_rooms, smallest_room)
+        };
         in_rack.iter_mut().for_each(|c| *c = 0);
+        let mut eligible_holders = 0usize;
         for id in &p.replicas {
             match topo.index_of(*id) {
                 Some(b) => {
-                    load[b] += p.size_bytes;
+                    load[b] += s;
                     if topo.allowed[b] {
-                        in_rack[topo.rack[b]] += 1;
+                        if limit_of(b) >= s {
+                            in_rack[topo.rack[b]] += 1;
+                            eligible_holders += 1;
+                        } else {
+                            ineligible[b] += s;
+                        }
                     }
                 }
-                None => lost += p.size_bytes,
+                None => lost += s,
             }
         }
         let rf = p.replicas.len();
-        let need = must_hold.entry(rf).or_insert_with(|| {
-            let cap = topo.rack_cap(rf);
-            let slots: Vec<usize> = topo.racks.iter().map(|m| m.len().min(cap)).collect();
-            let all: usize = slots.iter().sum();
-            slots.iter().map(|&s| rf.saturating_sub(all - s)).collect()
-        });
+        let cap = topo.rack_cap(rf);
+        let need: &[usize] = if least.is_none_or(|c| s <= c) {
+            must_hold.entry(rf).or_insert_with(|| {
+                let slots: Vec<usize> = topo.racks.iter().map(|m| m.len().min(cap)).collect();
+                let all: usize = slots.iter().sum();
+                slots.iter().map(|&x| rf.saturating_sub(all - x)).collect()
+            })
+        } else {
+            let slots = per_rack
+                .iter()
+                .map(|c| (c.len() - c.partition_point(|&x| x < s)).min(cap));
+            let all: usize = slots.clone().sum();
+            for (n, x) in need_of_size.iter_mut().zip(slots) {
+                *n = rf.saturating_sub(all - x);
+            }
+            &need_of_size
+        };
+        let mut forced = 0usize;
         for r in 0..nr {
-            forced_in[r] += need[r].saturating_sub(in_rack[r]) as u64 * p.size_bytes;
+            let f = need[r].saturating_sub(in_rack[r]);
+            forced_in[r] += f as u64 * s;
+            forced += f;
         }
+        arrivals += forced.max(rf.saturating_sub(eligible_holders)) as u64 * s;
     }
-    let ceiling_of = |b: usize| ceiling.get(b).copied().unwrap_or(u64::MAX);
     let excluded_load: u64 = (0..nb).filter(|&b| !topo.allowed[b]).map(|b| load[b]).sum();
     let rack_leave: u64 = (0..nr)
         .map(|r| {
@@ -343,7 +424,11 @@ pub fn bytes_bound_for_ceilings(cluster: &Cluster, topo: &Topology, ceiling: &[u
                 .iter()
                 .map(|&b| ceiling_of(b).saturating_sub(load[b]))
                 .sum();
-            over + forced_in[r].saturating_sub(room)
+            let each_sheds: u64 = members
+                .iter()
+                .map(|&b| load[b].saturating_sub(ceiling_of(b)).max(ineligible[b]))
+                .sum();
+            each_sheds.max((over + forced_in[r]).saturating_sub(room))
         })
         .sum();
     let shed = lost + excluded_load + rack_leave;
@@ -352,7 +437,7 @@ pub fn bytes_bound_for_ceilings(cluster: &Cluster, topo: &Topology, ceiling: &[u
         .zip(&topo.racks)
         .map(|(floor, members)| floor.saturating_sub(members.iter().map(|&b| load[b]).sum()))
         .sum();
-    let received = floor_received.max(forced_in.iter().sum());
+    let received = floor_received.max(arrivals);
     shed.max(received).max(forced_bytes(cluster, topo))
 }
 
@@ -412,5 +497,95 @@ mod ceiling_tests {
             .map(|&id| if id == 3 { 0 } else { 100 })
             .collect();
         assert_eq!(bytes_bound_for_ceilings(&c, &topo, &roomy), 10);
+    }
+
+    /// Racks r1 = {1, 2}, r2 = {3, 4}; P0 (RF 2, 10 bytes) on brokers 1 and 3. Brokers 1
+    /// and 4 may end with at most 5 bytes, so only 2 and 3 have room for P0, one per rack:
+    /// it must end on them, and its replica on broker 1 must be copied to broker 2. By hand:
+    /// 10 bytes (the plan "P0 1 -> 2"). Without the eligibility the bound saw only broker
+    /// 1's 5 bytes over its ceiling.
+    #[test]
+    fn a_partition_only_as_many_brokers_have_room_for_as_it_has_replicas_is_pinned() {
+        let broker = |id, rack: &str| Broker {
+            id,
+            rack: Some(rack.to_string()),
+            capacity_bytes: None,
+            log_dirs: Vec::new(),
+        };
+        let c = Cluster::new(
+            vec![
+                broker(1, "r1"),
+                broker(2, "r1"),
+                broker(3, "r2"),
+                broker(4, "r2"),
+            ],
+            vec![Partition {
+                tp: TopicPartition::new("t", 0),
+                replicas: vec![1, 3],
+                size_bytes: 10,
+                leader: None,
+                isr: None,
+                in_flight: None,
+                log_dirs: Vec::new(),
+                rates: None,
+            }],
+        );
+        let topo = Topology::new(&c, &BTreeSet::new());
+        let ceilings: Vec<u64> = topo
+            .ids
+            .iter()
+            .map(|&id| if id == 1 || id == 4 { 5 } else { 20 })
+            .collect();
+        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &ceilings), 10);
+        // With room on broker 1 too, P0 may stay where it is.
+        let roomy: Vec<u64> = topo
+            .ids
+            .iter()
+            .map(|&id| if id == 4 { 5 } else { 20 })
+            .collect();
+        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &roomy), 0);
+    }
+
+    /// As above, with broker 2's ceiling exactly P0's 10 bytes and P1 (RF 1, 3 bytes) on
+    /// broker 2: P0 is pinned to brokers 2 and 3 and fills broker 2, so P1 must leave it.
+    /// By hand: 10 + 3 = 13 bytes (the plan "P0 1 -> 2, P1 2 -> 3").
+    #[test]
+    fn a_broker_a_pinned_partition_fills_gives_up_the_rest() {
+        let broker = |id, rack: &str| Broker {
+            id,
+            rack: Some(rack.to_string()),
+            capacity_bytes: None,
+            log_dirs: Vec::new(),
+        };
+        let part = |i, replicas: Vec<BrokerId>, size| Partition {
+            tp: TopicPartition::new("t", i),
+            replicas,
+            size_bytes: size,
+            leader: None,
+            isr: None,
+            in_flight: None,
+            log_dirs: Vec::new(),
+            rates: None,
+        };
+        let c = Cluster::new(
+            vec![
+                broker(1, "r1"),
+                broker(2, "r1"),
+                broker(3, "r2"),
+                broker(4, "r2"),
+            ],
+            vec![part(0, vec![1, 3], 10), part(1, vec![2], 3)],
+        );
+        let topo = Topology::new(&c, &BTreeSet::new());
+        let ceilings: Vec<u64> = topo
+            .ids
+            .iter()
+            .map(|&id| match id {
+                2 => 10,
+                3 => 20,
+                _ => 5,
+            })
+            .collect();
+        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &ceilings), 13);
     }
 }
