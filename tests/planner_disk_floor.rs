@@ -203,3 +203,55 @@ fn lone_broker_rack_and_one_huge_partition() {
     let ratio = disk_max_mean(&c, &out.after, &BTreeSet::new());
     assert!(ratio >= balance.ratio_floor - 1e-9, "{ratio} {balance:?}");
 }
+
+/// Racks 4/3/3, every partition RF 3 but one RF-2 partition of a tenth of the RF-3 bytes on
+/// brokers 1 (rack r1) and 6 (rack r2); broker 5 of r2 is decommissioned. By hand: r2's two
+/// brokers hold one replica of every RF-3 partition (S3 / 2 each, the floor's level), and the
+/// big partition must leave r2 for the floor to be reached; it can only go to r3 (r1 holds
+/// its other replica), where one broker ends at S3 / 3 + S3 / 10, above r3's level (the
+/// relaxation spreads it over r3's three brokers) but under r2's. The plan used to keep it
+/// on broker 6, 10 % above its level (disk max/mean 1.55 against a floor of 1.41).
+#[test]
+fn a_partition_too_big_for_its_rack_level_moves_to_a_broker_under_the_highest() {
+    let mut c = cluster(&[4, 3, 3], 600, 0, 1.0);
+    let s3: u64 = c.partitions.iter().map(|p| p.size_bytes).sum();
+    c.partitions.push(Partition {
+        tp: TopicPartition::new("big", 0),
+        replicas: vec![1, 6],
+        size_bytes: s3 / 10,
+        leader: None,
+        isr: None,
+        in_flight: None,
+        log_dirs: Vec::new(),
+        rates: None,
+    });
+    let c = Cluster::new(c.brokers.clone(), c.partitions.clone());
+    let excluded: BTreeSet<BrokerId> = [5].into();
+    let out = plan(&c, &bytes_mode(&excluded)).unwrap();
+    let balance = out.disk_balance.clone().unwrap();
+    let s3 = s3 as f64;
+    let floor = (s3 / 2.0) / ((3.0 * s3 + 2.0 * (s3 / 10.0).floor()) / 9.0);
+    assert!(
+        (balance.ratio_floor - floor).abs() < 1e-3,
+        "printed floor {} vs hand count {floor}",
+        balance.ratio_floor
+    );
+    let ratio = disk_max_mean(&c, &out.after, &excluded);
+    assert!(
+        ratio <= balance.ratio_floor * 1.005 + 1e-9,
+        "{ratio} above floor {} + 0.5 %",
+        balance.ratio_floor
+    );
+    assert!(balance.over_threshold.is_empty(), "{balance:?}");
+    let at = c
+        .partitions
+        .iter()
+        .position(|p| p.tp.topic == "big")
+        .unwrap();
+    let big = &out.after.replicas[at];
+    assert!(
+        !big.contains(&6) && big.iter().any(|b| (8..=10).contains(b)),
+        "{big:?}"
+    );
+    assert!(out.bytes_bound.clone().unwrap().bytes <= out.bytes_moved);
+}

@@ -1029,8 +1029,93 @@ pub fn balance_disk(
                     .collect();
             }
         }
+        // Missed the floor: some broker above the highest level with the whole tolerance.
+        let top = levels.iter().copied().fold(0.0f64, f64::max) * (1.0 + tolerance);
+        let missed = !out.over_threshold.is_empty()
+            && BrokerLoads::new(topo, &thr, base_bytes, &original, sets, &size)
+                .bytes
+                .iter()
+                .enumerate()
+                .any(|(b, &x)| topo.allowed[b] && x as f64 > top * div[b]);
+        if missed {
+            raise_to_the_top_level(
+                cluster, topo, limits, base_bytes, sets, &div, &thr, &mut out,
+            );
+        }
     }
     out
+}
+
+/// The rack levels are the fractional relaxation's: a partition too large to spread (one
+/// RF-2 replica of 200 GB in a two-broker rack the RF-3 partitions already fill to its
+/// level) can keep a forced rack over its level when every rack it may go to is at its own.
+/// Moving it there still keeps disk max/mean at the floor, as long as the receiver stays
+/// under the highest level. So a plan that missed a threshold relocates again with every
+/// broker's threshold raised to that level (the senders keep theirs: the highest level is
+/// theirs), and reports what each broker took above its own threshold as its threshold.
+/// Only plans that miss the floor (a broker above the highest level with the whole
+/// tolerance) get here.
+#[allow(clippy::too_many_arguments)]
+fn raise_to_the_top_level(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    base_bytes: Option<&[u64]>,
+    sets: &mut [Vec<usize>],
+    div: &[f64],
+    thr: &[u64],
+    out: &mut DiskBalance,
+) {
+    let nb = topo.ids.len();
+    let allowed = |b: &usize| topo.allowed[*b];
+    let top = (0..nb)
+        .filter(allowed)
+        .map(|b| thr[b] as f64 / div[b])
+        .fold(0.0f64, f64::max);
+    let raised: Vec<u64> = (0..nb)
+        .map(|b| {
+            if !topo.allowed[b] {
+                return 0;
+            }
+            let t = thr[b].max((top * div[b]).floor() as u64);
+            limits.get(b).copied().flatten().map_or(t, |l| t.min(l))
+        })
+        .collect();
+    let size = |p: usize| cluster.partitions[p].size_bytes;
+    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
+    let over_raised = |sets: &[Vec<usize>]| {
+        let loads = BrokerLoads::new(topo, &raised, base_bytes, &original, sets, &size);
+        (0..nb)
+            .filter(|&b| topo.allowed[b] && loads.bytes[b] > raised[b])
+            .count()
+    };
+    // A plan whose brokers are all under the highest level is at the floor already.
+    let before = over_raised(sets);
+    if raised == thr || before == 0 {
+        return;
+    }
+    let mut trial = sets.to_vec();
+    let moved = relocate(
+        cluster, topo, &raised, base_bytes, &original, &mut trial, &size, true, true,
+    );
+    let loads = BrokerLoads::new(topo, &raised, base_bytes, &original, &trial, &size);
+    let over: Vec<BrokerId> = (0..nb)
+        .filter(|&b| topo.allowed[b] && loads.bytes[b] > raised[b])
+        .map(|b| topo.ids[b])
+        .collect();
+    // Taken only when it leaves fewer brokers above the highest level.
+    if moved > 0 && over.len() < before {
+        sets.clone_from_slice(&trial);
+        out.relocations += moved;
+        out.over_threshold = over;
+        // A broker that took more than its own threshold is reported at what it took (up
+        // to the raised one): the ceilings the bytes bound holds for stay this plan's.
+        for b in (0..nb).filter(allowed) {
+            if loads.bytes[b] > thr[b] {
+                out.thresholds[b] = loads.bytes[b].min(raised[b]);
+            }
+        }
+    }
 }
 
 /// The undo pass of [`balance_disk`]: on clusters of up to
