@@ -446,20 +446,28 @@ mod ceiling_tests {
     use super::*;
     use crate::model::{Broker, Partition, TopicPartition};
 
-    /// Racks r1 = {1}, r2 = {2, 3}, r3 = {4}; broker 3 is drained. P1 (RF 3, 10 bytes) on
-    /// 1, 3, 4 must put its r2 replica on broker 2; broker 2 already holds P2 (RF 2, 4
-    /// bytes) and may end with at most 10 bytes, so P2 must leave it. By hand: 10 + 4 = 14
-    /// bytes, which the plan "P1 3 -> 2, P2 2 -> 4" copies. The per-broker bound saw only
-    /// the drained broker's 10 (broker 2 starts under its ceiling).
-    #[test]
-    fn a_rack_that_must_take_forced_replicas_sheds_what_does_not_fit() {
-        let broker = |id, rack: &str| Broker {
+    /// The bound of `c` with `excluded` drained, each broker's ceiling given by its id.
+    fn bound_with(
+        c: &Cluster,
+        excluded: &BTreeSet<BrokerId>,
+        ceiling: impl Fn(BrokerId) -> u64,
+    ) -> u64 {
+        let topo = Topology::new(c, excluded);
+        let ceilings: Vec<u64> = topo.ids.iter().map(|&id| ceiling(id)).collect();
+        bytes_bound_for_ceilings(c, &topo, &ceilings)
+    }
+
+    fn broker(id: BrokerId, rack: &str) -> Broker {
+        Broker {
             id,
             rack: Some(rack.to_string()),
             capacity_bytes: None,
             log_dirs: Vec::new(),
-        };
-        let part = |i, replicas: Vec<BrokerId>, size| Partition {
+        }
+    }
+
+    fn part(i: i32, replicas: Vec<BrokerId>, size: u64) -> Partition {
+        Partition {
             tp: TopicPartition::new("t", i),
             replicas,
             size_bytes: size,
@@ -468,7 +476,16 @@ mod ceiling_tests {
             in_flight: None,
             log_dirs: Vec::new(),
             rates: None,
-        };
+        }
+    }
+
+    /// Racks r1 = {1}, r2 = {2, 3}, r3 = {4}; broker 3 is drained. P1 (RF 3, 10 bytes) on
+    /// 1, 3, 4 must put its r2 replica on broker 2; broker 2 already holds P2 (RF 2, 4
+    /// bytes) and may end with at most 10 bytes, so P2 must leave it. By hand: 10 + 4 = 14
+    /// bytes, which the plan "P1 3 -> 2, P2 2 -> 4" copies. The per-broker bound saw only
+    /// the drained broker's 10 (broker 2 starts under its ceiling).
+    #[test]
+    fn a_rack_that_must_take_forced_replicas_sheds_what_does_not_fit() {
         let c = Cluster::new(
             vec![
                 broker(1, "r1"),
@@ -479,24 +496,25 @@ mod ceiling_tests {
             vec![part(0, vec![1, 3, 4], 10), part(1, vec![1, 2], 4)],
         );
         let excluded: BTreeSet<BrokerId> = [3].into();
-        let topo = Topology::new(&c, &excluded);
-        let ceilings: Vec<u64> = topo
-            .ids
-            .iter()
-            .map(|&id| match id {
+        assert_eq!(
+            bound_with(&c, &excluded, |id| match id {
                 2 => 10,
                 3 => 0,
                 _ => 100,
-            })
-            .collect();
-        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &ceilings), 14);
+            }),
+            14
+        );
         // With room for both on broker 2, only the drained broker's bytes must move.
-        let roomy: Vec<u64> = topo
-            .ids
-            .iter()
-            .map(|&id| if id == 3 { 0 } else { 100 })
-            .collect();
-        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &roomy), 10);
+        assert_eq!(
+            bound_with(&c, &excluded, |id| if id == 3 { 0 } else { 100 }),
+            10
+        );
+    }
+
+    /// Brokers 1 and 2 in rack r1, 3 and 4 in r2.
+    fn two_racks_of_two(partitions: Vec<Partition>) -> Cluster {
+        let racks = [(1, "r1"), (2, "r1"), (3, "r2"), (4, "r2")];
+        Cluster::new(racks.map(|(id, r)| broker(id, r)).to_vec(), partitions)
     }
 
     /// Racks r1 = {1, 2}, r2 = {3, 4}; P0 (RF 2, 10 bytes) on brokers 1 and 3. Brokers 1
@@ -506,44 +524,17 @@ mod ceiling_tests {
     /// 1's 5 bytes over its ceiling.
     #[test]
     fn a_partition_only_as_many_brokers_have_room_for_as_it_has_replicas_is_pinned() {
-        let broker = |id, rack: &str| Broker {
-            id,
-            rack: Some(rack.to_string()),
-            capacity_bytes: None,
-            log_dirs: Vec::new(),
-        };
-        let c = Cluster::new(
-            vec![
-                broker(1, "r1"),
-                broker(2, "r1"),
-                broker(3, "r2"),
-                broker(4, "r2"),
-            ],
-            vec![Partition {
-                tp: TopicPartition::new("t", 0),
-                replicas: vec![1, 3],
-                size_bytes: 10,
-                leader: None,
-                isr: None,
-                in_flight: None,
-                log_dirs: Vec::new(),
-                rates: None,
-            }],
+        let c = two_racks_of_two(vec![part(0, vec![1, 3], 10)]);
+        let excluded = BTreeSet::new();
+        assert_eq!(
+            bound_with(&c, &excluded, |id| if id == 1 || id == 4 { 5 } else { 20 }),
+            10
         );
-        let topo = Topology::new(&c, &BTreeSet::new());
-        let ceilings: Vec<u64> = topo
-            .ids
-            .iter()
-            .map(|&id| if id == 1 || id == 4 { 5 } else { 20 })
-            .collect();
-        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &ceilings), 10);
         // With room on broker 1 too, P0 may stay where it is.
-        let roomy: Vec<u64> = topo
-            .ids
-            .iter()
-            .map(|&id| if id == 4 { 5 } else { 20 })
-            .collect();
-        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &roomy), 0);
+        assert_eq!(
+            bound_with(&c, &excluded, |id| if id == 4 { 5 } else { 20 }),
+            0
+        );
     }
 
     /// As above, with broker 2's ceiling exactly P0's 10 bytes and P1 (RF 1, 3 bytes) on
@@ -551,41 +542,15 @@ mod ceiling_tests {
     /// By hand: 10 + 3 = 13 bytes (the plan "P0 1 -> 2, P1 2 -> 3").
     #[test]
     fn a_broker_a_pinned_partition_fills_gives_up_the_rest() {
-        let broker = |id, rack: &str| Broker {
-            id,
-            rack: Some(rack.to_string()),
-            capacity_bytes: None,
-            log_dirs: Vec::new(),
-        };
-        let part = |i, replicas: Vec<BrokerId>, size| Partition {
-            tp: TopicPartition::new("t", i),
-            replicas,
-            size_bytes: size,
-            leader: None,
-            isr: None,
-            in_flight: None,
-            log_dirs: Vec::new(),
-            rates: None,
-        };
-        let c = Cluster::new(
-            vec![
-                broker(1, "r1"),
-                broker(2, "r1"),
-                broker(3, "r2"),
-                broker(4, "r2"),
-            ],
-            vec![part(0, vec![1, 3], 10), part(1, vec![2], 3)],
-        );
-        let topo = Topology::new(&c, &BTreeSet::new());
-        let ceilings: Vec<u64> = topo
-            .ids
-            .iter()
-            .map(|&id| match id {
+        let c = two_racks_of_two(vec![part(0, vec![1, 3], 10), part(1, vec![2], 3)]);
+        let excluded = BTreeSet::new();
+        assert_eq!(
+            bound_with(&c, &excluded, |id| match id {
                 2 => 10,
                 3 => 20,
                 _ => 5,
-            })
-            .collect();
-        assert_eq!(bytes_bound_for_ceilings(&c, &topo, &ceilings), 13);
+            }),
+            13
+        );
     }
 }
