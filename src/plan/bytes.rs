@@ -317,7 +317,7 @@ impl BudgetPrune {
                 }
             }
         }
-        // `on[a]` is sorted, so are the lists built from it in its order.
+        // `back_from` and `held_by_b` are built in `on[a]`'s sorted order; these are not.
         for list in &mut a_held_on {
             list.sort_unstable();
         }
@@ -968,12 +968,7 @@ pub fn balance_disk(
         out.relocations += relocate(
             cluster, topo, &thr, base_bytes, &original, sets, &size, chains, false,
         );
-        let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
-        for (p, set) in sets.iter().enumerate() {
-            for &b in set.iter() {
-                bytes[b] += size(p);
-            }
-        }
+        let bytes = broker_bytes(cluster, nb, base_bytes, sets);
         let over: Vec<usize> = (0..nb)
             .filter(|&b| topo.allowed[b] && bytes[b] > thr[b])
             .collect();
@@ -1029,17 +1024,20 @@ pub fn balance_disk(
                     .collect();
             }
         }
-        // Missed the floor: some broker above the highest level with the whole tolerance.
-        let top = levels.iter().copied().fold(0.0f64, f64::max) * (1.0 + tolerance);
-        let missed = !out.over_threshold.is_empty()
-            && BrokerLoads::new(topo, &thr, base_bytes, &original, sets, &size)
-                .bytes
-                .iter()
-                .enumerate()
-                .any(|(b, &x)| topo.allowed[b] && x as f64 > top * div[b]);
-        if missed {
+        if !out.over_threshold.is_empty() {
+            // Missed the floor where a broker is above the highest level with the whole
+            // tolerance.
+            let floor_top = levels.iter().copied().fold(0.0f64, f64::max) * (1.0 + tolerance);
+            let limits_and_levels = (limits, thr.as_slice(), floor_top);
             raise_to_the_top_level(
-                cluster, topo, limits, base_bytes, sets, &div, &thr, &mut out,
+                cluster,
+                topo,
+                base_bytes,
+                &original,
+                sets,
+                &div,
+                limits_and_levels,
+                &mut out,
             );
         }
     }
@@ -1053,21 +1051,25 @@ pub fn balance_disk(
 /// under the highest level. So a plan that missed a threshold relocates again with every
 /// broker's threshold raised to that level (the senders keep theirs: the highest level is
 /// theirs), and reports what each broker took above its own threshold as its threshold.
-/// Only plans that miss the floor (a broker above the highest level with the whole
-/// tolerance) get here.
+/// Only plans that miss the floor (a broker above `floor_top`, the highest level with the
+/// whole tolerance, in utilisation) change.
 #[allow(clippy::too_many_arguments)]
 fn raise_to_the_top_level(
     cluster: &Cluster,
     topo: &Topology,
-    limits: &[Option<u64>],
     base_bytes: Option<&[u64]>,
+    original: &[Vec<usize>],
     sets: &mut [Vec<usize>],
     div: &[f64],
-    thr: &[u64],
+    (limits, thr, floor_top): (&[Option<u64>], &[u64], f64),
     out: &mut DiskBalance,
 ) {
     let nb = topo.ids.len();
     let allowed = |b: &usize| topo.allowed[*b];
+    let bytes = broker_bytes(cluster, nb, base_bytes, sets);
+    if !(0..nb).any(|b| topo.allowed[b] && bytes[b] as f64 > floor_top * div[b]) {
+        return;
+    }
     let top = (0..nb)
         .filter(allowed)
         .map(|b| thr[b] as f64 / div[b])
@@ -1081,28 +1083,23 @@ fn raise_to_the_top_level(
             limits.get(b).copied().flatten().map_or(t, |l| t.min(l))
         })
         .collect();
-    let size = |p: usize| cluster.partitions[p].size_bytes;
-    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
-    let over_raised = |sets: &[Vec<usize>]| {
-        let loads = BrokerLoads::new(topo, &raised, base_bytes, &original, sets, &size);
-        (0..nb)
-            .filter(|&b| topo.allowed[b] && loads.bytes[b] > raised[b])
-            .count()
-    };
-    // A plan whose brokers are all under the highest level is at the floor already.
-    let before = over_raised(sets);
-    if raised == thr || before == 0 {
+    if raised == thr {
         return;
     }
+    let size = |p: usize| cluster.partitions[p].size_bytes;
+    let above_raised = |bytes: &[u64]| -> Vec<BrokerId> {
+        (0..nb)
+            .filter(|&b| topo.allowed[b] && bytes[b] > raised[b])
+            .map(|b| topo.ids[b])
+            .collect()
+    };
+    let before = above_raised(&bytes).len();
     let mut trial = sets.to_vec();
     let moved = relocate(
-        cluster, topo, &raised, base_bytes, &original, &mut trial, &size, true, true,
+        cluster, topo, &raised, base_bytes, original, &mut trial, &size, true, true,
     );
-    let loads = BrokerLoads::new(topo, &raised, base_bytes, &original, &trial, &size);
-    let over: Vec<BrokerId> = (0..nb)
-        .filter(|&b| topo.allowed[b] && loads.bytes[b] > raised[b])
-        .map(|b| topo.ids[b])
-        .collect();
+    let after = broker_bytes(cluster, nb, base_bytes, &trial);
+    let over = above_raised(&after);
     // Taken only when it leaves fewer brokers above the highest level.
     if moved > 0 && over.len() < before {
         sets.clone_from_slice(&trial);
@@ -1111,11 +1108,28 @@ fn raise_to_the_top_level(
         // A broker that took more than its own threshold is reported at what it took (up
         // to the raised one): the ceilings the bytes bound holds for stay this plan's.
         for b in (0..nb).filter(allowed) {
-            if loads.bytes[b] > thr[b] {
-                out.thresholds[b] = loads.bytes[b].min(raised[b]);
+            if after[b] > thr[b] {
+                out.thresholds[b] = after[b].min(raised[b]);
             }
         }
     }
+}
+
+/// Bytes on each broker of `sets`, with the fixed partitions' `base_bytes`.
+fn broker_bytes(
+    cluster: &Cluster,
+    nb: usize,
+    base_bytes: Option<&[u64]>,
+    sets: &[Vec<usize>],
+) -> Vec<u64> {
+    let mut bytes = base_bytes.map_or_else(|| vec![0u64; nb], <[u64]>::to_vec);
+    bytes.resize(nb, 0);
+    for (p, set) in sets.iter().enumerate() {
+        for &b in set {
+            bytes[b] += cluster.partitions[p].size_bytes;
+        }
+    }
+    bytes
 }
 
 /// The undo pass of [`balance_disk`]: on clusters of up to
