@@ -928,30 +928,8 @@ pub fn balance_disk(
     chains: bool,
 ) -> DiskBalance {
     let nb = topo.ids.len();
-    let div = capacity_divisors(cluster, topo);
-    let floor = disk_floor(cluster, topo, &div, base_bytes);
-    let (levels, mean) = (&floor.levels, floor.mean);
-    let thr: Vec<u64> = (0..nb)
-        .map(|b| {
-            if !topo.allowed[b] {
-                return 0;
-            }
-            // A rack the rule forces above the mean holds (close to) exactly its floor:
-            // half the tolerance there, so the forced maximum ends within half the
-            // tolerance of the floor (a margin for the reported rounding) while the brokers
-            // of such a rack keep enough slack to be packed without chains of swaps (a
-            // tenth made them fit within a few hundred MB each, which doubled the bytes
-            // copied on clusters with unequal racks).
-            let r = topo.rack[b];
-            let slack = if levels[r] > mean * (1.0 + 1e-9) {
-                tolerance / 2.0
-            } else {
-                tolerance
-            };
-            let t = (levels[r] * div[b] * (1.0 + slack)).floor() as u64;
-            limits.get(b).copied().flatten().map_or(t, |l| t.min(l))
-        })
-        .collect();
+    let (div, floor, thr) = disk_thresholds(cluster, topo, limits, base_bytes, tolerance);
+    let levels = &floor.levels;
     let size = |p: usize| cluster.partitions[p].size_bytes;
     let original: Vec<Vec<usize>> = topo.current_sets(cluster);
     let mut out = DiskBalance {
@@ -1042,6 +1020,75 @@ pub fn balance_disk(
         }
     }
     out
+}
+
+/// The capacity divisors, the disk floor and each broker index's threshold of
+/// [`balance_disk`]: its rack's floor level times its divisor times `1 + tolerance`, under
+/// its byte limit (0 for brokers that may hold nothing).
+pub fn disk_thresholds(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    base_bytes: Option<&[u64]>,
+    tolerance: f64,
+) -> (Vec<f64>, DiskFloor, Vec<u64>) {
+    let div = capacity_divisors(cluster, topo);
+    let floor = disk_floor(cluster, topo, &div, base_bytes);
+    let (levels, mean) = (&floor.levels, floor.mean);
+    let thr: Vec<u64> = (0..topo.ids.len())
+        .map(|b| {
+            if !topo.allowed[b] {
+                return 0;
+            }
+            // A rack the rule forces above the mean holds (close to) exactly its floor:
+            // half the tolerance there, so the forced maximum ends within half the
+            // tolerance of the floor (a margin for the reported rounding) while the brokers
+            // of such a rack keep enough slack to be packed without chains of swaps (a
+            // tenth made them fit within a few hundred MB each, which doubled the bytes
+            // copied on clusters with unequal racks).
+            let r = topo.rack[b];
+            let slack = if levels[r] > mean * (1.0 + 1e-9) {
+                tolerance / 2.0
+            } else {
+                tolerance
+            };
+            let t = (levels[r] * div[b] * (1.0 + slack)).floor() as u64;
+            limits.get(b).copied().flatten().map_or(t, |l| t.min(l))
+        })
+        .collect();
+    (div, floor, thr)
+}
+
+/// A start for [`balance_disk`] aimed where the bytes LP sends the bytes: relocations (with
+/// chains) from `sets` under each broker's threshold lowered towards `lp_loads`, what it
+/// ends with in the LP optimum (halfway between the two, so replica sizes still fit). The
+/// greedy relocation alone sends a shedding broker's bytes to whichever broker has the most
+/// room, which then may shed them on, and picks the broker a rack's bytes leave it from
+/// one at a time; the LP's loads say which brokers take the bytes and which keep theirs.
+/// Returns the relocations made.
+pub fn lp_guided_start(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    sets: &mut [Vec<usize>],
+    tolerance: f64,
+    lp_loads: &[f64],
+) -> usize {
+    let (_, _, thr) = disk_thresholds(cluster, topo, limits, None, tolerance);
+    let aimed: Vec<u64> = thr
+        .iter()
+        .enumerate()
+        .map(|(b, &t)| {
+            let lp = lp_loads.get(b).copied().unwrap_or(0.0).max(0.0) as u64;
+            let lp = lp.min(t);
+            lp + (t - lp) / 2
+        })
+        .collect();
+    let size = |p: usize| cluster.partitions[p].size_bytes;
+    let original: Vec<Vec<usize>> = topo.current_sets(cluster);
+    relocate(
+        cluster, topo, &aimed, None, &original, sets, &size, true, false,
+    )
 }
 
 /// The rack levels are the fractional relaxation's: a partition too large to spread (one

@@ -211,16 +211,30 @@ struct Group {
 
 /// Partitions grouped by replication factor and current broker set, in first-seen order.
 fn groups(cluster: &Cluster, topo: &Topology) -> Vec<Group> {
+    groups_up_to(cluster, topo, usize::MAX).unwrap_or_default()
+}
+
+/// [`groups`], or `None` as soon as there are more than `most` of them (a big cluster is
+/// known to be over a model-size cap without grouping all its partitions).
+fn groups_up_to(cluster: &Cluster, topo: &Topology, most: usize) -> Option<Vec<Group>> {
     let mut index: std::collections::BTreeMap<(usize, Vec<usize>), usize> =
         std::collections::BTreeMap::new();
     let mut out: Vec<Group> = Vec::new();
-    for (p, mut current) in cluster.partitions.iter().zip(topo.current_sets(cluster)) {
+    for p in &cluster.partitions {
+        let mut current: Vec<usize> = p
+            .replicas
+            .iter()
+            .filter_map(|id| topo.index_of(*id))
+            .collect();
         current.sort_unstable();
         current.dedup();
         let rf = p.replicas.len();
         match index.get(&(rf, current.clone())) {
             Some(&g) => out[g].bytes += p.size_bytes,
             None => {
+                if out.len() == most {
+                    return None;
+                }
                 index.insert((rf, current.clone()), out.len());
                 out.push(Group {
                     rf,
@@ -230,7 +244,7 @@ fn groups(cluster: &Cluster, topo: &Topology) -> Vec<Group> {
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// Variables of the grouped bytes LP: `groups × allowed brokers`.
@@ -255,14 +269,40 @@ pub fn solve_bytes_grouped(
     max_variables: usize,
 ) -> Solved {
     let groups = groups(cluster, topo);
+    bytes_grouped(topo, &groups, ceilings, time_limit_secs, max_variables).0
+}
+
+/// The bytes each broker index ends with in an optimal solution of the grouped bytes LP
+/// ([`solve_bytes_grouped`]): `Σ_g S_g z[g][b]`, 0 for brokers without variables. `None`
+/// when the LP was not solved to its optimum (too big, the time limit, infeasible).
+pub fn bytes_grouped_loads(
+    cluster: &Cluster,
+    topo: &Topology,
+    ceilings: &[Option<u64>],
+    time_limit_secs: f64,
+    max_variables: usize,
+) -> Option<Vec<f64>> {
+    let most = max_variables / topo.allowed_count().max(1);
+    let groups = groups_up_to(cluster, topo, most)?;
+    bytes_grouped(topo, &groups, ceilings, time_limit_secs, max_variables).1
+}
+
+fn bytes_grouped(
+    topo: &Topology,
+    groups: &[Group],
+    ceilings: &[Option<u64>],
+    time_limit_secs: f64,
+    max_variables: usize,
+) -> (Solved, Option<Vec<f64>>) {
     let nb = topo.ids.len();
     let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
     let count = groups.len() * allowed.len();
     if count > max_variables {
-        return Solved::Skipped(format!(
+        let why = format!(
             "{count} variables (partitions grouped by replication factor and current brokers), more than the {max_variables} the {} solver handles in time",
             solver_name()
-        ));
+        );
+        return (Solved::Skipped(why), None);
     }
     let scale = groups.iter().map(|g| g.bytes).max().unwrap_or(1).max(1) as f64;
     let mut vars = ProblemVariables::new();
@@ -312,25 +352,34 @@ pub fn solve_bytes_grouped(
     }
     let solution = match solve_within(model, time_limit_secs) {
         Ok(s) => s,
-        Err(stopped) => return stopped,
+        Err(stopped) => return (stopped, None),
     };
     let mut value = 0.0;
+    let mut loads = vec![0.0; nb];
     for (g, group) in groups.iter().enumerate() {
         for &(b, v) in &z[g] {
+            let bytes = group.bytes as f64 * solution.value(v);
+            loads[b] += bytes;
             if group.current.binary_search(&b).is_err() {
-                value += group.bytes as f64 * solution.value(v);
+                value += bytes;
             }
         }
     }
     match solution.status() {
-        good_lp::SolutionStatus::Optimal => Solved::Optimal {
-            objective: value,
-            sets: None,
-        },
-        _ => Solved::Skipped(format!(
-            "{} stopped at the time limit before the LP optimum",
-            solver_name()
-        )),
+        good_lp::SolutionStatus::Optimal => (
+            Solved::Optimal {
+                objective: value,
+                sets: None,
+            },
+            Some(loads),
+        ),
+        _ => (
+            Solved::Skipped(format!(
+                "{} stopped at the time limit before the LP optimum",
+                solver_name()
+            )),
+            None,
+        ),
     }
 }
 

@@ -6,6 +6,7 @@
 use super::move_budget::widen_bands;
 use super::{budget_text, solution_copies, within_budget, Draft, Halt, Problem};
 use crate::model::Cluster;
+use crate::plan::exact::lp;
 use crate::plan::replicas::{self, Bands, Topology};
 use crate::plan::{bytes, capacity, scope, Infeasible, PlanConfig, PlanError, SolverFacts};
 
@@ -24,6 +25,61 @@ pub(super) fn run(problem: &Problem, draft: &mut Draft) -> Result<(), Halt> {
     draft.loads = replicas::loads(nb, &draft.sets);
     draft.replica_band_reached = false;
     Ok(())
+}
+
+/// The largest grouped bytes LP solved to aim the disk balance (groups × allowed brokers):
+/// the size whose LP the pure-Rust solver finishes well within a second on these models.
+const GUIDE_MAX_VARIABLES: usize = 12_000;
+/// Time limit of that LP, seconds (models at the cap take a fraction of it).
+const GUIDE_TIME_LIMIT_SECS: f64 = 10.0;
+
+/// The forced-moves layout with relocations aimed at the bytes LP's optimum under the
+/// balance's thresholds ([`bytes::lp_guided_start`]) and the relocations it made, when that
+/// LP is small enough to solve.
+fn lp_guided(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    forced: &[Vec<usize>],
+    tolerance: f64,
+) -> Option<(Vec<Vec<usize>>, usize)> {
+    let (_, _, thr) = bytes::disk_thresholds(cluster, topo, limits, None, tolerance);
+    let ceilings: Vec<Option<u64>> = (0..topo.ids.len())
+        .map(|b| topo.allowed[b].then_some(thr[b]))
+        .collect();
+    let loads = lp::bytes_grouped_loads(
+        cluster,
+        topo,
+        &ceilings,
+        GUIDE_TIME_LIMIT_SECS,
+        GUIDE_MAX_VARIABLES,
+    )?;
+    let mut start = forced.to_vec();
+    let relocations = bytes::lp_guided_start(cluster, topo, limits, &mut start, tolerance, &loads);
+    Some((start, relocations))
+}
+
+/// Whether `guided` is the better balance: no broker over its threshold that `plain` has
+/// under its own (the same thresholds: same tolerance), no higher peak against them, and
+/// fewer bytes copied.
+fn copies_less(
+    cluster: &Cluster,
+    topo: &Topology,
+    guided: &(Vec<Vec<usize>>, bytes::DiskBalance, bool),
+    plain: &(&Vec<Vec<usize>>, &bytes::DiskBalance),
+) -> bool {
+    let peak = |sets: &[Vec<usize>], balance: &bytes::DiskBalance| {
+        let loads = capacity::bytes_per_broker(cluster, topo.ids.len(), sets);
+        (0..topo.ids.len())
+            .filter(|&b| topo.allowed[b])
+            .map(|b| loads[b] as f64 / balance.thresholds[b].max(1) as f64)
+            .fold(0.0f64, f64::max)
+    };
+    let (g_sets, g_balance, _) = guided;
+    let (p_sets, p_balance) = plain;
+    g_balance.over_threshold.len() <= p_balance.over_threshold.len()
+        && peak(g_sets, g_balance) <= peak(p_sets, p_balance).max(1.0)
+        && solution_copies(cluster, topo, g_sets).1 < solution_copies(cluster, topo, p_sets).1
 }
 
 /// `bytes` balance: the forced-moves-only layout (`free` bands), then the disk balance at
@@ -58,6 +114,23 @@ fn fit_disk_balance(
     let run = |tolerance: f64| run_from(&forced.replicas, tolerance);
     let tolerance = config.disk_tolerance.max(0.0);
     let (sets, balance, fits) = run(tolerance);
+    let (sets, balance, fits) = match base_bytes {
+        None => {
+            let guided = lp_guided(cluster, topo, &limits, &forced.replicas, tolerance).map(
+                |(start, aimed)| {
+                    let (sets, mut balance, fits) = run_from(&start, tolerance);
+                    balance.relocations += aimed;
+                    (sets, balance, fits)
+                },
+            );
+            match guided {
+                Some(g) if copies_less(cluster, topo, &g, &(&sets, &balance)) => g,
+                _ => (sets, balance, fits),
+            }
+        }
+        // The grouped LP has no rows for the bytes of partitions outside the plan's scope.
+        Some(_) => (sets, balance, fits),
+    };
     let (full_moves, full_bytes) = solution_copies(cluster, topo, &sets);
     let with_full = |mut b: bytes::DiskBalance| {
         b.full_moves = full_moves;
