@@ -1091,6 +1091,115 @@ pub fn lp_guided_start(
     )
 }
 
+/// A start for [`balance_disk`] that rounds the bytes LP's optimum: per group of the LP
+/// (partitions of one replication factor on one current broker set) and current broker `o`
+/// the LP moves a fraction of, the group's partitions still on `o`, largest first, go to
+/// the destinations the LP gives that group, as long as together they stay under what the
+/// LP moves off `o` (one may overshoot it by up to half) and each destination has room
+/// under its threshold; each goes to the destination with the most of the LP's share still
+/// to fill. The LP splits a partition's bytes across brokers and racks freely; this keeps
+/// its choice of which brokers shed and take and which groups move, and leaves the rest
+/// (what the sizes did not let it round) to the balance. Largest transfers first, ties by
+/// group and broker: deterministic. Returns the relocations made.
+pub fn lp_rounded_start(
+    cluster: &Cluster,
+    topo: &Topology,
+    limits: &[Option<u64>],
+    sets: &mut [Vec<usize>],
+    tolerance: f64,
+    optimum: &super::exact::lp::GroupedOptimum,
+) -> usize {
+    let (_, _, thr) = disk_thresholds(cluster, topo, limits, None, tolerance);
+    let mut bytes = broker_bytes(cluster, topo.ids.len(), None, sets);
+    let size = |p: usize| cluster.partitions[p].size_bytes;
+    // (bytes the LP moves off `o`, group, o)
+    let mut transfers: Vec<(f64, usize, usize)> = Vec::new();
+    for (g, group) in optimum.groups.iter().enumerate() {
+        let total: u64 = group.members.iter().map(|&p| size(p)).sum();
+        for &o in &group.current {
+            // A broker without a variable (excluded) ends with none of the group.
+            let z = group
+                .share
+                .iter()
+                .find(|&&(b, _)| b == o)
+                .map_or(0.0, |&(_, z)| z);
+            if z < 1.0 - 1e-9 {
+                transfers.push(((1.0 - z) * total as f64, g, o));
+            }
+        }
+    }
+    transfers.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    let mut relocations = 0;
+    for (amount, g, o) in transfers {
+        let group = &optimum.groups[g];
+        let total: u64 = group.members.iter().map(|&p| size(p)).sum();
+        // What the LP still sends to each destination of this group.
+        let mut wanted: Vec<(usize, f64)> = group
+            .share
+            .iter()
+            .filter(|&&(b, z)| z > 1e-9 && group.current.binary_search(&b).is_err())
+            .map(|&(b, z)| (b, z * total as f64))
+            .collect();
+        let mut members = group.members.clone();
+        members.sort_by(|&x, &y| size(y).cmp(&size(x)).then(x.cmp(&y)));
+        let mut left = amount;
+        for p in members {
+            if left <= 0.0 {
+                break;
+            }
+            let s = size(p);
+            if s as f64 > 1.5 * left {
+                continue;
+            }
+            // The replica that was on `o`: still there, or (moved off an excluded broker by
+            // the forced moves) on a broker the partition was not on before, from where
+            // re-routing it copies nothing more.
+            let from = if sets[p].contains(&o) {
+                o
+            } else if !topo.allowed[o] {
+                match sets[p]
+                    .iter()
+                    .find(|&&x| group.current.binary_search(&x).is_err())
+                {
+                    Some(&d) => d,
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            let cap = topo.rack_cap(sets[p].len());
+            let fits = |b: usize, bytes: &[u64]| {
+                topo.allowed[b]
+                    && !sets[p].contains(&b)
+                    && bytes[b].saturating_add(s) <= thr[b]
+                    && sets[p]
+                        .iter()
+                        .filter(|&&x| x != from && topo.rack[x] == topo.rack[b])
+                        .count()
+                        < cap
+            };
+            let Some(i) = (0..wanted.len())
+                .filter(|&i| fits(wanted[i].0, &bytes))
+                .max_by(|&i, &j| wanted[i].1.total_cmp(&wanted[j].1).then(j.cmp(&i)))
+            else {
+                continue;
+            };
+            let b = wanted[i].0;
+            for x in sets[p].iter_mut() {
+                if *x == from {
+                    *x = b;
+                }
+            }
+            bytes[from] -= s;
+            bytes[b] += s;
+            wanted[i].1 -= s as f64;
+            left -= s as f64;
+            relocations += 1;
+        }
+    }
+    relocations
+}
+
 /// The rack levels are the fractional relaxation's: a partition too large to spread (one
 /// RF-2 replica of 200 GB in a two-broker rack the RF-3 partitions already fill to its
 /// level) can keep a forced rack over its level when every rack it may go to is at its own.

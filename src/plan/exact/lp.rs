@@ -207,6 +207,28 @@ struct Group {
     current: Vec<usize>,
     /// Total size of the group's partitions.
     bytes: u64,
+    /// The group's partition indices, ascending.
+    members: Vec<usize>,
+}
+
+/// An optimal solution of the grouped bytes LP ([`bytes_grouped_optimum`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupedOptimum {
+    /// Per broker index: the bytes it ends with, `Σ_g S_g z[g][b]` (0 without variables).
+    pub loads: Vec<f64>,
+    /// Per group of partitions with one replication factor and one current broker set.
+    pub groups: Vec<GroupShare>,
+}
+
+/// One group of the grouped bytes LP and its share of each allowed broker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupShare {
+    /// Partition indices, ascending.
+    pub members: Vec<usize>,
+    /// Current broker indices, ascending.
+    pub current: Vec<usize>,
+    /// `(broker index, z[g][b])` for every allowed broker.
+    pub share: Vec<(usize, f64)>,
 }
 
 /// Partitions grouped by replication factor and current broker set, in first-seen order.
@@ -220,7 +242,7 @@ fn groups_up_to(cluster: &Cluster, topo: &Topology, most: usize) -> Option<Vec<G
     let mut index: std::collections::BTreeMap<(usize, Vec<usize>), usize> =
         std::collections::BTreeMap::new();
     let mut out: Vec<Group> = Vec::new();
-    for p in &cluster.partitions {
+    for (index_of_partition, p) in cluster.partitions.iter().enumerate() {
         let mut current: Vec<usize> = p
             .replicas
             .iter()
@@ -230,7 +252,10 @@ fn groups_up_to(cluster: &Cluster, topo: &Topology, most: usize) -> Option<Vec<G
         current.dedup();
         let rf = p.replicas.len();
         match index.get(&(rf, current.clone())) {
-            Some(&g) => out[g].bytes += p.size_bytes,
+            Some(&g) => {
+                out[g].bytes += p.size_bytes;
+                out[g].members.push(index_of_partition);
+            }
             None => {
                 if out.len() == most {
                     return None;
@@ -240,6 +265,7 @@ fn groups_up_to(cluster: &Cluster, topo: &Topology, most: usize) -> Option<Vec<G
                     rf,
                     current,
                     bytes: p.size_bytes,
+                    members: vec![index_of_partition],
                 });
             }
         }
@@ -272,16 +298,17 @@ pub fn solve_bytes_grouped(
     bytes_grouped(topo, &groups, ceilings, time_limit_secs, max_variables).0
 }
 
-/// The bytes each broker index ends with in an optimal solution of the grouped bytes LP
-/// ([`solve_bytes_grouped`]): `Σ_g S_g z[g][b]`, 0 for brokers without variables. `None`
-/// when the LP was not solved to its optimum (too big, the time limit, infeasible).
-pub fn bytes_grouped_loads(
+/// An optimal solution of the grouped bytes LP ([`solve_bytes_grouped`]): each broker's
+/// bytes and each group's share of each broker. `None` when the LP was not solved to its
+/// optimum (too big, the time limit, infeasible); a cluster with more groups than the cap
+/// allows is rejected as soon as grouping finds one too many.
+pub fn bytes_grouped_optimum(
     cluster: &Cluster,
     topo: &Topology,
     ceilings: &[Option<u64>],
     time_limit_secs: f64,
     max_variables: usize,
-) -> Option<Vec<f64>> {
+) -> Option<GroupedOptimum> {
     let most = max_variables / topo.allowed_count().max(1);
     let groups = groups_up_to(cluster, topo, most)?;
     bytes_grouped(topo, &groups, ceilings, time_limit_secs, max_variables).1
@@ -293,7 +320,7 @@ fn bytes_grouped(
     ceilings: &[Option<u64>],
     time_limit_secs: f64,
     max_variables: usize,
-) -> (Solved, Option<Vec<f64>>) {
+) -> (Solved, Option<GroupedOptimum>) {
     let nb = topo.ids.len();
     let allowed: Vec<usize> = (0..nb).filter(|&b| topo.allowed[b]).collect();
     let count = groups.len() * allowed.len();
@@ -356,14 +383,23 @@ fn bytes_grouped(
     };
     let mut value = 0.0;
     let mut loads = vec![0.0; nb];
+    let mut shares = Vec::with_capacity(groups.len());
     for (g, group) in groups.iter().enumerate() {
+        let mut share = Vec::with_capacity(z[g].len());
         for &(b, v) in &z[g] {
-            let bytes = group.bytes as f64 * solution.value(v);
+            let x = solution.value(v);
+            share.push((b, x));
+            let bytes = group.bytes as f64 * x;
             loads[b] += bytes;
             if group.current.binary_search(&b).is_err() {
                 value += bytes;
             }
         }
+        shares.push(GroupShare {
+            members: group.members.clone(),
+            current: group.current.clone(),
+            share,
+        });
     }
     match solution.status() {
         good_lp::SolutionStatus::Optimal => (
@@ -371,7 +407,10 @@ fn bytes_grouped(
                 objective: value,
                 sets: None,
             },
-            Some(loads),
+            Some(GroupedOptimum {
+                loads,
+                groups: shares,
+            }),
         ),
         _ => (
             Solved::Skipped(format!(

@@ -33,30 +33,37 @@ const GUIDE_MAX_VARIABLES: usize = 12_000;
 /// Time limit of that LP, seconds (models at the cap take a fraction of it).
 const GUIDE_TIME_LIMIT_SECS: f64 = 10.0;
 
-/// The forced-moves layout with relocations aimed at the bytes LP's optimum under the
-/// balance's thresholds ([`bytes::lp_guided_start`]) and the relocations it made, when that
-/// LP is small enough to solve.
-fn lp_guided(
+/// Starts for the disk balance from the bytes LP's optimum under the balance's thresholds,
+/// when that LP is small enough to solve: the forced-moves layout relocated with each
+/// threshold aimed at the LP's loads ([`bytes::lp_guided_start`]), and the LP rounded
+/// ([`bytes::lp_rounded_start`]), each with the relocations it made.
+fn lp_starts(
     cluster: &Cluster,
     topo: &Topology,
     limits: &[Option<u64>],
     forced: &[Vec<usize>],
     tolerance: f64,
-) -> Option<(Vec<Vec<usize>>, usize)> {
+) -> Vec<(Vec<Vec<usize>>, usize)> {
     let (_, _, thr) = bytes::disk_thresholds(cluster, topo, limits, None, tolerance);
     let ceilings: Vec<Option<u64>> = (0..topo.ids.len())
         .map(|b| topo.allowed[b].then_some(thr[b]))
         .collect();
-    let loads = lp::bytes_grouped_loads(
+    let Some(optimum) = lp::bytes_grouped_optimum(
         cluster,
         topo,
         &ceilings,
         GUIDE_TIME_LIMIT_SECS,
         GUIDE_MAX_VARIABLES,
-    )?;
-    let mut start = forced.to_vec();
-    let relocations = bytes::lp_guided_start(cluster, topo, limits, &mut start, tolerance, &loads);
-    Some((start, relocations))
+    ) else {
+        return Vec::new();
+    };
+    let mut aimed = forced.to_vec();
+    let aimed_moves =
+        bytes::lp_guided_start(cluster, topo, limits, &mut aimed, tolerance, &optimum.loads);
+    let mut rounded = forced.to_vec();
+    let rounded_moves =
+        bytes::lp_rounded_start(cluster, topo, limits, &mut rounded, tolerance, &optimum);
+    vec![(aimed, aimed_moves), (rounded, rounded_moves)]
 }
 
 /// Whether `guided` is the better balance: no broker over its threshold that `plain` has
@@ -114,23 +121,19 @@ fn fit_disk_balance(
     let run = |tolerance: f64| run_from(&forced.replicas, tolerance);
     let tolerance = config.disk_tolerance.max(0.0);
     let (sets, balance, fits) = run(tolerance);
-    let (sets, balance, fits) = match base_bytes {
-        None => {
-            let guided = lp_guided(cluster, topo, &limits, &forced.replicas, tolerance).map(
-                |(start, aimed)| {
-                    let (sets, mut balance, fits) = run_from(&start, tolerance);
-                    balance.relocations += aimed;
-                    (sets, balance, fits)
-                },
-            );
-            match guided {
-                Some(g) if copies_less(cluster, topo, &g, &(&sets, &balance)) => g,
-                _ => (sets, balance, fits),
+    let mut best = (sets, balance, fits);
+    // The grouped LP has no rows for the bytes of partitions outside the plan's scope.
+    if base_bytes.is_none() {
+        for (start, relocations) in lp_starts(cluster, topo, &limits, &forced.replicas, tolerance) {
+            let (sets, mut balance, fits) = run_from(&start, tolerance);
+            balance.relocations += relocations;
+            let candidate = (sets, balance, fits);
+            if copies_less(cluster, topo, &candidate, &(&best.0, &best.1)) {
+                best = candidate;
             }
         }
-        // The grouped LP has no rows for the bytes of partitions outside the plan's scope.
-        Some(_) => (sets, balance, fits),
-    };
+    }
+    let (sets, balance, fits) = best;
     let (full_moves, full_bytes) = solution_copies(cluster, topo, &sets);
     let with_full = |mut b: bytes::DiskBalance| {
         b.full_moves = full_moves;
