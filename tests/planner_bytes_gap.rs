@@ -176,9 +176,9 @@ fn the_lp_starts_are_kept_only_where_they_copy_less() {
         // starts from the current layout.
         let mut plain = topo.current_sets(&c);
         let mut aimed = plain.clone();
-        lp_guided_start(&c, &topo, &limits, &mut aimed, tolerance, &optimum.loads);
+        lp_guided_start(&c, &topo, &thr, &mut aimed, &optimum.loads);
         let mut rounded = plain.clone();
-        lp_rounded_start(&c, &topo, &limits, &mut rounded, tolerance, &optimum);
+        lp_rounded_start(&c, &topo, &thr, &mut rounded, &optimum);
         let mut copies = Vec::new();
         for sets in [&mut plain, &mut aimed, &mut rounded] {
             let balance = balance_disk(&c, &topo, &limits, None, sets, tolerance, true);

@@ -351,21 +351,25 @@ impl BudgetPrune {
     }
 }
 
+/// Can broker `to` take `from`'s place in a partition's broker `set` under the rack rule
+/// (and without holding the partition twice)?
+fn takes_place(topo: &Topology, set: &[usize], from: usize, to: usize) -> bool {
+    if set.contains(&to) {
+        return false;
+    }
+    let cap = topo.rack_cap(set.len());
+    let r = topo.rack[to];
+    let same = set
+        .iter()
+        .filter(|&&x| x != from && topo.rack[x] == r)
+        .count();
+    same < cap
+}
+
 impl Step<'_> {
     /// Can broker `to` take `from`'s place in partition `p`'s set under the rack rule?
     fn rack_ok(&self, sets: &[Vec<usize>], p: usize, from: usize, to: usize) -> bool {
-        let topo = self.rules.topo;
-        let set = &sets[p];
-        if set.contains(&to) {
-            return false;
-        }
-        let cap = topo.rack_cap(set.len());
-        let r = topo.rack[to];
-        let same = set
-            .iter()
-            .filter(|&&x| x != from && topo.rack[x] == r)
-            .count();
-        same < cap
+        takes_place(self.rules.topo, &sets[p], from, to)
     }
 
     fn move_cost(&self, p: usize, from: usize, to: usize) -> i64 {
@@ -1060,8 +1064,9 @@ pub fn disk_thresholds(
 }
 
 /// A start for [`balance_disk`] aimed where the bytes LP sends the bytes: relocations (with
-/// chains) from `sets` under each broker's threshold lowered towards `lp_loads`, what it
-/// ends with in the LP optimum (halfway between the two, so replica sizes still fit). The
+/// chains) from `sets` under each broker's threshold `thr` (of [`disk_thresholds`]) lowered
+/// towards `lp_loads`, what it ends with in the LP optimum (halfway between the two, so
+/// replica sizes still fit). The
 /// greedy relocation alone sends a shedding broker's bytes to whichever broker has the most
 /// room, which then may shed them on, and picks the broker a rack's bytes leave it from
 /// one at a time; the LP's loads say which brokers take the bytes and which keep theirs.
@@ -1069,12 +1074,10 @@ pub fn disk_thresholds(
 pub fn lp_guided_start(
     cluster: &Cluster,
     topo: &Topology,
-    limits: &[Option<u64>],
+    thr: &[u64],
     sets: &mut [Vec<usize>],
-    tolerance: f64,
     lp_loads: &[f64],
 ) -> usize {
-    let (_, _, thr) = disk_thresholds(cluster, topo, limits, None, tolerance);
     let aimed: Vec<u64> = thr
         .iter()
         .enumerate()
@@ -1099,23 +1102,32 @@ pub fn lp_guided_start(
 /// under its threshold; each goes to the destination with the most of the LP's share still
 /// to fill. The LP splits a partition's bytes across brokers and racks freely; this keeps
 /// its choice of which brokers shed and take and which groups move, and leaves the rest
-/// (what the sizes did not let it round) to the balance. Largest transfers first, ties by
-/// group and broker: deterministic. Returns the relocations made.
+/// (what the sizes did not let it round) to the balance. `thr`: the thresholds of
+/// [`disk_thresholds`]. Largest transfers first, ties by group and broker: deterministic.
+/// Returns the relocations made.
 pub fn lp_rounded_start(
     cluster: &Cluster,
     topo: &Topology,
-    limits: &[Option<u64>],
+    thr: &[u64],
     sets: &mut [Vec<usize>],
-    tolerance: f64,
     optimum: &super::exact::lp::GroupedOptimum,
 ) -> usize {
-    let (_, _, thr) = disk_thresholds(cluster, topo, limits, None, tolerance);
     let mut bytes = broker_bytes(cluster, topo.ids.len(), None, sets);
     let size = |p: usize| cluster.partitions[p].size_bytes;
+    // Per group: its total size and its partitions, largest first.
+    let by_size: Vec<(u64, Vec<usize>)> = optimum
+        .groups
+        .iter()
+        .map(|group| {
+            let mut members = group.members.clone();
+            members.sort_by(|&x, &y| size(y).cmp(&size(x)).then(x.cmp(&y)));
+            (members.iter().map(|&p| size(p)).sum(), members)
+        })
+        .collect();
     // (bytes the LP moves off `o`, group, o)
     let mut transfers: Vec<(f64, usize, usize)> = Vec::new();
     for (g, group) in optimum.groups.iter().enumerate() {
-        let total: u64 = group.members.iter().map(|&p| size(p)).sum();
+        let total = by_size[g].0;
         for &o in &group.current {
             // A broker without a variable (excluded) ends with none of the group.
             let z = group
@@ -1129,21 +1141,22 @@ pub fn lp_rounded_start(
         }
     }
     transfers.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    // Replicas this rounding placed, as (partition, broker): never re-routed again by a
+    // later transfer of the same partition.
+    let mut placed: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut relocations = 0;
     for (amount, g, o) in transfers {
         let group = &optimum.groups[g];
-        let total: u64 = group.members.iter().map(|&p| size(p)).sum();
+        let (total, members) = &by_size[g];
         // What the LP still sends to each destination of this group.
         let mut wanted: Vec<(usize, f64)> = group
             .share
             .iter()
             .filter(|&&(b, z)| z > 1e-9 && group.current.binary_search(&b).is_err())
-            .map(|&(b, z)| (b, z * total as f64))
+            .map(|&(b, z)| (b, z * *total as f64))
             .collect();
-        let mut members = group.members.clone();
-        members.sort_by(|&x, &y| size(y).cmp(&size(x)).then(x.cmp(&y)));
         let mut left = amount;
-        for p in members {
+        for &p in members {
             if left <= 0.0 {
                 break;
             }
@@ -1157,26 +1170,19 @@ pub fn lp_rounded_start(
             let from = if sets[p].contains(&o) {
                 o
             } else if !topo.allowed[o] {
-                match sets[p]
-                    .iter()
-                    .find(|&&x| group.current.binary_search(&x).is_err())
-                {
+                match sets[p].iter().find(|&&x| {
+                    group.current.binary_search(&x).is_err() && !placed.contains(&(p, x))
+                }) {
                     Some(&d) => d,
                     None => continue,
                 }
             } else {
                 continue;
             };
-            let cap = topo.rack_cap(sets[p].len());
             let fits = |b: usize, bytes: &[u64]| {
                 topo.allowed[b]
-                    && !sets[p].contains(&b)
                     && bytes[b].saturating_add(s) <= thr[b]
-                    && sets[p]
-                        .iter()
-                        .filter(|&&x| x != from && topo.rack[x] == topo.rack[b])
-                        .count()
-                        < cap
+                    && takes_place(topo, &sets[p], from, b)
             };
             let Some(i) = (0..wanted.len())
                 .filter(|&i| fits(wanted[i].0, &bytes))
@@ -1192,6 +1198,7 @@ pub fn lp_rounded_start(
             }
             bytes[from] -= s;
             bytes[b] += s;
+            placed.insert((p, b));
             wanted[i].1 -= s as f64;
             left -= s as f64;
             relocations += 1;

@@ -58,22 +58,19 @@ fn lp_starts(
         return Vec::new();
     };
     let mut aimed = forced.to_vec();
-    let aimed_moves =
-        bytes::lp_guided_start(cluster, topo, limits, &mut aimed, tolerance, &optimum.loads);
+    let aimed_moves = bytes::lp_guided_start(cluster, topo, &thr, &mut aimed, &optimum.loads);
     let mut rounded = forced.to_vec();
-    let rounded_moves =
-        bytes::lp_rounded_start(cluster, topo, limits, &mut rounded, tolerance, &optimum);
+    let rounded_moves = bytes::lp_rounded_start(cluster, topo, &thr, &mut rounded, &optimum);
     vec![(aimed, aimed_moves), (rounded, rounded_moves)]
 }
 
-/// Whether `guided` is the better balance: no broker over its threshold that `plain` has
-/// under its own (the same thresholds: same tolerance), no higher peak against them, and
-/// fewer bytes copied.
+/// Whether the balance `(sets, balance)` beats `best` (same thresholds: same tolerance): no
+/// more brokers over their threshold, no higher peak against them, and fewer bytes copied.
 fn copies_less(
     cluster: &Cluster,
     topo: &Topology,
-    guided: &(Vec<Vec<usize>>, bytes::DiskBalance, bool),
-    plain: &(&Vec<Vec<usize>>, &bytes::DiskBalance),
+    (g_sets, g_balance): (&[Vec<usize>], &bytes::DiskBalance),
+    (p_sets, p_balance): (&[Vec<usize>], &bytes::DiskBalance),
 ) -> bool {
     let peak = |sets: &[Vec<usize>], balance: &bytes::DiskBalance| {
         let loads = capacity::bytes_per_broker(cluster, topo.ids.len(), sets);
@@ -82,8 +79,6 @@ fn copies_less(
             .map(|b| loads[b] as f64 / balance.thresholds[b].max(1) as f64)
             .fold(0.0f64, f64::max)
     };
-    let (g_sets, g_balance, _) = guided;
-    let (p_sets, p_balance) = plain;
     g_balance.over_threshold.len() <= p_balance.over_threshold.len()
         && peak(g_sets, g_balance) <= peak(p_sets, p_balance).max(1.0)
         && solution_copies(cluster, topo, g_sets).1 < solution_copies(cluster, topo, p_sets).1
@@ -127,9 +122,8 @@ fn fit_disk_balance(
         for (start, relocations) in lp_starts(cluster, topo, &limits, &forced.replicas, tolerance) {
             let (sets, mut balance, fits) = run_from(&start, tolerance);
             balance.relocations += relocations;
-            let candidate = (sets, balance, fits);
-            if copies_less(cluster, topo, &candidate, &(&best.0, &best.1)) {
-                best = candidate;
+            if copies_less(cluster, topo, (&sets, &balance), (&best.0, &best.1)) {
+                best = (sets, balance, fits);
             }
         }
     }
